@@ -1,0 +1,223 @@
+/* Config file discovery and reading, and resolution of key sources. */
+#include "config-files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "util.h"
+
+static int config_load_one(Config *c, const char *path) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r = file_open_regular(path, &fd, &st);
+        if (r == -ELOOP)
+                return log_errno(-EACCES, "%s: is a symbolic link; refusing to follow it (name the target instead)", path);
+        if (r < 0)
+                return log_errno(r, "%s: cannot open: %s", path, strerror(-r));
+        const char *problem = file_permission_problem(&st, geteuid(), 0);
+        if (problem)
+                return log_errno(-EACCES, "%s: refusing this config: %s", path, problem);
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        r = file_read_all(fd, CONFIG_FILE_MAX, &text, &size);
+        if (r < 0)
+                return log_errno(r == -EFBIG ? -EBADMSG : r, "%s: cannot read: %s", path,
+                                 r == -EFBIG ? "larger than 64 MiB" : strerror(-r));
+        r = config_parse_text(c, path, text, size, &st);
+        explicit_bzero(text, size); /* it may hold Secret= lines */
+        return r;
+}
+
+/* A drop-in symlinked to /dev/null is masked, as in systemd. */
+static bool is_masked(const char *path) {
+        struct stat st;
+        char target[16];
+        if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
+                return false;
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n < 0)
+                return false;
+        target[n] = 0;
+        return strcmp(target, "/dev/null") == 0;
+}
+
+typedef struct DropIn {
+        char *name;
+        char *path;
+} DropIn;
+
+static int cmp_dropin(const void *a, const void *b) {
+        return strcmp(((const DropIn *) a)->name, ((const DropIn *) b)->name);
+}
+
+/* Adds dir's *.conf not already known by name (an earlier dir masks). */
+static int collect_dropins(const char *dir, DropIn **list, size_t *n, size_t *cap) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : log_errno(-errno, "%s: cannot open: %m", dir);
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.' || !str_endswith(de->d_name, ".conf"))
+                        continue;
+                bool known = false;
+                for (size_t i = 0; i < *n && !known; i++)
+                        known = strcmp((*list)[i].name, de->d_name) == 0;
+                if (known)
+                        continue;
+                if ((r = grow_array((void **) list, cap, *n + 1, sizeof(DropIn))) < 0)
+                        break;
+                DropIn *e = &(*list)[*n];
+                e->name = strdup(de->d_name);
+                e->path = str_join_path(dir, de->d_name);
+                (*n)++;
+                if (!e->name || !e->path) {
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+static int load_dropins(Config *c, char *const *dirs) {
+        DropIn *list = NULL;
+        size_t n = 0, cap = 0;
+        int r = 0;
+        for (size_t i = 0; dirs[i] && r >= 0; i++)
+                r = collect_dropins(dirs[i], &list, &n, &cap);
+        if (r >= 0)
+                qsort(list, n, sizeof *list, cmp_dropin);
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if (!is_masked(list[i].path))
+                        r = config_load_one(c, list[i].path);
+        for (size_t i = 0; i < n; i++) {
+                free(list[i].name);
+                free(list[i].path);
+        }
+        free(list);
+        return r;
+}
+
+static int load_unit(Config *c, const char *unit, char *const *dirs) {
+        _cleanup_free_ char *main_name = NULL, *dropin_name = NULL;
+        if (asprintf(&main_name, "%s.conf", unit) < 0 || asprintf(&dropin_name, "%s.conf.d", unit) < 0)
+                return -ENOMEM;
+        int r = -ENOENT;
+        for (size_t i = 0; dirs[i]; i++) {
+                _cleanup_free_ char *p = str_join_path(dirs[i], main_name);
+                if (!p)
+                        return -ENOMEM;
+                if (access(p, F_OK) == 0 || errno != ENOENT) {
+                        r = config_load_one(c, p);
+                        break;
+                }
+        }
+        if (r == -ENOENT) {
+                log_error("no %s in the search path; looked in:", main_name);
+                for (size_t i = 0; dirs[i]; i++)
+                        log_error("  %s", dirs[i]);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        size_t n = strv_length(dirs);
+        char **dd = calloc(n + 1, sizeof(char *));
+        if (!dd)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if (!(dd[i] = str_join_path(dirs[i], dropin_name)))
+                        r = -ENOMEM;
+        if (r >= 0)
+                r = load_dropins(c, dd);
+        strv_free(dd);
+        return r;
+}
+
+int config_load(Config *c, const char *file, const char *unit, char *const *dirs) {
+        if (unit)
+                return load_unit(c, unit, dirs);
+        int r = config_load_one(c, file);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *dir = NULL;
+        if (asprintf(&dir, "%s.d", file) < 0)
+                return -ENOMEM;
+        char *const d[] = { dir, NULL };
+        return load_dropins(c, d);
+}
+
+char *config_name_from_path(const char *path) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        size_t n = strlen(base);
+        if (str_endswith(base, ".conf") && n > 5)
+                n -= 5;
+        return strndup(base, n);
+}
+
+bool unit_name_valid(const char *name) {
+        if (!*name || name[0] == '.' || strlen(name) > 200)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr("_.@:-", *p)))
+                        return false;
+        return true;
+}
+
+static int resolve_secret(KeyConfig *k) {
+        _cleanup_free_ char *path = NULL;
+        const char *problem = NULL;
+        const Origin *o = &k->secret_origin;
+        if (k->source == SECRET_SOURCE_CREDENTIAL) {
+                const char *dir = getenv("CREDENTIALS_DIRECTORY");
+                if (str_empty(dir))
+                        return log_errno(-EBADMSG, "%s:%u: Credential=%s: $CREDENTIALS_DIRECTORY is not set "
+                                         "(load it with LoadCredential= in the service unit)",
+                                         o->file, o->line, k->source_arg);
+                if (!(path = str_join_path(dir, k->source_arg)))
+                        return -ENOMEM;
+        } else if (k->source != SECRET_SOURCE_FILE) {
+                return 0;
+        }
+        const char *p = path ? path : k->source_arg;
+        int r = secret_load_file(p, &k->secret, &problem);
+        if (r == 0)
+                return 0;
+        const char *setting = secret_source_to_string(k->source);
+        if (problem)
+                return log_errno(-EACCES, "%s:%u: %s=: refusing %s: %s", o->file, o->line, setting, p, problem);
+        if (r == -ELOOP)
+                return log_errno(-EACCES, "%s:%u: %s=: %s is a symbolic link; name the file itself", o->file, o->line,
+                                 setting, p);
+        if (r == -E2BIG)
+                return log_errno(-EBADMSG, "%s:%u: %s=: %s holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); "
+                                 "keys are never cut", o->file, o->line, setting, p, SECRET_MAX);
+        if (r == -ENODATA)
+                return log_errno(-EBADMSG, "%s:%u: %s=: %s is empty", o->file, o->line, setting, p);
+        return log_errno(r, "%s:%u: %s=: cannot read %s: %s", o->file, o->line, setting, p, strerror(-r));
+}
+
+int config_resolve(Config *c) {
+        for (size_t i = 0; i < c->n_keys; i++) {
+                KeyConfig *k = &c->keys[i];
+                int r = resolve_secret(k);
+                if (r < 0)
+                        return r;
+                k->ifindex = 0;
+                if (k->interface) {
+                        unsigned idx = if_nametoindex(k->interface);
+                        if (idx == 0)
+                                return log_errno(-EBADMSG, "%s:%u: Interface=%s: no such interface",
+                                                 k->interface_origin.file, k->interface_origin.line, k->interface);
+                        k->ifindex = (int) idx;
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,151 @@
+/* Feeds one file's text to inih 55 through our own line reader. The reader
+ * counts lines, so every message names file:line, and it refuses what inih
+ * would silently misread: long lines (split in two), long section names
+ * (cut), indented lines (taken as continuations), NUL bytes, and secrets
+ * that inih would trim or cut at a " ;" comment. */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+int config_assign(Config *c, const char *section, const char *name, const char *value,
+                  Origin origin, const struct stat *st, KeyConfig **key_cache);
+
+typedef struct Reader {
+        Config *config;
+        const char *path;
+        const char *text;
+        size_t size, pos;
+        unsigned line;
+        const struct stat *st;
+        KeyConfig *key_cache;
+        int error;
+} Reader;
+
+/* inih's find_chars_or_comment(): the first of chars, or a ';' after
+ * whitespace, or the end. */
+static const char *find_chars_or_comment(const char *s, const char *chars) {
+        bool was_space = false;
+        for (; *s; s++) {
+                if (chars && strchr(chars, *s))
+                        break;
+                if (was_space && *s == ';')
+                        break;
+                was_space = isspace((unsigned char) *s);
+        }
+        return s;
+}
+
+static bool is_secret_setting(const char *name, size_t n) {
+        return (n == 6 && memcmp(name, "Secret", 6) == 0) || (n == 9 && memcmp(name, "SecretHex", 9) == 0);
+}
+
+static int check_line(const Reader *rd, const char *line, size_t len) {
+        const char *f = rd->path;
+        unsigned l = rd->line;
+        const char *s = line;
+        if (l == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+                s += 3;
+        while (isspace((unsigned char) *s))
+                s++;
+        if (!*s || *s == ';' || *s == '#')
+                return 0;
+        if (s != line && !(l == 1 && s == line + 3 && line[0] == '\xEF'))
+                return log_errno(-EBADMSG, "%s:%u: indented line; inih reads it as a continuation of the previous "
+                                 "value (remove the leading whitespace)", f, l);
+        if (*s == '[') {
+                const char *end = find_chars_or_comment(s + 1, "]");
+                if (*end != ']')
+                        return log_errno(-EBADMSG, "%s:%u: section header without ']'", f, l);
+                if ((size_t) (end - s - 1) > CONFIG_NAME_MAX)
+                        return log_errno(-EBADMSG, "%s:%u: section name is longer than %d characters", f, l,
+                                         CONFIG_NAME_MAX);
+                return 0;
+        }
+        const char *sep = find_chars_or_comment(s, "=:");
+        if (*sep != '=' && *sep != ':')
+                return log_errno(-EBADMSG, "%s:%u: expected [Section] or Name=Value", f, l);
+        size_t n = (size_t) (sep - s);
+        while (n > 0 && isspace((unsigned char) s[n - 1]))
+                n--;
+        if (n > CONFIG_NAME_MAX)
+                return log_errno(-EBADMSG, "%s:%u: setting name is longer than %d characters", f, l, CONFIG_NAME_MAX);
+        if (is_secret_setting(s, n)) {
+                const char *v = sep + 1, *end = line + len;
+                if (*find_chars_or_comment(v, NULL) == ';')
+                        return log_errno(-EBADMSG, "%s:%u: the secret contains ' ;', which inih reads as a comment; "
+                                         "use SecretHex= or SecretFile=", f, l);
+                if (end > v && isspace((unsigned char) end[-1]) && end[-1] != '\n')
+                        return log_errno(-EBADMSG, "%s:%u: the secret ends in whitespace, which inih would drop; "
+                                         "use SecretHex= or SecretFile=", f, l);
+        }
+        return 0;
+}
+
+static char *reader_next(char *str, int num, void *stream) {
+        Reader *rd = stream;
+        if (rd->error || rd->pos >= rd->size)
+                return NULL;
+        const char *start = rd->text + rd->pos;
+        const char *nl = memchr(start, '\n', rd->size - rd->pos);
+        size_t len = nl ? (size_t) (nl - start) : rd->size - rd->pos;
+        rd->pos += len + (nl ? 1 : 0);
+        rd->line++;
+        size_t content = len;
+        if (content > 0 && start[content - 1] == '\r')
+                content--;
+        int r = 0;
+        if (content > CONFIG_LINE_MAX || content + 2 > (size_t) num)
+                r = log_errno(-EBADMSG, "%s:%u: line is longer than %d characters; inih would split it", rd->path,
+                              rd->line, CONFIG_LINE_MAX);
+        else if (memchr(start, 0, content))
+                r = log_errno(-EBADMSG, "%s:%u: line contains a NUL byte", rd->path, rd->line);
+        else {
+                memcpy(str, start, content);
+                str[content] = 0;
+                r = check_line(rd, str, content);
+                str[content] = '\n';
+                str[content + 1] = 0;
+        }
+        if (r < 0) {
+                rd->error = r;
+                return NULL;
+        }
+        return str;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value) {
+        Reader *rd = user;
+        if (rd->error)
+                return 0;
+        Origin o = { .file = rd->config->files[rd->config->n_files - 1], .line = rd->line };
+        int r = config_assign(rd->config, section, name, value, o, rd->st, &rd->key_cache);
+        if (r == -ENOMEM)
+                r = log_errno(r, "%s:%u: out of memory", o.file, o.line);
+        if (r < 0) {
+                rd->error = r;
+                return 0;
+        }
+        return 1;
+}
+
+int config_parse_text(Config *c, const char *path, const char *text, size_t size, const struct stat *st) {
+        int r = grow_array((void **) &c->files, &c->cap_files, c->n_files + 1, sizeof(char *));
+        if (r < 0)
+                return r;
+        if (!(c->files[c->n_files] = strdup(path)))
+                return -ENOMEM;
+        c->n_files++;
+        Reader rd = { .config = c, .path = c->files[c->n_files - 1], .text = text, .size = size, .st = st };
+        int line = ini_parse_stream(reader_next, &rd, handler, &rd);
+        if (rd.error)
+                return rd.error;
+        if (line != 0) /* the reader screens syntax, so this is inih's own limit */
+                return log_errno(-EBADMSG, "%s:%d: inih could not parse this line", path, line);
+        return 0;
+}

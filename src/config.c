@@ -1,0 +1,406 @@
+/* The config model and its settings: one parser per setting, merge rules,
+ * and validation of the merged result. Reading files lives elsewhere. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "execwords.h"
+#include "log.h"
+#include "util.h"
+
+Config *config_new(const char *name) {
+        Config *c = calloc(1, sizeof *c);
+        if (!c)
+                return NULL;
+        c->name = strdup(name);
+        if (!c->name) {
+                free(c);
+                return NULL;
+        }
+        c->backlog = CONFIG_BACKLOG_DEFAULT;
+        c->max_connections = CONFIG_MAX_CONNECTIONS_DEFAULT;
+        return c;
+}
+
+static void key_config_done(KeyConfig *k) {
+        free(k->name);
+        free(k->peers);
+        free(k->source_arg);
+        free(k->interface);
+        secret_wipe(&k->secret);
+}
+
+void config_free(Config *c) {
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n_keys; i++)
+                key_config_done(&c->keys[i]);
+        free(c->keys);
+        free(c->key_index);
+        for (size_t i = 0; i < c->n_files; i++)
+                free(c->files[i]);
+        free(c->files);
+        free(c->listen);
+        free(c->bind_to_device);
+        free(c->fdname);
+        strv_free(c->exec_start);
+        free(c->name);
+        free(c);
+}
+
+/* ---- key name index: keeps 100 000 [Key] sections linear ---- */
+
+static size_t hash_name(const char *s) {
+        size_t h = 14695981039346656037ull;
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ull;
+        return h;
+}
+
+static int key_index_rebuild(Config *c, size_t size) {
+        size_t *idx = malloc(size * sizeof *idx);
+        if (!idx)
+                return -ENOMEM;
+        memset(idx, 0xff, size * sizeof *idx);
+        for (size_t i = 0; i < c->n_keys; i++) {
+                size_t h = hash_name(c->keys[i].name) & (size - 1);
+                while (idx[h] != SIZE_MAX)
+                        h = (h + 1) & (size - 1);
+                idx[h] = i;
+        }
+        free(c->key_index);
+        c->key_index = idx;
+        c->key_index_size = size;
+        return 0;
+}
+
+KeyConfig *config_find_key(const Config *c, const char *name) {
+        if (c->key_index_size == 0)
+                return NULL;
+        size_t h = hash_name(name) & (c->key_index_size - 1);
+        for (; c->key_index[h] != SIZE_MAX; h = (h + 1) & (c->key_index_size - 1))
+                if (strcmp(c->keys[c->key_index[h]].name, name) == 0)
+                        return &c->keys[c->key_index[h]];
+        return NULL;
+}
+
+static int config_add_key(Config *c, const char *name, Origin origin, KeyConfig **ret) {
+        int r = grow_array((void **) &c->keys, &c->cap_keys, c->n_keys + 1, sizeof(KeyConfig));
+        if (r < 0)
+                return r;
+        KeyConfig *k = &c->keys[c->n_keys];
+        *k = (KeyConfig) { .origin = origin };
+        if (!(k->name = strdup(name)))
+                return -ENOMEM;
+        c->n_keys++;
+        if ((c->n_keys + 1) * 2 > c->key_index_size)
+                r = key_index_rebuild(c, c->key_index_size ? c->key_index_size * 2 : 64);
+        else {
+                size_t h = hash_name(name) & (c->key_index_size - 1);
+                while (c->key_index[h] != SIZE_MAX)
+                        h = (h + 1) & (c->key_index_size - 1);
+                c->key_index[h] = c->n_keys - 1;
+        }
+        if (r < 0)
+                return r;
+        *ret = k;
+        return 0;
+}
+
+/* ---- setting parsers: return 0, or -EBADMSG after logging ---- */
+
+typedef struct Assignment {
+        Config *config;
+        KeyConfig *key;     /* for [Key NAME] settings */
+        const char *name;   /* setting name */
+        const char *value;
+        Origin origin;
+        const struct stat *st;
+} Assignment;
+
+#define BAD(a, fmt, ...) \
+        log_errno(-EBADMSG, "%s:%u: %s=: " fmt, (a)->origin.file, (a)->origin.line, (a)->name, ##__VA_ARGS__)
+
+static int set_string(const Assignment *a, char **field, size_t max, const char *forbidden) {
+        for (const char *p = a->value; *p; p++)
+                if (!isprint((unsigned char) *p) || strchr(forbidden, *p))
+                        return BAD(a, "'%s' contains a character that is not allowed here", a->value);
+        if (strlen(a->value) > max)
+                return BAD(a, "'%s' is longer than %zu characters", a->value, max);
+        char *s = NULL;
+        if (!str_empty(a->value) && !(s = strdup(a->value)))
+                return -ENOMEM;
+        free(*field);
+        *field = s;
+        return 0;
+}
+
+static int set_bool(const Assignment *a, bool *field, bool dflt) {
+        if (str_empty(a->value)) {
+                *field = dflt;
+                return 0;
+        }
+        if (parse_bool(a->value, field) < 0)
+                return BAD(a, "'%s' is not a boolean (use yes or no)", a->value);
+        return 0;
+}
+
+static int set_unsigned(const Assignment *a, unsigned *field, unsigned min, unsigned max, unsigned dflt) {
+        uint64_t v;
+        if (str_empty(a->value)) {
+                *field = dflt;
+                return 0;
+        }
+        int r = parse_uint(a->value, min, max, &v);
+        if (r == -ERANGE)
+                return BAD(a, "%s is out of range (%u..%u)", a->value, min, max);
+        if (r < 0)
+                return BAD(a, "'%s' is not a number", a->value);
+        *field = (unsigned) v;
+        return 0;
+}
+
+static int set_enum(const Assignment *a, int *field, const char *const *names, int n) {
+        if (str_empty(a->value)) {
+                *field = 0;
+                return 0;
+        }
+        for (int i = 0; i < n; i++)
+                if (strcmp(a->value, names[i]) == 0) {
+                        *field = i;
+                        return 0;
+                }
+        return BAD(a, "'%s' is not one of the accepted values", a->value);
+}
+
+static const char *const bind_ipv6_only_names[] = { "default", "both", "ipv6-only" };
+static const char *const unmatched_peers_names[] = { "drop", "allow-unsigned" };
+
+const char *bind_ipv6_only_to_string(BindIPv6Only b) { return bind_ipv6_only_names[b]; }
+
+const char *secret_source_to_string(SecretSource s) {
+        static const char *const names[] = { "none", "SecretFile", "Secret", "SecretHex", "Credential" };
+        return names[s];
+}
+
+static int p_listen_stream(const Assignment *a) {
+        Config *c = a->config;
+        if (str_empty(a->value)) {
+                c->n_listen = 0;
+                return 0;
+        }
+        ListenEntry e = { .origin = a->origin };
+        int r = listen_address_parse(a->value, &e.address);
+        if (r == -ERANGE)
+                return BAD(a, "port in '%s' is out of range (1..65535)", a->value);
+        if (r < 0)
+                return BAD(a, "'%s' is not PORT, IPv4:PORT, [IPv6]:PORT or [fe80::1%%if]:PORT", a->value);
+        if ((r = grow_array((void **) &c->listen, &c->cap_listen, c->n_listen + 1, sizeof e)) < 0)
+                return r;
+        c->listen[c->n_listen++] = e;
+        return 0;
+}
+
+static int p_bind_ipv6_only(const Assignment *a) {
+        return set_enum(a, (int *) &a->config->bind_ipv6_only, bind_ipv6_only_names, _BIND_IPV6_ONLY_MAX);
+}
+static int p_unmatched_peers(const Assignment *a) {
+        return set_enum(a, (int *) &a->config->unmatched_peers, unmatched_peers_names, _UNMATCHED_PEERS_MAX);
+}
+static int p_backlog(const Assignment *a) {
+        return set_unsigned(a, &a->config->backlog, 1, 65535, CONFIG_BACKLOG_DEFAULT);
+}
+static int p_free_bind(const Assignment *a) { return set_bool(a, &a->config->free_bind, false); }
+static int p_reuse_port(const Assignment *a) { return set_bool(a, &a->config->reuse_port, false); }
+static int p_keep_alive(const Assignment *a) { return set_bool(a, &a->config->keep_alive, false); }
+static int p_no_delay(const Assignment *a) { return set_bool(a, &a->config->no_delay, false); }
+static int p_bind_to_device(const Assignment *a) {
+        return set_string(a, &a->config->bind_to_device, IF_NAMESIZE - 1, "/: %");
+}
+static int p_fdname(const Assignment *a) {
+        return set_string(a, &a->config->fdname, 255, ":");
+}
+
+static int set_mode_flag(const Assignment *a, bool *field, Origin *origin) {
+        *origin = a->origin;
+        return set_bool(a, field, false);
+}
+static int p_accept(const Assignment *a) { return set_mode_flag(a, &a->config->accept, &a->config->accept_origin); }
+static int p_inetd(const Assignment *a) { return set_mode_flag(a, &a->config->inetd, &a->config->inetd_origin); }
+static int p_on_demand(const Assignment *a) {
+        return set_mode_flag(a, &a->config->on_demand, &a->config->on_demand_origin);
+}
+static int p_max_connections(const Assignment *a) {
+        return set_unsigned(a, &a->config->max_connections, 1, 1000000, CONFIG_MAX_CONNECTIONS_DEFAULT);
+}
+static int p_max_per_source(const Assignment *a) {
+        return set_unsigned(a, &a->config->max_connections_per_source, 1, 1000000, 0);
+}
+
+static int p_exec_start(const Assignment *a) {
+        Config *c = a->config;
+        char **words = NULL;
+        const char *why;
+        if (str_empty(a->value)) {
+                strv_free(c->exec_start);
+                c->exec_start = NULL;
+                return 0;
+        }
+        int r = exec_words_parse(a->value, &words, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return BAD(a, "%s", why);
+        strv_free(c->exec_start);
+        c->exec_start = words;
+        c->exec_origin = a->origin;
+        return 0;
+}
+
+static int p_peer(const Assignment *a) {
+        KeyConfig *k = a->key;
+        Prefix p[2];
+        unsigned n;
+        char buf[ADDR_STRLEN];
+        if (str_empty(a->value)) {
+                k->n_peers = 0;
+                return 0;
+        }
+        int r = prefix_parse(a->value, p, &n);
+        if (r == -EDOM) {
+                prefix_format(&p[0], buf);
+                return BAD(a, "'%s' has host bits set (did you mean %s?)", a->value, buf);
+        }
+        if (r == -EAFNOSUPPORT)
+                return BAD(a, "'%s' is an IPv4-mapped address; write IPv4 peers as IPv4", a->value);
+        if (r == -ERANGE)
+                return BAD(a, "prefix length in '%s' is out of range", a->value);
+        if (r < 0)
+                return BAD(a, "'%s' is not an address, ADDRESS/LENGTH or 'any'", a->value);
+        if ((r = grow_array((void **) &k->peers, &k->cap_peers, k->n_peers + n, sizeof(PeerEntry))) < 0)
+                return r;
+        for (unsigned i = 0; i < n; i++)
+                k->peers[k->n_peers++] = (PeerEntry) { .prefix = p[i], .origin = a->origin };
+        return 0;
+}
+
+static int set_secret_source(const Assignment *a, SecretSource source) {
+        KeyConfig *k = a->key;
+        char *arg = NULL;
+        Secret s = { 0 };
+        int r = 0;
+        if (str_empty(a->value)) {
+                source = SECRET_SOURCE_NONE;
+        } else if (source == SECRET_SOURCE_LITERAL || source == SECRET_SOURCE_HEX) {
+                const char *problem = a->st ? file_permission_problem(a->st, geteuid(), 1) : NULL;
+                if (problem)
+                        return log_errno(-EACCES, "%s:%u: %s=: refusing a secret in this file: %s",
+                                         a->origin.file, a->origin.line, a->name, problem);
+                r = source == SECRET_SOURCE_HEX ? secret_from_hex(a->value, &s) : secret_from_string(a->value, &s);
+                if (r == -E2BIG)
+                        r = BAD(a, "the secret is longer than %d bytes (TCP_MD5SIG_MAXKEYLEN); it is never cut", SECRET_MAX);
+                else if (r < 0)
+                        r = BAD(a, "not an even number of hex digits");
+        } else if (source == SECRET_SOURCE_FILE && a->value[0] != '/') {
+                r = BAD(a, "'%s' is not an absolute path", a->value);
+        } else if (source == SECRET_SOURCE_CREDENTIAL && (strchr(a->value, '/') || a->value[0] == '.')) {
+                r = BAD(a, "'%s' is not a credential name", a->value);
+        } else if (!(arg = strdup(a->value))) {
+                r = -ENOMEM;
+        }
+        if (r < 0) {
+                secret_wipe(&s);
+                return r;
+        }
+        free(k->source_arg);
+        secret_wipe(&k->secret);
+        k->source_arg = arg;
+        k->secret = s;
+        k->source = source;
+        k->secret_origin = a->origin;
+        secret_wipe(&s);
+        return 0;
+}
+
+static int p_secret_file(const Assignment *a) { return set_secret_source(a, SECRET_SOURCE_FILE); }
+static int p_secret(const Assignment *a) { return set_secret_source(a, SECRET_SOURCE_LITERAL); }
+static int p_secret_hex(const Assignment *a) { return set_secret_source(a, SECRET_SOURCE_HEX); }
+static int p_credential(const Assignment *a) { return set_secret_source(a, SECRET_SOURCE_CREDENTIAL); }
+static int p_interface(const Assignment *a) {
+        a->key->interface_origin = a->origin;
+        return set_string(a, &a->key->interface, IF_NAMESIZE - 1, "/: %");
+}
+
+typedef struct Setting {
+        const char *section;
+        const char *name;
+        int (*parse)(const Assignment *a);
+} Setting;
+
+static const Setting settings[] = {
+        { "Socket", "ListenStream", p_listen_stream },
+        { "Socket", "BindIPv6Only", p_bind_ipv6_only },
+        { "Socket", "Backlog", p_backlog },
+        { "Socket", "FreeBind", p_free_bind },
+        { "Socket", "ReusePort", p_reuse_port },
+        { "Socket", "BindToDevice", p_bind_to_device },
+        { "Socket", "FileDescriptorName", p_fdname },
+        { "Socket", "UnmatchedPeers", p_unmatched_peers },
+        { "Socket", "Accept", p_accept },
+        { "Socket", "Inetd", p_inetd },
+        { "Socket", "OnDemand", p_on_demand },
+        { "Socket", "MaxConnections", p_max_connections },
+        { "Socket", "MaxConnectionsPerSource", p_max_per_source },
+        { "Socket", "KeepAlive", p_keep_alive },
+        { "Socket", "NoDelay", p_no_delay },
+        { "Service", "ExecStart", p_exec_start },
+        { "Key", "Peer", p_peer },
+        { "Key", "SecretFile", p_secret_file },
+        { "Key", "Secret", p_secret },
+        { "Key", "SecretHex", p_secret_hex },
+        { "Key", "Credential", p_credential },
+        { "Key", "Interface", p_interface },
+};
+
+static bool key_name_valid(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && !strchr("_.@-", *s))
+                        return false;
+        return true;
+}
+
+/* Called for every name=value inih hands us. */
+int config_assign(Config *c, const char *section, const char *name, const char *value,
+                  Origin origin, const struct stat *st, KeyConfig **key_cache) {
+        Assignment a = { .config = c, .name = name, .value = value, .origin = origin, .st = st };
+        const char *kind = section;
+        if (strncmp(section, "Key ", 4) == 0) {
+                const char *kname = section + 4;
+                if (!key_name_valid(kname))
+                        return log_errno(-EBADMSG, "%s:%u: [%s]: key name '%s' may only hold letters, digits and _.@-",
+                                         origin.file, origin.line, section, kname);
+                KeyConfig *k = *key_cache && strcmp((*key_cache)->name, kname) == 0 ? *key_cache : config_find_key(c, kname);
+                if (!k) {
+                        int r = config_add_key(c, kname, origin, &k);
+                        if (r < 0)
+                                return r;
+                }
+                *key_cache = a.key = k;
+                kind = "Key";
+        } else if (strcmp(section, "Socket") != 0 && strcmp(section, "Service") != 0) {
+                if (!*section)
+                        return log_errno(-EBADMSG, "%s:%u: %s= stands before any [Section]", origin.file, origin.line, name);
+                return log_errno(-EBADMSG, "%s:%u: unknown section [%s] (expected [Socket], [Service] or [Key NAME])",
+                                 origin.file, origin.line, section);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++)
+                if (strcmp(settings[i].section, kind) == 0 && strcmp(settings[i].name, name) == 0)
+                        return settings[i].parse(&a);
+        return log_errno(-EBADMSG, "%s:%u: unknown setting %s= in [%s]", origin.file, origin.line, name, section);
+}

@@ -1,0 +1,114 @@
+/* The configuration model: what the files say, merged by DESIGN.md's rules
+ * (later scalar wins, lists append, empty assignment resets, [Key NAME]
+ * sections merge by name). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "addr.h"
+#include "secret.h"
+
+typedef struct Origin {
+        const char *file; /* owned by Config.files */
+        unsigned line;
+} Origin;
+
+typedef enum BindIPv6Only {
+        BIND_IPV6_ONLY_DEFAULT,
+        BIND_IPV6_ONLY_BOTH,
+        BIND_IPV6_ONLY_IPV6_ONLY,
+        _BIND_IPV6_ONLY_MAX,
+} BindIPv6Only;
+
+typedef enum UnmatchedPeers {
+        UNMATCHED_PEERS_DROP,
+        UNMATCHED_PEERS_ALLOW_UNSIGNED,
+        _UNMATCHED_PEERS_MAX,
+} UnmatchedPeers;
+
+typedef enum SecretSource {
+        SECRET_SOURCE_NONE,
+        SECRET_SOURCE_FILE,
+        SECRET_SOURCE_LITERAL,
+        SECRET_SOURCE_HEX,
+        SECRET_SOURCE_CREDENTIAL,
+        _SECRET_SOURCE_MAX,
+} SecretSource;
+
+typedef struct ListenEntry {
+        ListenAddress address;
+        Origin origin;
+} ListenEntry;
+
+typedef struct PeerEntry {
+        Prefix prefix;
+        Origin origin;
+} PeerEntry;
+
+typedef struct KeyConfig {
+        char *name;
+        Origin origin; /* where the section first appeared */
+        PeerEntry *peers;
+        size_t n_peers, cap_peers;
+        SecretSource source;
+        char *source_arg;   /* path or credential name */
+        Secret secret;      /* literal/hex at parse time, files when resolved */
+        Origin secret_origin;
+        char *interface;
+        Origin interface_origin;
+        int ifindex;        /* resolved from interface, 0 = none */
+} KeyConfig;
+
+typedef struct Config {
+        char *name;         /* default FileDescriptorName */
+        char **files;       /* every file read, in order */
+        size_t n_files, cap_files;
+
+        ListenEntry *listen;
+        size_t n_listen, cap_listen;
+        BindIPv6Only bind_ipv6_only;
+        unsigned backlog;
+        bool free_bind, reuse_port;
+        char *bind_to_device;
+        char *fdname;
+        UnmatchedPeers unmatched_peers;
+        bool accept, inetd, on_demand, keep_alive, no_delay;
+        Origin accept_origin, inetd_origin, on_demand_origin;
+        unsigned max_connections, max_connections_per_source;
+
+        char **exec_start;
+        Origin exec_origin;
+
+        KeyConfig *keys;
+        size_t n_keys, cap_keys;
+        size_t *key_index;  /* open-addressing hash of key names, SIZE_MAX = free */
+        size_t key_index_size;
+} Config;
+
+#define CONFIG_BACKLOG_DEFAULT 4096
+#define CONFIG_MAX_CONNECTIONS_DEFAULT 64
+#define CONFIG_LINE_MAX 198   /* inih 55 reads 200-byte lines, newline and NUL included */
+#define CONFIG_NAME_MAX 49    /* inih 55 cuts longer section names */
+#define CONFIG_FILE_MAX (64u << 20)
+
+Config *config_new(const char *name);
+void config_free(Config *c);
+static inline void config_freep(Config **c) { config_free(*c); }
+
+/* Parses one file's text into c. st (may be NULL in tests) is the file's
+ * stat, used to refuse Secret= in a file others can read. Logs
+ * "path:line: ..." and returns -EBADMSG, or -EACCES for permissions. */
+int config_parse_text(Config *c, const char *path, const char *text, size_t size, const struct stat *st);
+
+/* Checks the merged result: listeners, keys with peers and a secret, no
+ * prefix claimed twice. Logs and returns -EBADMSG. */
+int config_validate(const Config *c, bool have_command);
+
+/* Reads SecretFile=/Credential= and resolves Interface=. Logs. */
+int config_resolve(Config *c);
+
+KeyConfig *config_find_key(const Config *c, const char *name);
+const char *bind_ipv6_only_to_string(BindIPv6Only b);
+const char *secret_source_to_string(SecretSource s);

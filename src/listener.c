@@ -1,0 +1,210 @@
+/* Creating the keyed listening sockets. */
+#include "listener.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "md5sig.h"
+#include "util.h"
+
+static bool read_sysctl_long(const char *path, long *ret) {
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return false;
+        bool ok = fscanf(f, "%ld", ret) == 1;
+        fclose(f);
+        return ok;
+}
+
+ListenerShape listener_expected_shape(const Config *c, const ListenAddress *a) {
+        ListenerShape s = { .family = a->family };
+        if (!listen_address_is_ipv6_any(a))
+                return s;
+        long v6only = 0;
+        if (c->bind_ipv6_only == BIND_IPV6_ONLY_DEFAULT)
+                read_sysctl_long("/proc/sys/net/ipv6/bindv6only", &v6only);
+        s.dual_stack = c->bind_ipv6_only == BIND_IPV6_ONLY_BOTH ||
+                       (c->bind_ipv6_only == BIND_IPV6_ONLY_DEFAULT && v6only == 0);
+        return s;
+}
+
+size_t optmem_needed(size_t n_keys) {
+        /* Measured: about 136 bytes of option memory per key. Leave room. */
+        size_t bytes = (n_keys + 16) * 144;
+        return (bytes + 4095) / 4096 * 4096;
+}
+
+static int set_int(int fd, int level, int opt, int v) {
+        return setsockopt(fd, level, opt, &v, sizeof v) < 0 ? -errno : 0;
+}
+
+static int socket_options(const Config *c, int fd, const ListenAddress *a, const char **ret_step) {
+        int r;
+        *ret_step = "SO_REUSEADDR";
+        if ((r = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) < 0)
+                return r;
+        if (a->family == AF_INET6 && c->bind_ipv6_only != BIND_IPV6_ONLY_DEFAULT) {
+                *ret_step = "IPV6_V6ONLY";
+                if ((r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, c->bind_ipv6_only == BIND_IPV6_ONLY_IPV6_ONLY)) < 0)
+                        return r;
+        }
+        if (c->reuse_port) {
+                *ret_step = "SO_REUSEPORT";
+                if ((r = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1)) < 0)
+                        return r;
+        }
+        if (c->free_bind) {
+                *ret_step = "FreeBind";
+                r = a->family == AF_INET ? set_int(fd, IPPROTO_IP, IP_FREEBIND, 1)
+                                         : set_int(fd, IPPROTO_IPV6, IPV6_FREEBIND, 1);
+                if (r < 0)
+                        return r;
+        }
+        if (c->bind_to_device) {
+                *ret_step = "SO_BINDTODEVICE";
+                if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c->bind_to_device, (socklen_t) strlen(c->bind_to_device)) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+static ListenerShape actual_shape(int fd, const ListenAddress *a) {
+        ListenerShape s = { .family = a->family };
+        int v6only = 1;
+        socklen_t len = sizeof v6only;
+        if (listen_address_is_ipv6_any(a) && getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0)
+                s.dual_stack = v6only == 0;
+        return s;
+}
+
+static int explain_key_error(int r, const Listener *l, const KeyEntry *e, size_t i, size_t n) {
+        char addr[ADDR_STRLEN], pfx[ADDR_STRLEN];
+        listen_address_format(&l->address, addr);
+        key_entry_format(e, pfx);
+        const char *name = e->key ? e->key->name : "(catch-all)";
+        if (r == -ENOMEM) {
+                long cur = 0;
+                read_sysctl_long("/proc/sys/net/core/optmem_max", &cur);
+                return log_errno(r, "%s: the kernel refused key %zu of %zu ([Key %s] %s) for lack of socket option "
+                                 "memory: net.core.optmem_max is %ld; raise it to at least %zu "
+                                 "(sysctl -w net.core.optmem_max=%zu, and a file in /etc/sysctl.d/)",
+                                 addr, i + 1, n, name, pfx, cur, optmem_needed(n), optmem_needed(n));
+        }
+        if (r == -ENOPROTOOPT)
+                return log_errno(r, "%s: this kernel has no TCP MD5 signature support (CONFIG_TCP_MD5SIG)", addr);
+        if (r == -EINVAL && e->ifindex)
+                return log_errno(r, "%s: [Key %s] Interface=%s: the kernel refused it; Interface= must name a VRF "
+                                 "(l3mdev) device", addr, name, e->key->interface);
+        return log_errno(r, "%s: cannot install [Key %s] %s (key %zu of %zu): %s", addr, name, pfx, i + 1, n,
+                         strerror(-r));
+}
+
+static int install_keys(const Config *c, Listener *l, const Secret *catch_all) {
+        KeyEntry *entries;
+        size_t n;
+        int r = plan_keys(c, l->shape, catch_all, &entries, &n);
+        if (r < 0)
+                return log_errno(r, "out of memory planning keys");
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                r = md5sig_add(l->fd, &entries[i]);
+                if (r < 0)
+                        r = explain_key_error(r, l, &entries[i], i, n);
+                else
+                        l->n_keys++;
+        }
+        free(entries);
+        return r;
+}
+
+static int resolve_scope(const ListenAddress *a, uint32_t *ret) {
+        uint64_t v;
+        *ret = 0;
+        if (!a->scope[0])
+                return 0;
+        if (parse_uint(a->scope, 1, UINT32_MAX, &v) == 0) {
+                *ret = (uint32_t) v;
+                return 0;
+        }
+        *ret = if_nametoindex(a->scope);
+        return *ret ? 0 : -ENODEV;
+}
+
+static int listener_bind(const Listener *l) {
+        const ListenAddress *a = &l->address;
+        if (a->family == AF_INET) {
+                struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(a->port), .sin_addr = a->addr.in };
+                return bind(l->fd, (struct sockaddr *) &sin, sizeof sin) < 0 ? -errno : 0;
+        }
+        struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(a->port), .sin6_addr = a->addr.in6 };
+        int r = resolve_scope(a, &sin6.sin6_scope_id);
+        if (r < 0)
+                return r;
+        return bind(l->fd, (struct sockaddr *) &sin6, sizeof sin6) < 0 ? -errno : 0;
+}
+
+static int listener_open(const Config *c, const ListenEntry *e, const Secret *catch_all, Listener *l) {
+        char addr[ADDR_STRLEN];
+        const char *step;
+        listen_address_format(&e->address, addr);
+        *l = (Listener) { .fd = -1, .address = e->address };
+        l->fd = socket(e->address.family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+        if (l->fd < 0)
+                return log_errno(-errno, "%s:%u: ListenStream=%s: cannot create socket: %m", e->origin.file,
+                                 e->origin.line, addr);
+        int r = socket_options(c, l->fd, &e->address, &step);
+        if (r < 0)
+                return log_errno(r, "%s:%u: ListenStream=%s: cannot set %s: %s", e->origin.file, e->origin.line, addr,
+                                 step, strerror(-r));
+        l->shape = actual_shape(l->fd, &e->address);
+        if ((r = install_keys(c, l, catch_all)) < 0)
+                return r;
+        r = listener_bind(l);
+        if (r == -ENODEV)
+                return log_errno(-EBADMSG, "%s:%u: ListenStream=%s: no interface '%s'", e->origin.file,
+                                 e->origin.line, addr, e->address.scope);
+        if (r == -EACCES)
+                return log_errno(r, "%s:%u: ListenStream=%s: cannot bind: permission denied "
+                                 "(ports below 1024 need CAP_NET_BIND_SERVICE)", e->origin.file, e->origin.line, addr);
+        if (r < 0)
+                return log_errno(r, "%s:%u: ListenStream=%s: cannot bind: %s", e->origin.file, e->origin.line, addr,
+                                 strerror(-r));
+        return 0;
+}
+
+int listener_set_open(const Config *c, ListenerSet *s) {
+        *s = (ListenerSet) { 0 };
+        int r = secret_random(&s->catch_all);
+        if (r < 0)
+                return log_errno(r, "cannot get random bytes for the catch-all key: %s", strerror(-r));
+        if (!(s->v = calloc(c->n_listen, sizeof *s->v)))
+                return log_errno(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < c->n_listen; i++) {
+                s->n = i + 1;
+                if ((r = listener_open(c, &c->listen[i], &s->catch_all, &s->v[i])) < 0)
+                        goto fail;
+        }
+        for (size_t i = 0; i < s->n; i++)
+                if (listen(s->v[i].fd, (int) c->backlog) < 0) {
+                        char addr[ADDR_STRLEN];
+                        listen_address_format(&s->v[i].address, addr);
+                        r = log_errno(-errno, "%s: listen() failed: %m", addr);
+                        goto fail;
+                }
+        return 0;
+fail:
+        listener_set_close(s);
+        return r;
+}
+
+void listener_set_close(ListenerSet *s) {
+        for (size_t i = 0; i < s->n; i++)
+                closep(&s->v[i].fd);
+        free(s->v);
+        secret_wipe(&s->catch_all);
+        *s = (ListenerSet) { 0 };
+}

@@ -1,0 +1,33 @@
+/* Listening sockets: created, optioned, keyed and bound; listen() only once
+ * every listener holds every key, so a failure leaves nothing listening. */
+#pragma once
+
+#include <stddef.h>
+
+#include "config.h"
+#include "plan.h"
+
+typedef struct Listener {
+        int fd;
+        ListenAddress address;
+        ListenerShape shape;
+        size_t n_keys;        /* keys installed */
+} Listener;
+
+typedef struct ListenerSet {
+        Listener *v;
+        size_t n;
+        Secret catch_all;     /* random bytes nobody knows */
+} ListenerSet;
+
+/* The shape a listener will have, for --check (reads the bindv6only sysctl
+ * when BindIPv6Only=default). */
+ListenerShape listener_expected_shape(const Config *c, const ListenAddress *a);
+
+/* Creates, keys and binds every listener, then listens on all. Logs each
+ * failure with the address and what to do; on error nothing is left open. */
+int listener_set_open(const Config *c, ListenerSet *ret);
+void listener_set_close(ListenerSet *s);
+
+/* How many keys net.core.optmem_max must allow on one socket for n keys. */
+size_t optmem_needed(size_t n_keys);

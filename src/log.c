@@ -1,0 +1,54 @@
+/* Logging to stderr. Under journald (JOURNAL_STREAM names our stderr) each
+ * line gets a "<N>" priority prefix so the journal shows the right level. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static const char *log_program = "tcpmd5";
+static bool log_journal;
+
+void log_init(const char *program) {
+        log_program = program;
+        const char *js = getenv("JOURNAL_STREAM");
+        struct stat st;
+        unsigned long long dev, ino;
+        if (js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0)
+                log_journal = st.st_dev == dev && st.st_ino == ino;
+}
+
+static void log_v(int prio, const char *fmt, va_list ap) {
+        char buf[2048];
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        if (log_journal)
+                fprintf(stderr, "<%d>%s\n", prio, buf);
+        else
+                fprintf(stderr, "%s: %s\n", log_program, buf);
+}
+
+#define LOG_FN(name, prio)                      \
+        void name(const char *fmt, ...) {       \
+                int saved = errno;              \
+                va_list ap;                     \
+                va_start(ap, fmt);              \
+                log_v(prio, fmt, ap);           \
+                va_end(ap);                     \
+                errno = saved;                  \
+        }
+LOG_FN(log_error, LOG_ERR)
+LOG_FN(log_warning, LOG_WARNING)
+LOG_FN(log_info, LOG_INFO)
+
+int log_errno(int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        log_v(LOG_ERR, fmt, ap);
+        va_end(ap);
+        return r;
+}

@@ -1,0 +1,66 @@
+/* The key plan for a listener. */
+#include "plan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "util.h"
+
+static bool prefix_fits(const Prefix *p, ListenerShape shape) {
+        if (shape.family == AF_INET)
+                return p->family == AF_INET;
+        return p->family == AF_INET6 || shape.dual_stack;
+}
+
+static KeyEntry entry_for(const Prefix *p, ListenerShape shape, const KeyConfig *k, const Secret *secret) {
+        KeyEntry e = { .family = p->family, .addr = p->addr, .prefixlen = p->len, .secret = secret, .key = k };
+        if (k)
+                e.ifindex = k->ifindex;
+        if (shape.family == AF_INET6 && p->family == AF_INET) {
+                /* The kernel wants the IPv4 length here; 96+n is EINVAL. */
+                e.family = AF_INET6;
+                e.addr.in6 = (struct in6_addr) { 0 };
+                e.addr.in6.s6_addr[10] = 0xff;
+                e.addr.in6.s6_addr[11] = 0xff;
+                memcpy(&e.addr.in6.s6_addr[12], &p->addr.in, 4);
+        }
+        return e;
+}
+
+int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n) {
+        size_t n = 0, cap = 2;
+        bool covered[2] = { false, false }; /* [0] IPv4, [1] IPv6 */
+        for (size_t i = 0; i < c->n_keys; i++)
+                cap += c->keys[i].n_peers;
+        KeyEntry *v = calloc(cap, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_keys; i++) {
+                const KeyConfig *k = &c->keys[i];
+                for (size_t j = 0; j < k->n_peers; j++) {
+                        const Prefix *p = &k->peers[j].prefix;
+                        if (!prefix_fits(p, shape))
+                                continue;
+                        /* A prefix-0 key bound to one interface leaves the others open. */
+                        if (p->len == 0 && k->ifindex == 0)
+                                covered[p->family == AF_INET6] = true;
+                        v[n++] = entry_for(p, shape, k, &k->secret);
+                }
+        }
+        if (c->unmatched_peers == UNMATCHED_PEERS_DROP) {
+                Prefix any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
+                if (shape.family == AF_INET6 && !covered[1])
+                        v[n++] = entry_for(&any6, shape, NULL, catch_all);
+                if ((shape.family == AF_INET || shape.dual_stack) && !covered[0])
+                        v[n++] = entry_for(&any4, shape, NULL, catch_all);
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+void key_entry_format(const KeyEntry *e, char buf[static ADDR_STRLEN]) {
+        Prefix p = { .family = e->family, .addr = e->addr, .len = e->prefixlen };
+        prefix_format(&p, buf);
+}

@@ -1,0 +1,28 @@
+/* Which (address, prefix length, key) entries go onto a listener of a given
+ * family: the configured prefixes that can reach it, IPv4 ones as
+ * v4-mapped on a dual-stack socket, and the catch-all keys that close the
+ * unsigned side door. Pure, so unit tests check it without a kernel. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct KeyEntry {
+        int family;            /* family of the address handed to the kernel */
+        InAddr addr;           /* IPv4 prefixes on dual-stack: ::ffff:a.b.c.d */
+        uint8_t prefixlen;     /* IPv4 length even when v4-mapped */
+        int ifindex;
+        const Secret *secret;
+        const KeyConfig *key;  /* NULL for a catch-all */
+} KeyEntry;
+
+typedef struct ListenerShape {
+        int family;
+        bool dual_stack;       /* AF_INET6 wildcard without IPV6_V6ONLY */
+} ListenerShape;
+
+/* The entries for one listener; catch_all holds the random secret. */
+int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n);
+void key_entry_format(const KeyEntry *e, char buf[static ADDR_STRLEN]);

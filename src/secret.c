@@ -1,0 +1,170 @@
+/* Secrets and the trust checks on the files that hold them. */
+#include "secret.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void secret_wipe(Secret *s) {
+        if (s)
+                explicit_bzero(s, sizeof *s);
+}
+
+static int secret_set(const void *data, size_t len, Secret *ret) {
+        if (len == 0)
+                return -ENODATA;
+        if (len > SECRET_MAX)
+                return -E2BIG;
+        memcpy(ret->bytes, data, len);
+        ret->len = len;
+        return 0;
+}
+
+int secret_from_string(const char *s, Secret *ret) {
+        return secret_set(s, strlen(s), ret);
+}
+
+static int hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        c = (char) tolower((unsigned char) c);
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+int secret_from_hex(const char *s, Secret *ret) {
+        size_t n = strlen(s);
+        if (n == 0)
+                return -ENODATA;
+        if (n % 2)
+                return -EINVAL;
+        if (n / 2 > SECRET_MAX)
+                return -E2BIG;
+        Secret tmp = { 0 };
+        for (size_t i = 0; i < n; i += 2) {
+                int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+                if (hi < 0 || lo < 0) {
+                        secret_wipe(&tmp);
+                        return -EINVAL;
+                }
+                tmp.bytes[i / 2] = (uint8_t) (hi << 4 | lo);
+        }
+        tmp.len = n / 2;
+        *ret = tmp;
+        secret_wipe(&tmp);
+        return 0;
+}
+
+int file_open_regular(const char *path, int *ret_fd, struct stat *ret_st) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, ret_st) < 0)
+                return -errno;
+        if (!S_ISREG(ret_st->st_mode))
+                return -EISDIR;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+const char *file_permission_problem(const struct stat *st, uid_t euid, int holds_secret) {
+        if (st->st_uid != 0 && st->st_uid != euid)
+                return "it is owned by another user (chown it to root)";
+        if (st->st_mode & (S_IWGRP | S_IWOTH))
+                return "group or other can write it (chmod go-w)";
+        if (holds_secret && (st->st_mode & (S_IRGRP | S_IROTH)))
+                return "it holds a secret and group or other can read it (chmod 600)";
+        return NULL;
+}
+
+int file_read_all(int fd, size_t max, char **ret, size_t *ret_size) {
+        size_t cap = 4096, size = 0;
+        char *buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (size == cap) {
+                        if (cap > max) {
+                                explicit_bzero(buf, size);
+                                free(buf);
+                                return -EFBIG;
+                        }
+                        /* Grow by copying so no stale copy of the data is left behind. */
+                        char *n = malloc(cap * 2 + 1);
+                        if (!n) {
+                                explicit_bzero(buf, size);
+                                free(buf);
+                                return -ENOMEM;
+                        }
+                        memcpy(n, buf, size);
+                        explicit_bzero(buf, size);
+                        free(buf);
+                        buf = n;
+                        cap *= 2;
+                }
+                ssize_t k = read(fd, buf + size, cap - size);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        int r = -errno;
+                        explicit_bzero(buf, size);
+                        free(buf);
+                        return r;
+                }
+                if (k == 0)
+                        break;
+                size += (size_t) k;
+        }
+        if (size > max) {
+                explicit_bzero(buf, size);
+                free(buf);
+                return -EFBIG;
+        }
+        buf[size] = 0;
+        *ret = buf;
+        *ret_size = size;
+        return 0;
+}
+
+int secret_load_file(const char *path, Secret *ret, const char **ret_problem) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        *ret_problem = NULL;
+        int r = file_open_regular(path, &fd, &st);
+        if (r < 0)
+                return r;
+        const char *problem = file_permission_problem(&st, geteuid(), 1);
+        if (problem) {
+                *ret_problem = problem;
+                return -EACCES;
+        }
+        char *data;
+        size_t size;
+        r = file_read_all(fd, SECRET_MAX + 1, &data, &size);
+        if (r == -EFBIG)
+                return -E2BIG;
+        if (r < 0)
+                return r;
+        if (size > 0 && data[size - 1] == '\n')
+                size--;
+        r = secret_set(data, size, ret);
+        explicit_bzero(data, size + 1);
+        free(data);
+        return r;
+}
+
+int secret_random(Secret *ret) {
+        ssize_t n = getrandom(ret->bytes, SECRET_MAX, 0);
+        if (n < 0)
+                return -errno;
+        if (n != SECRET_MAX)
+                return -EIO;
+        ret->len = SECRET_MAX;
+        return 0;
+}

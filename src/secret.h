@@ -1,0 +1,37 @@
+/* Key material: parsing, loading from files, wiping. A Secret never leaves
+ * this process except into setsockopt(); it is never printed. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define SECRET_MAX 80 /* TCP_MD5SIG_MAXKEYLEN */
+
+typedef struct Secret {
+        uint8_t bytes[SECRET_MAX];
+        size_t len;
+} Secret;
+
+void secret_wipe(Secret *s);
+/* 1..80 bytes taken as they are; -ENODATA empty, -E2BIG too long. */
+int secret_from_string(const char *s, Secret *ret);
+/* Even number of hex digits, 1..80 bytes; -EINVAL, -ENODATA, -E2BIG. */
+int secret_from_hex(const char *s, Secret *ret);
+/* Same rules as --key-file and SecretFile=: one trailing newline dropped,
+ * then 1..80 bytes; refused (-EACCES) when the file is open to group/other
+ * or owned by another user; *ret_problem says why for messages. */
+int secret_load_file(const char *path, Secret *ret, const char **ret_problem);
+/* Random bytes nobody knows, for catch-all keys. */
+int secret_random(Secret *ret);
+
+/* Opens for reading without following a final symlink; refuses anything but
+ * a regular file. */
+int file_open_regular(const char *path, int *ret_fd, struct stat *ret_st);
+/* NULL if the file may be trusted, else what is wrong and what to do.
+ * Every file: no group/other write, owner root or euid; secrets: no
+ * group/other read either. */
+const char *file_permission_problem(const struct stat *st, uid_t euid, int holds_secret);
+/* Reads at most max bytes (-EFBIG beyond), NUL-terminated. */
+int file_read_all(int fd, size_t max, char **ret, size_t *ret_size);

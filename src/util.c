@@ -1,0 +1,119 @@
+/* Helpers with no project knowledge: numbers, booleans, arrays, strings. */
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <strings.h>
+
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
+        if (!s || !isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        uint64_t v = 0;
+        for (const char *p = s; *p; p++) {
+                if (!isdigit((unsigned char) *p))
+                        return -EINVAL;
+                unsigned d = (unsigned) (*p - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int parse_bool(const char *s, bool *ret) {
+        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
+        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcasecmp(s, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+int grow_array(void **array, size_t *cap, size_t need, size_t elem_size) {
+        if (need <= *cap)
+                return 0;
+        size_t n = *cap ? *cap : 4;
+        while (n < need) {
+                if (n > SIZE_MAX / 2 / elem_size)
+                        return -ENOMEM;
+                n *= 2;
+        }
+        void *p = realloc(*array, n * elem_size);
+        if (!p)
+                return -ENOMEM;
+        memset((char *) p + *cap * elem_size, 0, (n - *cap) * elem_size);
+        *array = p;
+        *cap = n;
+        return 0;
+}
+
+bool str_empty(const char *s) { return !s || !*s; }
+
+bool str_endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+char *str_join_path(const char *dir, const char *name) {
+        char *p = NULL;
+        if (asprintf(&p, "%s/%s", dir, name) < 0)
+                return NULL;
+        return p;
+}
+
+int exit_code_from_error(int r) {
+        switch (-r) {
+        case EPERM:
+        case EACCES:
+                return EXIT_NOPERM;
+        case ENOPROTOOPT:
+                return EXIT_UNAVAILABLE;
+        case EBADMSG:
+        case ENOENT:
+        case ERANGE:
+        case E2BIG:
+        case ENAMETOOLONG:
+        case ELOOP:
+                return EXIT_CONFIG;
+        default:
+                return EXIT_OSERR;
+        }
+}
+
+void strv_free(char **v) {
+        if (!v)
+                return;
+        for (char **p = v; *p; p++)
+                free(*p);
+        free(v);
+}
+
+size_t strv_length(char *const *v) {
+        size_t n = 0;
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+char **strv_copy(char *const *v) {
+        size_t n = strv_length(v);
+        char **c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(v[i]))) {
+                        strv_free(c);
+                        return NULL;
+                }
+        return c;
+}

@@ -1,0 +1,90 @@
+/* Test daemon: takes its sockets with sd_listen_fds_with_names(), writes
+ * what it received to the file named by argv[1], then echoes every
+ * connection back, prefixed by nothing, until the peer closes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#define MAX_FDS 256
+
+static void report(const char *path, int n, char **names) {
+        /* Any fd above ours that is open was leaked to us. */
+        int leaked = 0;
+        for (int fd = SD_LISTEN_FDS_START + n; fd < 1024; fd++)
+                if (fcntl(fd, F_GETFD) >= 0)
+                        leaked++;
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *f = fopen(tmp, "we");
+        if (!f)
+                exit(1);
+        fprintf(f, "pid=%ld\nn=%d\n", (long) getpid(), n);
+        fprintf(f, "LISTEN_FDNAMES=%s\nLISTEN_PID=%s\nLISTEN_FDS=%s\n", getenv("ECHO_LISTEN_FDNAMES"),
+                getenv("ECHO_LISTEN_PID"), getenv("ECHO_LISTEN_FDS"));
+        for (int i = 0; i < n; i++) {
+                int type = 0, listening = 0;
+                socklen_t l = sizeof type;
+                getsockopt(SD_LISTEN_FDS_START + i, SOL_SOCKET, SO_TYPE, &type, &l);
+                l = sizeof listening;
+                getsockopt(SD_LISTEN_FDS_START + i, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l);
+                fprintf(f, "fd%d=%s stream=%d listening=%d\n", SD_LISTEN_FDS_START + i, names ? names[i] : "?",
+                        type == SOCK_STREAM, listening);
+        }
+        fprintf(f, "leaked=%d\n", leaked);
+        sigset_t mask;
+        sigprocmask(SIG_SETMASK, NULL, &mask);
+        fprintf(f, "sigmask_empty=%d\n", sigisemptyset(&mask));
+        fclose(f);
+        rename(tmp, path);
+}
+
+int main(int argc, char **argv) {
+        char **names = NULL;
+        static const char *const vars[] = { "LISTEN_FDNAMES", "LISTEN_PID", "LISTEN_FDS" };
+        for (size_t i = 0; i < 3; i++) {
+                const char *e = getenv(vars[i]);
+                char name[64];
+                snprintf(name, sizeof name, "ECHO_%s", vars[i]);
+                setenv(name, e ? e : "", 1);
+        }
+        int n = sd_listen_fds_with_names(1, &names);
+        if (n <= 0 || n > MAX_FDS) {
+                fprintf(stderr, "echo-daemon: no sockets (%d)\n", n);
+                return 2;
+        }
+        if (argc > 1)
+                report(argv[1], n, names);
+        struct pollfd p[MAX_FDS * 2];
+        int np = n;
+        for (int i = 0; i < n; i++)
+                p[i] = (struct pollfd) { .fd = SD_LISTEN_FDS_START + i, .events = POLLIN };
+        for (;;) {
+                if (poll(p, (nfds_t) np, -1) < 0 && errno != EINTR)
+                        return 1;
+                for (int i = 0; i < np; i++) {
+                        if (!p[i].revents)
+                                continue;
+                        if (i < n) {
+                                int c = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
+                                if (c >= 0 && np < MAX_FDS * 2)
+                                        p[np++] = (struct pollfd) { .fd = c, .events = POLLIN };
+                                else if (c >= 0)
+                                        close(c);
+                                continue;
+                        }
+                        char buf[65536];
+                        ssize_t k = read(p[i].fd, buf, sizeof buf);
+                        if (k > 0 && write(p[i].fd, buf, (size_t) k) == k)
+                                continue;
+                        close(p[i].fd);
+                        p[i--] = p[--np];
+                }
+        }
+}

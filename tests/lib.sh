@@ -1,0 +1,92 @@
+# Shared by the integration tests: a private network namespace per test,
+# bounded waits, and assertions that print TAP-like lines.
+set -euo pipefail
+
+: "${BUILD:?BUILD must name the meson build directory}"
+ACTIVATE=$BUILD/tcpmd5-activate
+CONNECT=$BUILD/tcpmd5-connect
+ECHO_DAEMON=$BUILD/tests/echo-daemon
+CLIENT=$BUILD/tests/md5-client
+WRAP=${TEST_WRAPPER:-}     # e.g. "valgrind --error-exitcode=99 ..." for memcheck runs
+
+T=$(mktemp -d /tmp/tcpmd5-test.XXXXXX)
+chmod 700 "$T"
+NS=t$$
+FAILED=0
+PIDS=()
+NETNS=()
+
+cleanup() {
+        for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+        for n in "${NETNS[@]}"; do
+                ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+                ip netns del "$n" 2>/dev/null || true
+        done
+        rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $*"; }
+fail() { echo "not ok - $*"; FAILED=1; }
+finish() {
+        if [ "$FAILED" = 0 ]; then echo "# all checks passed"; exit 0; fi
+        echo "# some checks failed"; exit 1
+}
+
+# netns_new NAME: a namespace with lo up, removed at exit.
+netns_new() {
+        ip netns add "$1"
+        NETNS+=("$1")
+        ip -n "$1" link set lo up
+}
+in_ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+
+# key FILE SECRET: a key file as an admin would write it (0600).
+key() { printf '%s\n' "$2" > "$1"; chmod 600 "$1"; }
+
+# expect_rc WANT DESCRIPTION CMD...: run CMD, compare its exit status.
+expect_rc() {
+        local want=$1 what=$2; shift 2
+        local rc=0
+        "$@" > "$T/last.out" 2> "$T/last.err" || rc=$?
+        if [ "$rc" = "$want" ]; then ok "$what (exit $rc)"; else
+                fail "$what: exit $rc, wanted $want"; sed 's/^/#   /' "$T/last.err" "$T/last.out" | head -20; fi
+}
+expect_stderr() { # PATTERN DESCRIPTION: about the last expect_rc
+        if grep -Eq -- "$1" "$T/last.err"; then ok "$2"; else
+                fail "$2: stderr lacks /$1/"; sed 's/^/#   /' "$T/last.err" | head -20; fi
+}
+expect_eq() { if [ "$1" = "$2" ]; then ok "$3"; else fail "$3: got '$1', wanted '$2'"; fi; }
+
+# wait_for TRIES CMD...: retry CMD every 0.05 s, at most TRIES times.
+wait_for() {
+        local n=$1; shift
+        for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+        return 1
+}
+listening() { # NS PORT
+        ip netns exec "$1" ss -Htln "sport = :$2" | grep -q LISTEN
+}
+# start_bg NS CMD...: run CMD in NS in the background; pid in $BG_PID.
+start_bg() {
+        local n=$1; shift
+        ip netns exec "$n" "$@" > "$T/bg.out" 2> "$T/bg.err" &
+        BG_PID=$!
+        PIDS+=("$BG_PID")
+}
+# signed NS KEY ADDR PORT: exit 0 when a signed echo comes back.
+echo_ok() {
+        local n=$1 k=$2 a=$3 p=$4 out
+        out=$(ip netns exec "$n" $CLIENT -t 1000 ${k:+-k "$k"} "$a" "$p" "ping-$a") || return 1
+        [ "$out" = "ping-$a" ]
+}
+# dropped NS KEY ADDR PORT: exit 0 when the connect times out (SYN dropped).
+echo_dropped() {
+        local n=$1 k=$2 a=$3 p=$4 rc=0
+        ip netns exec "$n" $CLIENT -t 300 ${k:+-k "$k"} "$a" "$p" x >/dev/null 2>&1 || rc=$?
+        [ "$rc" = 3 ]
+}
+check() { # DESCRIPTION CMD...: ok when CMD succeeds
+        local what=$1; shift
+        if "$@"; then ok "$what"; else fail "$what"; fi
+}
