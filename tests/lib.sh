@@ -77,7 +77,7 @@ start_bg() {
 # signed NS KEY ADDR PORT: exit 0 when a signed echo comes back.
 echo_ok() {
         local n=$1 k=$2 a=$3 p=$4 out
-        out=$(ip netns exec "$n" $CLIENT -t 1000 ${k:+-k "$k"} "$a" "$p" "ping-$a") || return 1
+        out=$(ip netns exec "$n" $CLIENT -t 3000 ${k:+-k "$k"} "$a" "$p" "ping-$a") || return 1
         [ "$out" = "ping-$a" ]
 }
 # dropped NS KEY ADDR PORT: exit 0 when the connect times out (SYN dropped).

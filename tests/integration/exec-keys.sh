@@ -53,7 +53,7 @@ check "wrong key dropped (IPv6)" echo_dropped "$NS" "$T/wrong.key" ::1 2222
 
 # Longest prefix wins: 127.0.0.7 needs lab, not office.
 check "longest prefix: lab key from 127.0.0.7" \
-        bash -c "out=\$(ip netns exec $NS $CLIENT -t 1000 -s 127.0.0.7 -k $T/lab.key 127.0.0.1 2222 hi) && [ \"\$out\" = hi ]"
+        bash -c "out=\$(ip netns exec $NS $CLIENT -t 3000 -s 127.0.0.7 -k $T/lab.key 127.0.0.1 2222 hi) && [ \"\$out\" = hi ]"
 rc=0; in_ns "$NS" $CLIENT -t 300 -s 127.0.0.7 -k "$T/office.key" 127.0.0.1 2222 hi >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 3 "longest prefix: office key from 127.0.0.7 dropped"
 
