@@ -414,6 +414,8 @@ static int connect_any(Keys *keys, const struct addrinfo *list, const struct add
                                 log_info("connected to %s port %s", host, port);
                         return 0;
                 }
+                if (r == -EINVAL)
+                        return EXIT_USAGE; /* --source is not an address of this host */
                 if (!worth_next_address(r))
                         return exit_code_from_error(r); /* logged, and the same for every address */
                 if (r == -ETIMEDOUT)
@@ -435,16 +437,15 @@ static int run(void) {
         _cleanup_(keys_done) Keys keys = { 0 };
         struct addrinfo *peers = NULL, *src = NULL;
         _cleanup_close_ int fd = -1;
-        int r, family = arg_family;
+        int r;
 
         if ((r = keys_load(&keys)) < 0)
                 return r == -EINVAL ? EXIT_USAGE : exit_code_from_error(r);
-        if (arg_source) {
-                if ((r = resolve(arg_source, NULL, family, AI_NUMERICHOST | AI_PASSIVE, &src)) < 0)
-                        return r == -EADDRNOTAVAIL ? EXIT_USAGE : EXIT_OSERR;
-                family = src->ai_family;
-        }
-        if ((r = resolve(arg_host, arg_port, family, 0, &peers)) < 0) {
+        /* The source's family narrows the peers in connect_any(), so that a
+         * mismatch is reported as such rather than as an unknown host. */
+        if (arg_source && (r = resolve(arg_source, NULL, arg_family, AI_NUMERICHOST | AI_PASSIVE, &src)) < 0)
+                return r == -EADDRNOTAVAIL ? EXIT_USAGE : EXIT_OSERR;
+        if ((r = resolve(arg_host, arg_port, arg_family, 0, &peers)) < 0) {
                 freeaddrinfo(src);
                 return r == -EADDRNOTAVAIL ? EXIT_NOHOST : EXIT_OSERR;
         }
