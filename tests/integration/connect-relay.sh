@@ -56,6 +56,16 @@ expect_eq "$got" "$(head -c 4M "$T/big" | sha)" "half-close: 4 MiB reply after E
 expect_rc 0 "stdin /dev/null: immediate half-close, clean exit" connect 127.0.0.1 2223 < /dev/null
 expect_eq "$(wc -c < "$T/last.out")" 0 "stdin /dev/null: nothing comes back"
 
+# A terminal on stdin and stdout (interactive use): the relay must not
+# make it non-blocking, and Ctrl-D is the EOF that half-closes.
+rc=0
+out=$( (sleep 0.3; printf 'from a terminal\n'; sleep 0.3; printf '\004') |
+        timeout 20 script -qec "ip netns exec $NS $CONNECT -k $T/office.key 127.0.0.1 2222" /dev/null |
+        tr -d '\r') || rc=$?
+expect_eq "$rc" 0 "a terminal: exit 0 after Ctrl-D"
+# Once from the terminal's own echo, once from the server.
+expect_eq "$(grep -c '^from a terminal$' <<<"$out")" 2 "a terminal: the line comes back from the server"
+
 # Errors after connecting end non-zero, with the step that failed.
 { head -c 32M /dev/zero | connect 127.0.0.1 2222 2> "$T/epipe.err" | head -c 10 > /dev/null
   rc=${PIPESTATUS[1]}; } || true
