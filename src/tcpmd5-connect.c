@@ -312,7 +312,10 @@ static int resolve(const char *host, const char *port, int family, int flags, st
                 return log_errno(-errno, "%s: cannot resolve: %m", host);
         if (r == EAI_MEMORY)
                 return -ENOMEM;
-        log_error("%s port %s: %s", host, port, gai_strerror(r));
+        if (port)
+                log_error("%s port %s: %s", host, port, gai_strerror(r));
+        else
+                log_error("--source=%s: %s", host, gai_strerror(r));
         return -EADDRNOTAVAIL;
 }
 
