@@ -46,6 +46,8 @@ refused 78 "longer than 80 bytes" "81-byte Secret=" --config "$(conf ls '[Key l]
 refused 78 "already claimed by \[Key good\]" "two keys for one prefix" --config "$(conf dup '[Key again]' 'Peer=::/0' 'SecretHex=0011')"
 refused 78 "did you mean 192.0.2.0/24" "prefix with host bits" --config "$(conf hb '[Key h]' 'Peer=192.0.2.9/24' 'SecretHex=00')"
 refused 78 "no such interface" "unknown Interface=" --config "$(conf if '[Key i]' 'Peer=192.0.2.0/24' 'SecretHex=00' 'Interface=nosuch0')"
+refused 71 "Interface=lo: the kernel refused it; Interface= must name a VRF" "Interface= that is not a VRF" \
+        --config "$(conf vrf '[Key v]' 'Peer=192.0.2.0/24' 'SecretHex=00' 'Interface=lo')"
 cp "$T/good.key" "$T/open.key"; chmod 644 "$T/open.key"
 refused 77 "group or other can read it" "key file readable by others" --config "$(conf ok '[Key o]' 'Peer=192.0.2.0/24' "SecretFile=$T/open.key")"
 ln -sf "$T/good.key" "$T/link.key"
