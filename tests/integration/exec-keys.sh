@@ -30,7 +30,10 @@ SecretFile = $T/office.key
 CONF
 chmod 644 "$T/svc.conf"
 
+# Ignored and blocked signals in the activator must not reach the daemon.
+trap '' PIPE HUP
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/svc.conf"
+trap - PIPE HUP
 check "listeners come up" wait_for 100 test -s "$T/report"
 pid=$BG_PID
 report=$(cat "$T/report")
@@ -41,6 +44,7 @@ expect_eq "$(sed -n 's/^LISTEN_FDNAMES=//p' <<<"$report")" "echo:echo" "LISTEN_F
 expect_eq "$(grep -c 'stream=1 listening=1' <<<"$report")" "2" "fd 3 and 4 are listening stream sockets"
 expect_eq "$(sed -n 's/^leaked=//p' <<<"$report")" "0" "no other fd reaches the daemon"
 expect_eq "$(sed -n 's/^sigmask_empty=//p' <<<"$report")" "1" "the signal mask is empty"
+expect_eq "$(sed -n 's/^sigign=//p' <<<"$report")" "0000000000000000" "no signal is ignored (SIGPIPE, SIGHUP were)"
 
 check "signed IPv4 client on the dual-stack listener" echo_ok "$NS" "$T/office.key" 127.0.0.1 2222
 check "signed IPv6 client on the dual-stack listener" echo_ok "$NS" "$T/office.key" ::1 2222
