@@ -31,9 +31,13 @@ Peer = 198.51.100.0/24
 Peer = 2001:db8:b::/48
 SecretFile = $T/b.key
 CONF
-start_bg $S $WRAP "$ACTIVATE" --config "$T/two.conf"
-wait_for 100 test -s "$T/report" || fail "server did not start"
-
+serve() { # (re)start the activator in $S with two.conf
+        [ -z "${BG_PID:-}" ] || { kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true; }
+        rm -f "$T/report"
+        start_bg $S $WRAP "$ACTIVATE" --config "$T/two.conf"
+        wait_for 100 test -s "$T/report" || fail "server did not start"
+}
+serve
 check "A with its key over IPv4" echo_ok $A "$T/a.key" 192.0.2.1 6000
 check "A with its key over IPv6" echo_ok $A "$T/a.key" 2001:db8:a::1 6000
 check "B with its key over IPv4" echo_ok $B "$T/b.key" 198.51.100.1 6000
@@ -44,23 +48,17 @@ check "B with A's key dropped (IPv4)" echo_dropped $B "$T/a.key" 198.51.100.1 60
 check "B with A's key dropped (IPv6)" echo_dropped $B "$T/a.key" 2001:db8:b::1 6000
 check "A unsigned dropped" echo_dropped $A "" 192.0.2.1 6000
 check "B unsigned dropped" echo_dropped $B "" 2001:db8:b::1 6000
-kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true
 
 # Only alpha configured: B is a stranger. Dropped by default, admitted unsigned
 # with allow-unsigned, which shows the catch-all key is what keeps it out.
 sed -i '/\[Key bravo\]/,$d' "$T/two.conf"
-rm -f "$T/report"
-start_bg $S $WRAP "$ACTIVATE" --config "$T/two.conf"
-wait_for 100 test -s "$T/report" || fail "server did not start"
+serve
 check "stranger B dropped unsigned (IPv4)" echo_dropped $B "" 198.51.100.1 6000
 check "stranger B dropped unsigned (IPv6)" echo_dropped $B "" 2001:db8:b::1 6000
 check "A still gets in" echo_ok $A "$T/a.key" 192.0.2.1 6000
-kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true
-printf '[Socket]\nUnmatchedPeers = allow-unsigned\n' > "$T/allow.conf"
-mkdir "$T/two.conf.d"; mv "$T/allow.conf" "$T/two.conf.d/allow.conf"
-rm -f "$T/report"
-start_bg $S $WRAP "$ACTIVATE" --config "$T/two.conf"
-wait_for 100 test -s "$T/report" || fail "server did not start"
+mkdir "$T/two.conf.d"
+printf '[Socket]\nUnmatchedPeers = allow-unsigned\n' > "$T/two.conf.d/allow.conf"
+serve
 check "allow-unsigned: stranger B admitted unsigned (IPv4)" echo_ok $B "" 198.51.100.1 6000
 check "allow-unsigned: stranger B admitted unsigned (IPv6)" echo_ok $B "" 2001:db8:b::1 6000
 check "allow-unsigned: A still needs its key" echo_dropped $A "" 192.0.2.1 6000
