@@ -398,7 +398,7 @@ int config_assign(Config *c, const char *section, const char *name, const char *
                 if (!*section)
                         return log_errno(-EBADMSG, "%s:%u: %s= stands before any [Section]", origin.file, origin.line, name);
                 return log_errno(-EBADMSG, "%s:%u: unknown section [%s] (expected [Socket], [Service] or [Key NAME])",
-                                 origin.file, origin.line, section);
+                                 origin.file, section_line, section);
         }
         for (size_t i = 0; i < ELEMENTSOF(settings); i++)
                 if (strcmp(settings[i].section, kind) == 0 && strcmp(settings[i].name, name) == 0)

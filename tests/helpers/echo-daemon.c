@@ -45,6 +45,14 @@ static void report(const char *path, int n, char **names) {
         sigset_t mask;
         sigprocmask(SIG_SETMASK, NULL, &mask);
         fprintf(f, "sigmask_empty=%d\n", sigisemptyset(&mask));
+        /* Ignored signals, as the kernel reports them (hex mask). */
+        FILE *st = fopen("/proc/self/status", "re");
+        char line[256];
+        while (st && fgets(line, sizeof line, st))
+                if (strncmp(line, "SigIgn:", 7) == 0)
+                        fprintf(f, "sigign=%s", line + 8 + strspn(line + 7, "\t ") - 1);
+        if (st)
+                fclose(st);
         fclose(f);
         rename(tmp, path);
 }

@@ -152,7 +152,7 @@ static void line_errors(void **state) {
         expect_error("[Socket\n", "f.conf:1", "without ']'");
         expect_error("[Socket]\njunk\n", "f.conf:2", "expected [Section]");
         expect_error("Backlog=1\n", "f.conf:1", "before any [Section]");
-        expect_error("[Sockets]\nBacklog=1\n", "f.conf:2", "unknown section [Sockets]");
+        expect_error("[Sockets]\nBacklog=1\n", "f.conf:1", "unknown section [Sockets]");
         expect_error("[Socket]\n\n# c\nBaclog=1\n", "f.conf:4", "unknown setting Baclog=");
         expect_error("[Socket]\nFreeBind=maybe\n", "f.conf:2", "not a boolean");
         expect_error("[Socket]\nBacklog=0\n", "f.conf:2", "out of range");
