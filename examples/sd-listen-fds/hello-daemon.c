@@ -12,6 +12,7 @@
 #endif
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,6 +48,10 @@ int main(void) {
                         MAX_LISTEN, n);
                 return 1;
         }
+        /* In supervise mode tcpmd5-activate passes SIGHUP on after it has
+         * changed the keys, so a daemon can reload too. This one has
+         * nothing to reload, and SIGHUP's default action would kill it. */
+        signal(SIGHUP, SIG_IGN);
         struct pollfd p[MAX_LISTEN];
         for (int i = 0; i < n; i++) {
                 int fd = SD_LISTEN_FDS_START + i;

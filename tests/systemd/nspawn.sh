@@ -37,13 +37,21 @@ expect_rc 0 "meson install --destdir into the container root" \
 install -D -m 755 "$ECHO_DAEMON" "$CT_ROOT/usr/local/libexec/tcpmd5-test/echo-daemon"
 install -D -m 755 "$BUILD/examples/hello-daemon" "$CT_ROOT/usr/local/libexec/hello-daemon"
 if [ "$SUPERVISE" = 0 ]; then
-        # Until supervise mode exists, run the template in exec mode.
-        ct_write /etc/systemd/system/tcpmd5-activate@.service.d/exec-mode.conf 644 <<CONF
+        # Until supervise mode exists, run the template in exec mode (last
+        # drop-in by name, so it beats the examples' ExecStart= too).
+        ct_write /etc/systemd/system/tcpmd5-activate@.service.d/zz-exec-mode.conf 644 <<CONF
 [Service]
 Type=exec
 ExecStart=
 ExecStart=$prefix/bin/tcpmd5-activate --unit %i
 ExecReload=
+CONF
+else
+        # echo-daemon has no SIGHUP handler: change keys, do not pass it on.
+        ct_write /etc/systemd/system/tcpmd5-activate@echo.service.d/no-forward.conf 644 <<CONF
+[Service]
+ExecStart=
+ExecStart=$prefix/bin/tcpmd5-activate --supervise --no-forward-reload --unit %i
 CONF
 fi
 if ct_boot; then ok "the container boots"; else fail "the container boots"; finish; fi

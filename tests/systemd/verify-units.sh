@@ -33,7 +33,10 @@ verify() {
         local dir=$T/verify-$inst rc=0
         mkdir -p "$dir/tcpmd5-activate@$inst.service.d"
         sed "s|$prefix/bin/|$D$prefix/bin/|g" "$unit" > "$dir/tcpmd5-activate@$inst.service"
-        for d in "$@"; do cp "$d" "$dir/tcpmd5-activate@$inst.service.d/"; done
+        for d in "$@"; do
+                sed "s|^ExecStart=tcpmd5-activate |ExecStart=$D$prefix/bin/tcpmd5-activate |" "$d" \
+                        > "$dir/tcpmd5-activate@$inst.service.d/$(basename "$d")"
+        done
         systemd-analyze verify --man=no "$dir/tcpmd5-activate@$inst.service" > "$T/verify.out" 2>&1 || rc=$?
         if [ "$rc" = 0 ] && [ ! -s "$T/verify.out" ]; then ok "systemd-analyze verify: $what"; else
                 fail "systemd-analyze verify: $what (exit $rc)"; sed 's/^/#   /' "$T/verify.out"; fi
