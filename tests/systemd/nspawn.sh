@@ -181,6 +181,7 @@ check "hello-daemon runs as a dynamic user, not root ($user)" test -n "$user" -a
 if [ "$SUPERVISE" = 1 ]; then
         # ExecReload='s --check must see the unit's credentials too.
         expect_rc 0 "systemctl reload with Credential= keys" ct systemctl reload tcpmd5-activate@hello.service
+        [ "$(cat "$T/last.err")" = "" ] || ct_journal tcpmd5-activate@hello.service | sed 's/^/#   /'
         check "the credential key still gets through after the reload" in_ct_ok_hello
 fi
 ct systemctl stop tcpmd5-activate@hello.service
@@ -199,6 +200,15 @@ out=$(GREETING=1 ct_net "$HERE/hold-connection.py" 127.0.0.1 8443 "$T/web.key" <
 expect_eq "$out" "$(printf 'greeting hello from backend\nfirst ok\nsecond ok')" \
         "signed client reaches the plain service through the proxy"
 check "unsigned client dropped by the proxy example" in_ct_dropped "" 127.0.0.1 8443
+if [ "$SUPERVISE" = 1 ]; then
+        web_pid=$(ct systemctl show -p MainPID --value tcpmd5-activate@web.service)
+        expect_rc 0 "systemctl reload of the proxy example" ct systemctl reload tcpmd5-activate@web.service
+        out=$(GREETING=1 ct_net "$HERE/hold-connection.py" 127.0.0.1 8443 "$T/web.key" < /dev/null 2>&1) || true
+        expect_eq "$out" "$(printf 'greeting hello from backend\nfirst ok\nsecond ok')" \
+                "the proxy survives the reload (SIGHUP not forwarded)"
+        expect_eq "$(ct systemctl show -p MainPID --value tcpmd5-activate@web.service)" "$web_pid" \
+                "the proxy unit was not restarted"
+fi
 ct systemctl stop tcpmd5-activate@web.service plain-backend.service
 
 # --- examples/sshd ------------------------------------------------------------
