@@ -211,33 +211,49 @@ if [ "$SUPERVISE" = 1 ]; then
 fi
 ct systemctl stop tcpmd5-activate@web.service plain-backend.service
 
-# --- examples/sshd ------------------------------------------------------------
+# --- examples/sshd, set up by the README's quick start, as pasted ------------
+# readme_block N: the Nth ```sh block of the README's quick start.
+readme_block() {
+        awk -v want="$1" '/^## Quick start/ { on = 1; next } on && /^## / { exit }
+                on && /^```sh$/ { n++; inblock = (n == want); next } /^```$/ { inblock = 0 }
+                on && inblock' "$SRC/README.md"
+}
 if [ "$ACCEPT" = 1 ]; then
-        ct_write /etc/tcpmd5-activate/keys/office.key 600 < "$T/office.key"
-        sed 's|^Peer = 192.0.2.0/24|Peer = 127.0.0.0/8|; s|^Peer = 2001:db8:100::/48|Peer = ::1|' \
-                "$SRC/examples/sshd/sshd.conf" | ct_write /etc/tcpmd5-activate/sshd.conf 644
-        for f in keys.conf service.conf; do
-                ct_write "/etc/systemd/system/tcpmd5-activate@sshd.service.d/$f" 644 < "$SRC/examples/sshd/$f"
-        done
-        ct systemctl daemon-reload
-        enable_now "systemctl enable --now tcpmd5-activate@sshd" tcpmd5-activate@sshd.service
-        out=$(ct_net $CLIENT -t 3000 -k "$T/office.key" 127.0.0.1 2222 x 2>&1) || true
+        readme_block 1 > "$T/server.sh"
+        check "the README's server block has the config and the enable" \
+                grep -q 'systemctl enable --now tcpmd5-activate@sshd.service' "$T/server.sh"
+        # Building and installing happened above (meson install into this root).
+        sed -e 's|^CLIENTS=.*|CLIENTS=127.0.0.0/8|' -e '/^tools\/install-deps/d' -e '/^meson setup/d' \
+                "$T/server.sh" > "$CT_ROOT/root/quickstart.sh"
+        mkdir -p "$CT_ROOT/root/src" && cp -r "$SRC/examples" "$CT_ROOT/root/src/"
+        rc=0; ct bash -euc 'cd /root/src && . /root/quickstart.sh' > "$T/qs.out" 2>&1 || rc=$?
+        expect_eq "$rc" 0 "the README's server commands run as pasted"
+        [ "$rc" = 0 ] || { sed 's/^/#   /' "$T/qs.out"; ct_journal tcpmd5-activate@sshd.service | sed 's/^/#   /'; }
+        expect_eq "$(ct systemctl is-active tcpmd5-activate@sshd.service)" active "tcpmd5-activate@sshd is active"
+        out=$(ct_net $CLIENT -t 3000 -k "$CT_ROOT/etc/tcpmd5-activate/keys/office.key" 127.0.0.1 2222 x 2>&1) || true
         check "a signed client gets sshd's banner" grep -q '^SSH-2.0-OpenSSH' <<<"$out"
         check "an unsigned client never reaches sshd" in_ct_dropped "" 127.0.0.1 2222
         if [ -x "$CONNECT" ]; then
+                # The README's client block: the key fetched, the ssh_config stanza.
+                install -m 600 "$CT_ROOT/etc/tcpmd5-activate/keys/office.key" "$T/office-ssh.key"
+                readme_block 2 | sed -n '/^Host /,/^CONF$/p' | grep -v '^CONF$' |
+                        sed -e "s|~/.ssh/office.key|$T/office-ssh.key|" -e "s|tcpmd5-connect|$CONNECT|" \
+                        -e '/^Host /a\    HostName 127.0.0.1' > "$T/ssh_config"
                 ssh-keygen -q -t ed25519 -N '' -f "$T/id" && install -D -m 600 "$T/id.pub" "$CT_ROOT/root/.ssh/authorized_keys"
-                out=$(ct_net ssh -F none -i "$T/id" -o BatchMode=yes -o StrictHostKeyChecking=no \
+                out=$(ct_net ssh -F "$T/ssh_config" -i "$T/id" -o BatchMode=yes -o StrictHostKeyChecking=no \
                         -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 \
-                        -o "ProxyCommand=$CONNECT --key-file $T/office.key %h %p" -p 2222 root@127.0.0.1 \
-                        echo logged-in-as-\$USER 2>&1) || true
-                expect_eq "$out" "logged-in-as-root" "ssh with tcpmd5-connect as ProxyCommand logs in"
+                        server echo logged-in-as-\$USER 2>&1) || true
+                expect_eq "$out" "logged-in-as-root" "ssh with the README's ProxyCommand logs in"
+                rc=0; ct_net ssh -F none -p 2222 -o BatchMode=yes -o ConnectTimeout=1 -o StrictHostKeyChecking=no \
+                        -o UserKnownHostsFile=/dev/null root@127.0.0.1 true >/dev/null 2>&1 || rc=$?
+                check "plain ssh without the key does not connect (exit $rc)" test "$rc" = 255
         else
                 skip "ssh login through ProxyCommand: waiting for tcpmd5-connect"
         fi
         expect_rc 0 "systemctl stop tcpmd5-activate@sshd" ct systemctl stop tcpmd5-activate@sshd.service
         expect_eq "$(ct ss -Htln 'sport = :2222' | wc -l)" 0 "nothing listens on 2222 after stop"
 else
-        skip "sshd example (Accept=yes, Inetd=yes): waiting for accept/inetd mode (--inetd)"
+        skip "sshd example and README quick start (Accept=yes, Inetd=yes): waiting for accept/inetd mode (--inetd)"
 fi
 
 t3=$(date +%s.%N)
