@@ -54,6 +54,17 @@ ExecStart=
 ExecStart=$prefix/bin/tcpmd5-activate --supervise --no-forward-reload --unit %i
 CONF
 fi
+sanitize=$(meson introspect "$BUILD" --buildoptions | python3 -c \
+        'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"))')
+if [ "$sanitize" != none ]; then
+        # LeakSanitizer stops threads with ptrace, which the hardened examples'
+        # SystemCallFilter= forbids: their stop would hang. Leaks are still
+        # checked in the unhardened units (echo, sshd).
+        for u in hello web; do
+                printf '[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' |
+                        ct_write "/etc/systemd/system/tcpmd5-activate@$u.service.d/zz-sanitizer.conf" 644
+        done
+fi
 if ct_boot; then ok "the container boots"; else fail "the container boots"; finish; fi
 t2=$(date +%s.%N)
 echo "# root ready in $(echo "$t1 - $t0" | bc) s, install and boot in $(echo "$t2 - $t1" | bc) s"
@@ -134,6 +145,7 @@ else
 fi
 
 expect_rc 0 "systemctl stop tcpmd5-activate@echo" ct systemctl stop tcpmd5-activate@echo.service
+expect_eq "$(ct systemctl is-active tcpmd5-activate@echo.service)" inactive "stopped cleanly (not failed)"
 expect_eq "$(ct ss -Htln 'sport = :7777' | wc -l)" 0 "nothing listens on 7777 after stop"
 check "the daemon is gone after stop" not ct test -d "/proc/$daemon_pid"
 
@@ -184,7 +196,8 @@ if [ "$SUPERVISE" = 1 ]; then
         [ "$(cat "$T/last.err")" = "" ] || ct_journal tcpmd5-activate@hello.service | sed 's/^/#   /'
         check "the credential key still gets through after the reload" in_ct_ok_hello
 fi
-ct systemctl stop tcpmd5-activate@hello.service
+expect_rc 0 "systemctl stop tcpmd5-activate@hello" ct systemctl stop tcpmd5-activate@hello.service
+expect_eq "$(ct systemctl is-active tcpmd5-activate@hello.service)" inactive "hello stopped cleanly (not failed)"
 
 # --- examples/socket-proxyd: a plain service on 127.0.0.1 behind keys --------
 key "$T/web.key" web-secret
@@ -209,7 +222,8 @@ if [ "$SUPERVISE" = 1 ]; then
         expect_eq "$(ct systemctl show -p MainPID --value tcpmd5-activate@web.service)" "$web_pid" \
                 "the proxy unit was not restarted"
 fi
-ct systemctl stop tcpmd5-activate@web.service plain-backend.service
+expect_rc 0 "systemctl stop tcpmd5-activate@web" ct systemctl stop tcpmd5-activate@web.service plain-backend.service
+expect_eq "$(ct systemctl is-active tcpmd5-activate@web.service)" inactive "web stopped cleanly (not failed)"
 
 # --- examples/sshd, set up by the README's quick start, as pasted ------------
 # readme_block N: the Nth ```sh block of the README's quick start.
@@ -251,6 +265,7 @@ if [ "$ACCEPT" = 1 ]; then
                 skip "ssh login through ProxyCommand: waiting for tcpmd5-connect"
         fi
         expect_rc 0 "systemctl stop tcpmd5-activate@sshd" ct systemctl stop tcpmd5-activate@sshd.service
+        expect_eq "$(ct systemctl is-active tcpmd5-activate@sshd.service)" inactive "stopped cleanly (not failed)"
         expect_eq "$(ct ss -Htln 'sport = :2222' | wc -l)" 0 "nothing listens on 2222 after stop"
 else
         skip "sshd example and README quick start (Accept=yes, Inetd=yes): waiting for accept/inetd mode (--inetd)"
