@@ -271,6 +271,11 @@ else
         skip "sshd example and README quick start (Accept=yes, Inetd=yes): waiting for accept/inetd mode (--inetd)"
 fi
 
+# Sanitizer builds: whatever ASan or UBSan said inside a unit is in the journal.
+reports=$(ct journalctl --no-pager -q -o cat | grep -E 'runtime error:|AddressSanitizer|LeakSanitizer' || true)
+if [ -z "$reports" ]; then ok "no sanitizer reports in the journal"; else
+        fail "sanitizer reports in the journal"; head -20 <<<"$reports" | sed 's/^/#   /'; fi
+
 t3=$(date +%s.%N)
 echo "# checks in the container took $(echo "$t3 - $t2" | bc) s"
 finish
