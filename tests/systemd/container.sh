@@ -78,6 +78,8 @@ ct_teardown() {
         fi
         mountpoint -q "$CT_ROOT" 2>/dev/null && umount "$CT_ROOT"
         rm -rf "$CT_DIR"
+        # nspawn leaves these behind when /run is not a tmpfs (as here).
+        rmdir /run/systemd/nspawn/propagate/tcpmd5-{test,pid1}-$$ 2>/dev/null || true
 }
 
 # Journal lines of a unit, for messages on failure.
