@@ -25,8 +25,11 @@ mirror() {
         echo "${m:-http://deb.debian.org/debian}"
 }
 
+# Bump when the steps after debootstrap change, so cached roots are rebuilt.
+RECIPE_VERSION=1
+
 MIRROR=$(mirror)
-RECIPE="$SUITE $PACKAGES $MIRROR $(sha256sum "$0" | cut -c1-16)"
+RECIPE="$SUITE $PACKAGES $MIRROR $RECIPE_VERSION"
 KEY=$(printf '%s' "$RECIPE" | sha256sum | cut -c1-12)
 ROOT=$CACHE/rootfs-$KEY
 
@@ -49,7 +52,7 @@ fi
 
 # The tests start sshd themselves, through tcpmd5-activate, on port 22.
 systemctl --root="$ROOT.tmp" disable ssh.service ssh.socket >/dev/null 2>&1 || true
-systemctl --root="$ROOT.tmp" mask ssh.service ssh.socket >/dev/null
+systemctl --root="$ROOT.tmp" mask ssh.service ssh.socket >/dev/null 2>&1
 # A booted container needs no consoles and no periodic jobs.
 systemctl --root="$ROOT.tmp" mask console-getty.service getty@.service \
         apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1 || true
