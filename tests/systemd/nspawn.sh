@@ -91,7 +91,7 @@ SecretFile = /etc/tcpmd5-activate/keys/echo.key
 CONF
 enable_now "systemctl enable --now tcpmd5-activate@echo" tcpmd5-activate@echo.service
 expect_eq "$(ct systemctl is-active tcpmd5-activate@echo.service)" active "the unit is active"
-check "the report appears" wait_for 100 ct test -s /run/echo-report
+check "the report appears" wait_for 300 ct test -s /run/echo-report
 main_pid=$(ct systemctl show -p MainPID --value tcpmd5-activate@echo.service)
 daemon_pid=$(ct cat /run/echo-report | sed -n 's/^pid=//p')
 [ "$SUPERVISE" = 1 ] || expect_eq "$daemon_pid" "$main_pid" "exec mode: the daemon is the main process"
@@ -118,10 +118,10 @@ if [ "$SUPERVISE" = 1 ]; then
         ct_net "$HERE/hold-connection.py" 127.0.0.1 7777 "$T/echo.key" < "$T/hold.in" > "$T/hold.out" 2>&1 &
         hold_pid=$!; PIDS+=("$hold_pid")
         exec 8> "$T/hold.in"
-        check "a signed connection is open before the reload" wait_for 100 grep -q '^first ok' "$T/hold.out"
+        check "a signed connection is open before the reload" wait_for 300 grep -q '^first ok' "$T/hold.out"
         ct_write /etc/tcpmd5-activate/keys/echo.key 600 < "$T/echo2.key"
         expect_rc 0 "systemctl reload with a rotated key file" ct systemctl reload tcpmd5-activate@echo.service
-        check "the new key gets through" wait_for 100 in_ct_ok "$T/echo2.key" 127.0.0.1 7777
+        check "the new key gets through" wait_for 300 in_ct_ok "$T/echo2.key" 127.0.0.1 7777
         check "the old key is dropped" in_ct_dropped "$T/echo.key" 127.0.0.1 7777
         expect_eq "$(ct systemctl show -p MainPID --value tcpmd5-activate@echo.service)" "$main_pid" \
                 "the main process was not restarted"
@@ -161,7 +161,7 @@ rc=0; ct systemctl start tcpmd5-activate@broken.service >/dev/null 2>&1 || rc=$?
 # activator is exec'd; Type=notify waits for READY=1, which never comes.
 [ "$SUPERVISE" = 0 ] || check "systemctl start fails on a broken config" test "$rc" != 0
 is_failed() { [ "$(ct systemctl is-failed "$1")" = failed ]; }
-check "the unit is failed" wait_for 100 is_failed tcpmd5-activate@broken.service
+check "the unit is failed" wait_for 300 is_failed tcpmd5-activate@broken.service
 expect_eq "$(ct systemctl show -p ExecMainStatus --value tcpmd5-activate@broken.service)" 78 "exit status 78 (config)"
 journal=$(ct_journal tcpmd5-activate@broken.service 50)
 if grep -q '/etc/tcpmd5-activate/broken.conf:3: .*out of range' <<<"$journal"; then
@@ -302,7 +302,7 @@ for ((i = 0; i < 200; i++)); do
 done
 check "the image's ENTRYPOINT runs as PID 1 ($entry)" test -n "$CT_PID"
 ct_listening() { ct_net ss -Htln 'sport = :7000' | grep -q LISTEN; }
-check "the keyed socket comes up" wait_for 100 ct_listening
+check "the keyed socket comes up" wait_for 300 ct_listening
 check "signed client reaches the daemon in the container" in_ct_ok_hello
 check "unsigned client dropped by the container" in_ct_dropped "" 127.0.0.1 7000
 if [ "$SUPERVISE" = 1 ]; then
