@@ -49,7 +49,7 @@ fake broken 'exit 3'
 fake slow 'sleep 30'
 fake messy 'ip netns add bench-messy-$$'
 printf '#!/bin/bash\necho not a benchmark\n' > "$T/fake/bench/tool"; chmod +x "$T/fake/bench/tool"
-expect_rc 1 "bench/run exits 1 when a benchmark failed" "$T/fake/bench/run" --quick --no-build --build "$BUILD"
+expect_rc 1 "bench/run exits 1 when a benchmark failed" "$T/fake/bench/run" --quick --no-build --build "$T/fake/build"
 out=$T/last.out
 check "ratio 1.10 and the goal met" grep -Eq '^good +speed +11 +them +10 +ms +1\.10 +<=1\.2 +met$' "$out"
 check "a goal on our value, not met" grep -Eq '^good +calls +2 +them +100 +calls +0\.02 +ours=1 +NOT met$' "$out"
