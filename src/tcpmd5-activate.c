@@ -11,6 +11,7 @@
 #include "listener.h"
 #include "log.h"
 #include "plan.h"
+#include "supervise.h"
 #include "util.h"
 
 #ifndef PROJECT_VERSION
@@ -23,6 +24,9 @@ static char **arg_dirs;
 static size_t arg_n_dirs;
 static bool arg_check;
 static char **arg_command;
+static bool arg_supervise;
+static bool arg_process_group;
+static bool arg_forward_reload = true;
 
 static void help(void) {
         printf("Usage: tcpmd5-activate [OPTIONS] [--] [COMMAND [ARG]...]\n"
@@ -36,6 +40,10 @@ static void help(void) {
                "                         search path (/etc, /run, /usr/lib/tcpmd5-activate)\n"
                "      --config-dir=DIR   search DIR instead (repeatable, in order)\n"
                "      --check            validate everything and print the plan; open nothing\n"
+               "      --supervise        stay as the parent (automatic as PID 1): forward signals,\n"
+               "                         reap children, change keys in place on SIGHUP\n"
+               "      --process-group    send forwarded signals to the child's process group\n"
+               "      --no-forward-reload  do not pass SIGHUP on to the daemon after a reload\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n"
                "\n"
@@ -44,12 +52,16 @@ static void help(void) {
 }
 
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION };
+        enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_SUPERVISE, ARG_PROCESS_GROUP,
+               ARG_NO_FORWARD_RELOAD };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "unit", required_argument, NULL, 'u' },
                 { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
                 { "check", no_argument, NULL, ARG_CHECK },
+                { "supervise", no_argument, NULL, ARG_SUPERVISE },
+                { "process-group", no_argument, NULL, ARG_PROCESS_GROUP },
+                { "no-forward-reload", no_argument, NULL, ARG_NO_FORWARD_RELOAD },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -75,6 +87,15 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_CHECK:
                         arg_check = true;
                         break;
+                case ARG_SUPERVISE:
+                        arg_supervise = true;
+                        break;
+                case ARG_PROCESS_GROUP:
+                        arg_process_group = true;
+                        break;
+                case ARG_NO_FORWARD_RELOAD:
+                        arg_forward_reload = false;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -88,6 +109,8 @@ static int parse_argv(int argc, char **argv) {
                 return log_errno(-EINVAL, "give exactly one of --config=FILE and --unit=NAME (see --help)");
         if (arg_dirs && !arg_unit)
                 return log_errno(-EINVAL, "--config-dir only applies to --unit");
+        if ((arg_process_group || !arg_forward_reload) && !arg_supervise && getpid() != 1)
+                return log_errno(-EINVAL, "--process-group and --no-forward-reload only apply to --supervise");
         if (optind < argc)
                 arg_command = argv + optind;
         return 1;
@@ -184,6 +207,12 @@ static int run(void) {
         for (size_t i = 0; i < set.n; i++) {
                 fds[i] = set.v[i].fd;
                 names[i] = c->fdname ? c->fdname : c->name;
+        }
+        if (arg_supervise || getpid() == 1) {
+                SuperviseOptions o = { arg_process_group, arg_forward_reload, load };
+                r = supervise_run(&o, path, command, &set, names, &c);
+                listener_set_close(&set);
+                return r;
         }
         secret_wipe(&set.catch_all);
         for (size_t i = 0; i < c->n_keys; i++)

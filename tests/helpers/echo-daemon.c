@@ -1,6 +1,8 @@
 /* Test daemon: takes its sockets with sd_listen_fds_with_names(), writes
  * what it received to the file named by argv[1], then echoes every
- * connection back, prefixed by nothing, until the peer closes. */
+ * connection back, prefixed by nothing, until the peer closes. Each SIGHUP
+ * appends a line to argv[1].hup (so tests see a forwarded reload) instead of
+ * killing it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -45,6 +47,23 @@ static void report(const char *path, int n, char **names) {
         rename(tmp, path);
 }
 
+static volatile sig_atomic_t got_hup;
+static void on_hup(int sig) {
+        (void) sig;
+        got_hup = 1;
+}
+
+static void note_hup(const char *report_path) {
+        char path[4096];
+        got_hup = 0;
+        snprintf(path, sizeof path, "%s.hup", report_path);
+        FILE *f = fopen(path, "ae");
+        if (f) {
+                fprintf(f, "hup\n");
+                fclose(f);
+        }
+}
+
 int main(int argc, char **argv) {
         char **names = NULL;
         static const char *const vars[] = { "LISTEN_FDNAMES", "LISTEN_PID", "LISTEN_FDS" };
@@ -61,13 +80,20 @@ int main(int argc, char **argv) {
         }
         if (argc > 1)
                 report(argv[1], n, names);
+        struct sigaction sa = { .sa_handler = on_hup }; /* no SA_RESTART: poll returns */
+        sigaction(SIGHUP, &sa, NULL);
         struct pollfd p[MAX_FDS * 2];
         int np = n;
         for (int i = 0; i < n; i++)
                 p[i] = (struct pollfd) { .fd = SD_LISTEN_FDS_START + i, .events = POLLIN };
         for (;;) {
-                if (poll(p, (nfds_t) np, -1) < 0 && errno != EINTR)
-                        return 1;
+                if (got_hup && argc > 1)
+                        note_hup(argv[1]);
+                if (poll(p, (nfds_t) np, -1) < 0) {
+                        if (errno != EINTR)
+                                return 1;
+                        continue;
+                }
                 for (int i = 0; i < np; i++) {
                         if (!p[i].revents)
                                 continue;

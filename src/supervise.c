@@ -1,0 +1,145 @@
+/* The supervisor: fork, then a loop over a signalfd. No asynchronous
+ * signal handlers at all: every catchable signal is blocked and read as
+ * data, so the reload (which allocates, parses, logs) runs in normal
+ * context. */
+#include "supervise.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+#include "handoff.h"
+#include "log.h"
+#include "notify.h"
+#include "util.h"
+
+/* Signals we take as data. Faults stay deliverable (blocking them is
+ * undefined), and the terminal stop signals are ignored instead, as tini
+ * does, so a supervisor in a background process group is not stopped. */
+static void supervise_signal_set(sigset_t *ret) {
+        static const int keep[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS, SIGTTIN, SIGTTOU };
+        sigfillset(ret);
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                sigdelset(ret, keep[i]);
+}
+
+static size_t count_keys(const ListenerSet *set) {
+        size_t n = 0;
+        for (size_t i = 0; i < set->n; i++)
+                n += set->v[i].n_keys;
+        return n;
+}
+
+/* In the child, between fork and exec. Only this process exists in it, so
+ * the non-async-signal-safe calls of the exec path are fine. */
+static _Noreturn void child_exec(const SuperviseOptions *o, const char *path, char *const *argv,
+                                 const ListenerSet *set, const char *const *names) {
+        int *fds = calloc(set->n ? set->n : 1, sizeof *fds);
+        if (!fds)
+                _exit(EXIT_OSERR);
+        for (size_t i = 0; i < set->n; i++)
+                fds[i] = set->v[i].fd;
+        if (o->process_group) {
+                (void) setpgid(0, 0);
+                if (isatty(STDIN_FILENO)) /* the tty follows the group, as with tini -g */
+                        (void) tcsetpgrp(STDIN_FILENO, getpid());
+        }
+        /* We are the service's main process: the daemon's own notifications
+         * would be refused (NotifyAccess=main) or, worse, taken for ours. */
+        unsetenv("NOTIFY_SOCKET");
+        int r = handoff_exec(path, argv, fds, set->n, names);
+        log_error("cannot execute %s: %s", path, strerror(-r));
+        _exit(r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR);
+}
+
+static void forward(const SuperviseOptions *o, pid_t child, int sig) {
+        if (kill(o->process_group ? -child : child, sig) < 0 && errno != ESRCH)
+                log_warning("cannot pass signal %d (%s) on: %m", sig, strsignal(sig));
+}
+
+/* Reaps every zombie, the main child's and orphans' alike (as PID 1 or
+ * subreaper they all end up ours). True once the main child has ended. */
+static bool reap(pid_t child, int *ret_status) {
+        bool ended = false;
+        int st;
+        pid_t p;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+                if (p == child) {
+                        *ret_status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+                        ended = true;
+                }
+        return ended;
+}
+
+static void reload(const SuperviseOptions *o, ListenerSet *set, Config **config) {
+        (void) notify_reloading();
+        int r = reload_keys(set, config, o->load, NULL);
+        (void) notify_ready(set->n, count_keys(set), r < 0 ? "last reload failed, old keys kept" : NULL);
+}
+
+static int supervise_loop(const SuperviseOptions *o, int sfd, pid_t child, ListenerSet *set, Config **config) {
+        for (;;) {
+                struct signalfd_siginfo si;
+                ssize_t k = read(sfd, &si, sizeof si);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k != (ssize_t) sizeof si) {
+                        log_error("cannot read signals: %s; stopping the daemon", k < 0 ? strerror(errno) : "short read");
+                        forward(o, child, SIGKILL);
+                        return EXIT_OSERR;
+                }
+                int sig = (int) si.ssi_signo, status;
+                if (sig == SIGCHLD) {
+                        if (reap(child, &status))
+                                return status;
+                        continue;
+                }
+                if (sig == SIGHUP && o->load)
+                        reload(o, set, config);
+                if (sig == SIGHUP && !o->forward_reload)
+                        continue;
+                if (sig == SIGTERM || sig == SIGINT)
+                        (void) notify_stopping();
+                forward(o, child, sig);
+        }
+}
+
+int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv, ListenerSet *set,
+                  const char *const *names, Config **config) {
+        sigset_t mask;
+        struct sigaction ign = { .sa_handler = SIG_IGN };
+        supervise_signal_set(&mask);
+        /* Before the fork: a signal arriving in between stays pending for the
+         * signalfd instead of killing us. The child clears the mask. */
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_errno(EXIT_OSERR, "cannot block signals: %m");
+        (void) sigaction(SIGTTIN, &ign, NULL);
+        (void) sigaction(SIGTTOU, &ign, NULL);
+        /* Orphans of the daemon come to us, as they would to PID 1. */
+        if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
+        /* We hold every secret for the next reload: no core dumps, no ptrace
+         * by the same user. */
+        (void) prctl(PR_SET_DUMPABLE, 0);
+
+        pid_t child = fork();
+        if (child < 0)
+                return log_errno(EXIT_OSERR, "cannot fork: %m");
+        if (child == 0)
+                child_exec(o, path, argv, set, names);
+        if (o->process_group)
+                (void) setpgid(child, child); /* also here: no race with our first kill(-child) */
+
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sfd < 0) {
+                log_error("cannot create a signalfd: %m; stopping the daemon");
+                forward(o, child, SIGKILL);
+                return EXIT_OSERR;
+        }
+        (void) notify_ready(set->n, count_keys(set), NULL);
+        return supervise_loop(o, sfd, child, set, config);
+}

@@ -1,0 +1,25 @@
+/* Supervise mode: the activator stays as the daemon's parent, as a tiny
+ * init (tini's duties: forward signals, reap every child, pass the exit
+ * status on) and as the keeper of the listeners, whose keys it changes on
+ * SIGHUP. Also what runs when the activator is PID 1. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "listener.h"
+#include "reload.h"
+
+typedef struct SuperviseOptions {
+        bool process_group;    /* signal the child's process group, not just the child */
+        bool forward_reload;   /* pass SIGHUP on to the daemon after the key reload */
+        ReloadLoadConfig load; /* re-reads the config on SIGHUP */
+} SuperviseOptions;
+
+/* Forks; the child gets the listeners at fd 3.. with LISTEN_PID set to its
+ * own pid and execs path. The parent keeps set (close-on-exec) and *config
+ * for reloads and returns the exit status for main(): the child's, 128+N if
+ * signal N killed it, or 71 when the supervisor itself fails. argv and
+ * names are used only before the fork. */
+int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv, ListenerSet *set,
+                  const char *const *names, Config **config);
