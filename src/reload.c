@@ -32,6 +32,23 @@ static bool secret_equal(const Secret *a, const Secret *b) {
         return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
 }
 
+/* Adds longest prefix first, deletes shortest first: then at every step
+ * each peer's longest match is either its old key or its new one, never a
+ * third that would drop its SYNs for a moment. Ties keep list order. */
+static int add_order(const void *x, const void *y) {
+        const ReloadStep *a = x, *b = y;
+        if (a->new->prefixlen != b->new->prefixlen)
+                return a->new->prefixlen > b->new->prefixlen ? -1 : 1;
+        return (a->new > b->new) - (a->new < b->new);
+}
+
+static int delete_order(const void *x, const void *y) {
+        const ReloadStep *a = x, *b = y;
+        if (a->old->prefixlen != b->old->prefixlen)
+                return a->old->prefixlen < b->old->prefixlen ? -1 : 1;
+        return (a->old > b->old) - (a->old < b->old);
+}
+
 static const KeyEntry **sorted_pointers(const KeyEntry *v, size_t n) {
         const KeyEntry **p = malloc((n ? n : 1) * sizeof *p);
         if (!p)
@@ -66,12 +83,15 @@ int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n
         for (size_t j = 0; j < n_new; j++)
                 if (!match[j])
                         steps[n++] = (ReloadStep) { RELOAD_ADD, NULL, &new[j] };
+        qsort(steps, n, sizeof *steps, add_order);
         for (size_t j = 0; j < n_new; j++)
                 if (match[j] && !secret_equal(match[j]->secret, new[j].secret))
                         steps[n++] = (ReloadStep) { RELOAD_REPLACE, match[j], &new[j] };
+        size_t first_delete = n;
         for (size_t i = 0; i < n_old; i++)
                 if (!kept[i])
                         steps[n++] = (ReloadStep) { RELOAD_DELETE, &old[i], NULL };
+        qsort(steps + first_delete, n - first_delete, sizeof *steps, delete_order);
         *ret = steps;
         *ret_n = n;
         return 0;

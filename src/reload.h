@@ -34,10 +34,12 @@ typedef struct ReloadStats {
 typedef int (*ReloadLoadConfig)(Config **ret);
 
 /* Pure. The steps that turn old into new, entries matched on (family,
- * address, prefix length, interface): adds and replaces first, in new's
- * order, then deletes in old's order. Since both plans cover every peer,
- * every intermediate state covers every peer too. Unchanged entries need no
- * step. Steps point into old and new. */
+ * address, prefix length, interface): adds (longest prefix first), then
+ * replaces, then deletes (shortest prefix first). At every step each peer
+ * matches either the key it had or the key it will have, so a peer covered
+ * before and after (the catch-alls see to that) is never uncovered, and a
+ * catch-all giving way to a configured prefix-0 key is a replace in place.
+ * Unchanged entries need no step. Steps point into old and new. */
 int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n_new, ReloadStep **ret,
                 size_t *ret_n);
 

@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "config.h"
 #include "plan.h"
 #include "reload.h"
+#include "util.h"
 
 /* ---- building entries ---- */
 
@@ -135,17 +137,21 @@ static void test_empty_lists(void **state) {
         free(s);
 }
 
-/* ---- the catch-all rule through every intermediate state ---- */
+/* ---- every intermediate state, played on a model of the kernel ---- */
 
 typedef struct Model {
         KeyEntry v[64];
         size_t n;
 } Model;
 
+static bool same_identity(const KeyEntry *a, const KeyEntry *b) {
+        return a->family == b->family && a->prefixlen == b->prefixlen && a->ifindex == b->ifindex &&
+               memcmp(&a->addr, &b->addr, sizeof a->addr) == 0;
+}
+
 static size_t model_find(const Model *m, const KeyEntry *e) {
         for (size_t i = 0; i < m->n; i++)
-                if (m->v[i].family == e->family && m->v[i].prefixlen == e->prefixlen &&
-                    m->v[i].ifindex == e->ifindex && memcmp(&m->v[i].addr, &e->addr, sizeof e->addr) == 0)
+                if (same_identity(&m->v[i], e))
                         return i;
         return SIZE_MAX;
 }
@@ -165,38 +171,54 @@ static void model_step(Model *m, const ReloadStep *s) {
         }
 }
 
-static bool model_covers_all(const Model *m) {
-        bool any4 = false, any6 = false;
-        for (size_t i = 0; i < m->n; i++) {
-                any4 |= m->v[i].family == AF_INET && m->v[i].prefixlen == 0 && !m->v[i].ifindex;
-                any6 |= m->v[i].family == AF_INET6 && m->v[i].prefixlen == 0 && !m->v[i].ifindex;
+/* The kernel's choice for a peer: the longest prefix containing it. */
+static const KeyEntry *model_match(const KeyEntry *v, size_t n, const KeyEntry *peer) {
+        const KeyEntry *best = NULL;
+        for (size_t i = 0; i < n; i++) {
+                Prefix p = { .family = v[i].family, .addr = v[i].addr, .len = v[i].prefixlen };
+                if (v[i].family == peer->family && prefix_contains(&p, peer->family, &peer->addr) &&
+                    (!best || v[i].prefixlen > best->prefixlen))
+                        best = &v[i];
         }
-        return any4 && any6;
+        return best;
 }
 
-/* Random old and new plans, each with both families covered: the diff,
- * played step by step, never passes through a state without a prefix-0
- * key per family, and ends exactly at the new plan. */
-static void test_catch_all_rule_every_step(void **state) {
+static bool same_key(const KeyEntry *a, const KeyEntry *b) {
+        return a == b || (a && b && same_identity(a, b) && a->secret == b->secret);
+}
+
+/* Random old and new plans over nested prefixes, with and without
+ * prefix-0 keys: played step by step, every peer always matches either its
+ * old key or its new one (so one covered before and after is never
+ * uncovered), and the end state is exactly the new plan. */
+static void test_every_step_old_or_new_key(void **state) {
         (void) state;
-        static const char *const addrs4[] = { "10.0.0.0", "10.1.0.0", "192.0.2.0", "0.0.0.0" };
-        static const char *const addrs6[] = { "2001:db8::", "2001:db8:1::", "::" };
+        static const struct { int family; const char *addr; uint8_t len; } pfx[] = {
+                { AF_INET, "0.0.0.0", 0 }, { AF_INET, "10.0.0.0", 8 }, { AF_INET, "10.1.0.0", 16 },
+                { AF_INET, "10.1.2.0", 24 }, { AF_INET, "10.1.2.3", 32 }, { AF_INET, "192.0.2.0", 24 },
+                { AF_INET6, "::", 0 }, { AF_INET6, "2001:db8::", 32 }, { AF_INET6, "2001:db8:1::", 48 },
+        };
+        static const char *const peers4[] = { "10.1.2.3", "10.1.2.4", "10.1.9.9", "10.9.9.9", "192.0.2.1", "203.0.113.1" };
+        static const char *const peers6[] = { "2001:db8:1::1", "2001:db8:2::1", "2001:db9::1" };
         const Secret *secrets[] = { &S1, &S2, &CA };
+        KeyEntry peers[ELEMENTSOF(peers4) + ELEMENTSOF(peers6)];
+        size_t np = 0;
+        for (size_t i = 0; i < ELEMENTSOF(peers4); i++)
+                peers[np++] = v4(peers4[i], 32, NULL);
+        for (size_t i = 0; i < ELEMENTSOF(peers6); i++)
+                peers[np++] = v6(peers6[i], 128, NULL);
         srand(1);
-        for (int round = 0; round < 2000; round++) {
-                KeyEntry lists[2][8];
-                size_t n[2];
-                for (int l = 0; l < 2; l++) {
-                        n[l] = 0;
-                        lists[l][n[l]++] = v4("0.0.0.0", 0, secrets[rand() % 3]);
-                        lists[l][n[l]++] = v6("::", 0, secrets[rand() % 3]);
-                        for (size_t i = 0; i < 3; i++)
-                                if (rand() % 2)
-                                        lists[l][n[l]++] = v4(addrs4[i], (uint8_t) (8 + 8 * (i > 0)), secrets[rand() % 3]);
-                        for (size_t i = 0; i < 2; i++)
-                                if (rand() % 2)
-                                        lists[l][n[l]++] = v6(addrs6[i], 32, secrets[rand() % 3]);
-                }
+        for (int round = 0; round < 5000; round++) {
+                KeyEntry lists[2][ELEMENTSOF(pfx)];
+                size_t n[2] = { 0, 0 };
+                for (int l = 0; l < 2; l++)
+                        for (size_t i = 0; i < ELEMENTSOF(pfx); i++) {
+                                if (rand() % 3 == 0)
+                                        continue;
+                                const Secret *sec = secrets[rand() % 3];
+                                lists[l][n[l]++] = pfx[i].family == AF_INET ? v4(pfx[i].addr, pfx[i].len, sec)
+                                                                            : v6(pfx[i].addr, pfx[i].len, sec);
+                        }
                 ReloadStep *s;
                 size_t ns;
                 diff(lists[0], n[0], lists[1], n[1], &s, &ns);
@@ -204,7 +226,13 @@ static void test_catch_all_rule_every_step(void **state) {
                 memcpy(m.v, lists[0], n[0] * sizeof(KeyEntry));
                 for (size_t i = 0; i < ns; i++) {
                         model_step(&m, &s[i]);
-                        assert_true(model_covers_all(&m));
+                        for (size_t p = 0; p < np; p++) {
+                                const KeyEntry *now = model_match(m.v, m.n, &peers[p]);
+                                const KeyEntry *before = model_match(lists[0], n[0], &peers[p]);
+                                const KeyEntry *after = model_match(lists[1], n[1], &peers[p]);
+                                if (!same_key(now, before) && !same_key(now, after))
+                                        fail_msg("round %d step %zu: peer %zu matches a third key", round, i, p);
+                        }
                 }
                 assert_int_equal(m.n, n[1]);
                 for (size_t i = 0; i < n[1]; i++) {
@@ -329,7 +357,7 @@ int main(void) {
                 cmocka_unit_test(test_catch_all_replaced_in_place),
                 cmocka_unit_test(test_interface_is_identity),
                 cmocka_unit_test(test_empty_lists),
-                cmocka_unit_test(test_catch_all_rule_every_step),
+                cmocka_unit_test(test_every_step_old_or_new_key),
                 cmocka_unit_test(test_one_key_rotation_from_config),
                 cmocka_unit_test(test_apply_failure_is_undone_in_reverse),
         };
