@@ -38,10 +38,11 @@ SecretFile = $T/partner.key"
 
 reloads() { grep -c "reloaded:" "$T/bg.err" || true; }
 failed_reloads() { grep -c "reload: .*the old keys stay" "$T/bg.err" || true; }
-# hup WHAT-COUNTER WANT: SIGHUP the supervisor, wait until the counter says so.
+count_is() { test "$($1)" = "$2"; }
+# hup COUNTER WANT: SIGHUP the supervisor, wait until the counter says so.
 hup() {
         kill -HUP "$sup"
-        wait_for 100 test "$($1)" = "$2"
+        wait_for 100 count_is "$1" "$2"
 }
 
 write_conf "" "$partner"
