@@ -5,6 +5,7 @@
 #include "supervise.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,6 +80,7 @@ static void reload(const SuperviseOptions *o, ListenerSet *set, Config **config)
         (void) notify_reloading();
         int r = reload_keys(set, config, o->load, NULL);
         (void) notify_ready(set->n, count_keys(set), r < 0 ? "last reload failed, old keys kept" : NULL);
+        (void) malloc_trim(0);
 }
 
 static int supervise_loop(const SuperviseOptions *o, int sfd, pid_t child, ListenerSet *set, Config **config) {
@@ -110,6 +112,10 @@ static int supervise_loop(const SuperviseOptions *o, int sfd, pid_t child, Liste
 
 int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv, ListenerSet *set,
                   const char *const *names, Config **config) {
+        /* An unbuffered stderr makes every message format through an 8 kB
+         * buffer on the stack, which then stays resident: buffer lines in
+         * static memory instead (each message ends with a newline). */
+        static char stderr_buffer[512];
         sigset_t mask;
         struct sigaction ign = { .sa_handler = SIG_IGN };
         supervise_signal_set(&mask);
@@ -125,6 +131,7 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
         /* We hold every secret for the next reload: no core dumps, no ptrace
          * by the same user. */
         (void) prctl(PR_SET_DUMPABLE, 0);
+        (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
 
         pid_t child = fork();
         if (child < 0)
@@ -141,5 +148,7 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
                 return EXIT_OSERR;
         }
         (void) notify_ready(set->n, count_keys(set), NULL);
+        /* Parsing left freed pages in the heap; we stay resident for long. */
+        (void) malloc_trim(0);
         return supervise_loop(o, sfd, child, set, config);
 }
