@@ -100,6 +100,9 @@ static int supervise_loop(const SuperviseOptions *o, int sfd, pid_t child, Liste
                                 return status;
                         continue;
                 }
+                /* A SIGPIPE from our own write to a closed stderr is ours. */
+                if (si.ssi_code == SI_USER && (pid_t) si.ssi_pid == getpid())
+                        continue;
                 if (sig == SIGHUP && o->load)
                         reload(o, set, config);
                 if (sig == SIGHUP && !o->forward_reload)
