@@ -129,13 +129,47 @@ check "reload 2: office key rotated back (IPv4 listener)" echo_ok "$NS" "$T/old.
 check "reload 2: office key rotated back (IPv6)" echo_ok "$NS" "$T/old.key" ::1 2222
 check "reload 2: previous key dropped" echo_dropped "$NS" "$T/new.key" 127.0.0.1 2222
 
+# A configured prefix-0 key takes the catch-alls' place (replaced in place,
+# never a moment without one), and gives it back when removed.
+key "$T/any.key" any-secret
+write_conf "ListenStream = 2224" "$many
+[Key any]
+Peer = any
+SecretFile = $T/any.key"
+check "reload 3 done" hup reloads 3
+expect_eq "$(grep 'reloaded:' "$T/bg.err" | tail -1 | sed 's/.*reloaded: //')" \
+        "0 keys added, 3 replaced, 0 deleted on 2 listeners (3 setsockopt calls)" \
+        "reload 3: the three catch-alls replaced in place by Peer=any"
+rc=0; in_ns "$NS" $CLIENT -t 3000 -s 192.0.2.10 -k "$T/any.key" 127.0.0.1 2222 hi >/dev/null 2>&1 || rc=$?
+expect_eq "$rc" 0 "reload 3: a peer outside every other prefix gets in with the any key"
+check "reload 3: unsigned still dropped (IPv4)" echo_dropped "$NS" "" 127.0.0.1 2222
+check "reload 3: unsigned still dropped (IPv6)" echo_dropped "$NS" "" ::1 2222
+write_conf "ListenStream = 2224" "$many"
+check "reload 4 done" hup reloads 4
+rc=0; in_ns "$NS" $CLIENT -t 300 -s 192.0.2.10 -k "$T/any.key" 127.0.0.1 2222 hi >/dev/null 2>&1 || rc=$?
+expect_eq "$rc" 3 "reload 4: Peer=any removed, the catch-all is back: any key dropped"
+rc=0; in_ns "$NS" $CLIENT -t 300 -s 192.0.2.10 127.0.0.1 2222 hi >/dev/null 2>&1 || rc=$?
+expect_eq "$rc" 3 "reload 4: unsigned still dropped"
+
 echo last >&"${SESS[1]}"
 read -r -t 5 line <&"${SESS[0]}" || line=
-expect_eq "$line" "last" "the first connection survived four reloads"
+expect_eq "$line" "last" "the first connection survived six reloads"
 exec {SESS[1]}>&-
 
 kill -TERM "$sup"
 rc=0; wait "$sup" || rc=$?
 expect_eq "$rc" 143 "SIGTERM reaches the daemon; its death by signal 15 is passed on as 143"
 check "the daemon is gone" bash -c "! kill -0 $daemon 2>/dev/null"
+expect_eq "$(grep -c hup "$T/report.hup")" 6 "every SIGHUP was passed on, failed reloads included"
+
+# --no-forward-reload: the keys change, the daemon hears nothing.
+rm -f "$T/report" "$T/report.hup" "$T/bg.err"
+write_conf "" ""
+start_bg "$NS" $WRAP "$ACTIVATE" --supervise --no-forward-reload --config "$T/svc.conf"
+sup=$BG_PID
+check "restarted" wait_for 100 test -s "$T/report"
+check "reload done" hup reloads 1
+check "--no-forward-reload: the daemon got no SIGHUP" test ! -e "$T/report.hup"
+kill -TERM "$sup"
+wait "$sup" || true
 finish
