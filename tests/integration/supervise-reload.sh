@@ -104,6 +104,14 @@ echo still >&"${SESS[1]}"
 read -r -t 5 line <&"${SESS[0]}" || line=
 expect_eq "$line" "still" "the old connection still echoes"
 
+# A FIFO in the key file's place: refused at once, not waited on.
+rm -f "$T/office.key"
+mkfifo -m 600 "$T/office.key"
+check "a FIFO as key file: the reload fails promptly" hup failed_reloads 2
+check "the supervisor is still running and answering" hup failed_reloads 3
+rm -f "$T/office.key"
+key "$T/office.key" office-rotated
+
 # The kernel refuses the switch-over (optmem): the IPv4 listener had already
 # taken its new office key, the dual-stack one fails adding IPv6 prefixes;
 # both must be back on the current keys.
@@ -113,7 +121,7 @@ for i in $(seq 1 40); do many+=$'\n'"Peer = 2001:db8:$i::/48"; done
 printf 'office-secret\n' > "$T/office.key"
 write_conf "" "$many"
 in_ns "$NS" sysctl -qw net.core.optmem_max=2048
-check "refused reload reported" hup failed_reloads 2
+check "refused reload reported" hup failed_reloads 4
 check "the message says to raise optmem_max" grep -q "raise net.core.optmem_max" "$T/bg.err"
 check "rolled back: current key still in on the IPv4 listener" echo_ok "$NS" "$T/new.key" 127.0.0.1 2223
 check "rolled back: rotated-back key dropped on the IPv4 listener" echo_dropped "$NS" "$T/old.key" 127.0.0.1 2223
@@ -153,14 +161,14 @@ expect_eq "$rc" 3 "reload 4: unsigned still dropped"
 
 echo last >&"${SESS[1]}"
 read -r -t 5 line <&"${SESS[0]}" || line=
-expect_eq "$line" "last" "the first connection survived six reloads"
+expect_eq "$line" "last" "the first connection survived eight reloads"
 exec {SESS[1]}>&-
 
 kill -TERM "$sup"
 rc=0; wait "$sup" || rc=$?
 expect_eq "$rc" 143 "SIGTERM reaches the daemon; its death by signal 15 is passed on as 143"
 check "the daemon is gone" bash -c "! kill -0 $daemon 2>/dev/null"
-expect_eq "$(grep -c hup "$T/report.hup")" 6 "every SIGHUP was passed on, failed reloads included"
+expect_eq "$(grep -c hup "$T/report.hup")" 8 "every SIGHUP was passed on, failed reloads included"
 
 # --no-forward-reload: the keys change, the daemon hears nothing.
 rm -f "$T/report" "$T/report.hup" "$T/bg.err"
