@@ -1,11 +1,12 @@
-/* The supervisor: fork, then a loop over a signalfd. No asynchronous
- * signal handlers at all: every catchable signal is blocked and read as
- * data, so the reload (which allocates, parses, logs) runs in normal
- * context. */
+/* The supervisor: fork, then a poll loop over a signalfd (and, with
+ * --watch, an inotify fd). No asynchronous signal handlers at all: every
+ * catchable signal is blocked and read as data, so the reload (which
+ * allocates, parses, logs) runs in normal context. */
 #include "supervise.h"
 
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "notify.h"
 #include "util.h"
+#include "watch.h"
 
 /* Signals we take as data. Faults stay deliverable (blocking them is
  * undefined), and the terminal stop signals are ignored instead, as tini
@@ -76,40 +78,88 @@ static bool reap(pid_t child, int *ret_status) {
         return ended;
 }
 
-static void reload(const SuperviseOptions *o, ListenerSet *set, Config **config) {
+/* The state of the loop: what reload() needs, and the file watch. */
+typedef struct Supervisor {
+        const SuperviseOptions *o;
+        pid_t child;
+        ListenerSet *set;
+        Config **config;
+        Watch *watch;          /* with --watch */
+        bool reload_due;       /* a watched file changed; reload when quiet */
+} Supervisor;
+
+/* Watches the files of the current config (they may have changed). */
+static void rewatch(Supervisor *s) {
+        int r = s->watch ? 0 : watch_new(&s->watch);
+        if (r >= 0)
+                r = watch_set(s->watch, *s->config);
+        if (r < 0)
+                log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
+}
+
+static void reload(Supervisor *s) {
         (void) notify_reloading();
-        int r = reload_keys(set, config, o->load, NULL);
-        (void) notify_ready(set->n, count_keys(set), r < 0 ? "last reload failed, old keys kept" : NULL);
+        int r = reload_keys(s->set, s->config, s->o->load, NULL);
+        (void) notify_ready(s->set->n, count_keys(s->set), r < 0 ? "last reload failed, old keys kept" : NULL);
+        if (s->o->watch)
+                rewatch(s);
         (void) malloc_trim(0);
 }
 
-static int supervise_loop(const SuperviseOptions *o, int sfd, pid_t child, ListenerSet *set, Config **config) {
+/* One signal: >= 0 is the exit status once the daemon has ended. */
+static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
+        int sig = (int) si->ssi_signo, status;
+        if (sig == SIGCHLD)
+                return reap(s->child, &status) ? status : -1;
+        /* A SIGPIPE from our own write to a closed stderr is ours. */
+        if (si->ssi_code == SI_USER && (pid_t) si->ssi_pid == getpid())
+                return -1;
+        if (sig == SIGHUP && s->o->load)
+                reload(s);
+        if (sig == SIGHUP && !s->o->forward_reload)
+                return -1;
+        if (sig == SIGTERM || sig == SIGINT)
+                (void) notify_stopping();
+        forward(s->o, s->child, sig);
+        return -1;
+}
+
+/* Editors and deployment tools write a file in several steps: wait until
+ * the directory has been quiet this long. */
+#define WATCH_QUIET_MS 200
+
+static int supervise_loop(Supervisor *s, int sfd) {
         for (;;) {
-                struct signalfd_siginfo si;
-                ssize_t k = read(sfd, &si, sizeof si);
+                struct pollfd p[2] = {
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = s->watch ? watch_fd(s->watch) : -1, .events = POLLIN },
+                };
+                int k = poll(p, 2, s->reload_due ? WATCH_QUIET_MS : -1);
                 if (k < 0 && errno == EINTR)
                         continue;
-                if (k != (ssize_t) sizeof si) {
-                        log_error("cannot read signals: %s; stopping the daemon", k < 0 ? strerror(errno) : "short read");
-                        forward(o, child, SIGKILL);
+                if (k < 0)
+                        return log_errno(EXIT_OSERR, "poll failed: %m");
+                if (k == 0 && s->reload_due) {
+                        s->reload_due = false;
+                        reload(s);
+                        continue;
+                }
+                if (p[1].revents && watch_drain(s->watch))
+                        s->reload_due = true;
+                if (!(p[0].revents & POLLIN))
+                        continue;
+                struct signalfd_siginfo si;
+                ssize_t n = read(sfd, &si, sizeof si);
+                if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                        continue;
+                if (n != (ssize_t) sizeof si) {
+                        log_error("cannot read signals: %s; stopping the daemon", n < 0 ? strerror(errno) : "short read");
+                        forward(s->o, s->child, SIGKILL);
                         return EXIT_OSERR;
                 }
-                int sig = (int) si.ssi_signo, status;
-                if (sig == SIGCHLD) {
-                        if (reap(child, &status))
-                                return status;
-                        continue;
-                }
-                /* A SIGPIPE from our own write to a closed stderr is ours. */
-                if (si.ssi_code == SI_USER && (pid_t) si.ssi_pid == getpid())
-                        continue;
-                if (sig == SIGHUP && o->load)
-                        reload(o, set, config);
-                if (sig == SIGHUP && !o->forward_reload)
-                        continue;
-                if (sig == SIGTERM || sig == SIGINT)
-                        (void) notify_stopping();
-                forward(o, child, sig);
+                int status = on_signal(s, &si);
+                if (status >= 0)
+                        return status;
         }
 }
 
@@ -150,8 +200,13 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
                 forward(o, child, SIGKILL);
                 return EXIT_OSERR;
         }
+        Supervisor s = { .o = o, .child = child, .set = set, .config = config };
+        if (o->watch)
+                rewatch(&s);
         (void) notify_ready(set->n, count_keys(set), NULL);
         /* Parsing left freed pages in the heap; we stay resident for long. */
         (void) malloc_trim(0);
-        return supervise_loop(o, sfd, child, set, config);
+        int r = supervise_loop(&s, sfd);
+        watch_free(s.watch);
+        return r;
 }

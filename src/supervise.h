@@ -13,6 +13,7 @@
 typedef struct SuperviseOptions {
         bool process_group;    /* signal the child's process group, not just the child */
         bool forward_reload;   /* pass SIGHUP on to the daemon after the key reload */
+        bool watch;            /* also reload when a config, drop-in or key file changes */
         ReloadLoadConfig load; /* re-reads the config on SIGHUP */
 } SuperviseOptions;
 

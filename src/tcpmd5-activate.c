@@ -27,6 +27,7 @@ static char **arg_command;
 static bool arg_supervise;
 static bool arg_process_group;
 static bool arg_forward_reload = true;
+static bool arg_watch;
 
 static void help(void) {
         printf("Usage: tcpmd5-activate [OPTIONS] [--] [COMMAND [ARG]...]\n"
@@ -44,6 +45,7 @@ static void help(void) {
                "                         reap children, change keys in place on SIGHUP\n"
                "      --process-group    send forwarded signals to the child's process group\n"
                "      --no-forward-reload  do not pass SIGHUP on to the daemon after a reload\n"
+               "      --watch            also reload when a config, drop-in or key file changes\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n"
                "\n"
@@ -53,7 +55,7 @@ static void help(void) {
 
 static int parse_argv(int argc, char **argv) {
         enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_SUPERVISE, ARG_PROCESS_GROUP,
-               ARG_NO_FORWARD_RELOAD };
+               ARG_NO_FORWARD_RELOAD, ARG_WATCH };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "unit", required_argument, NULL, 'u' },
@@ -62,6 +64,7 @@ static int parse_argv(int argc, char **argv) {
                 { "supervise", no_argument, NULL, ARG_SUPERVISE },
                 { "process-group", no_argument, NULL, ARG_PROCESS_GROUP },
                 { "no-forward-reload", no_argument, NULL, ARG_NO_FORWARD_RELOAD },
+                { "watch", no_argument, NULL, ARG_WATCH },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -96,6 +99,9 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_NO_FORWARD_RELOAD:
                         arg_forward_reload = false;
                         break;
+                case ARG_WATCH:
+                        arg_watch = true;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -109,8 +115,8 @@ static int parse_argv(int argc, char **argv) {
                 return log_errno(-EINVAL, "give exactly one of --config=FILE and --unit=NAME (see --help)");
         if (arg_dirs && !arg_unit)
                 return log_errno(-EINVAL, "--config-dir only applies to --unit");
-        if ((arg_process_group || !arg_forward_reload) && !arg_supervise && getpid() != 1)
-                return log_errno(-EINVAL, "--process-group and --no-forward-reload only apply to --supervise");
+        if ((arg_process_group || !arg_forward_reload || arg_watch) && !arg_supervise && getpid() != 1)
+                return log_errno(-EINVAL, "--process-group, --no-forward-reload and --watch only apply to --supervise");
         if (optind < argc)
                 arg_command = argv + optind;
         return 1;
@@ -209,7 +215,7 @@ static int run(void) {
                 names[i] = c->fdname ? c->fdname : c->name;
         }
         if (arg_supervise || getpid() == 1) {
-                SuperviseOptions o = { arg_process_group, arg_forward_reload, load };
+                SuperviseOptions o = { arg_process_group, arg_forward_reload, arg_watch, load };
                 r = supervise_run(&o, path, command, &set, names, &c);
                 listener_set_close(&set);
                 return r;
