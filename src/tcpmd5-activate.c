@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accept.h"
 #include "config-files.h"
 #include "config.h"
 #include "handoff.h"
 #include "listener.h"
 #include "log.h"
+#include "ondemand.h"
 #include "plan.h"
 #include "util.h"
 
@@ -23,6 +25,7 @@ static char **arg_dirs;
 static size_t arg_n_dirs;
 static bool arg_check;
 static char **arg_command;
+static int arg_accept = -1, arg_inetd = -1, arg_on_demand = -1; /* -1: as the config says */
 
 static void help(void) {
         printf("Usage: tcpmd5-activate [OPTIONS] [--] [COMMAND [ARG]...]\n"
@@ -36,6 +39,10 @@ static void help(void) {
                "                         search path (/etc, /run, /usr/lib/tcpmd5-activate)\n"
                "      --config-dir=DIR   search DIR instead (repeatable, in order)\n"
                "      --check            validate everything and print the plan; open nothing\n"
+               "      --accept           one COMMAND per connection, on fd 3 (Accept=yes)\n"
+               "      --inetd            with the connection on stdin/stdout (Inetd=yes;\n"
+               "                         implies --accept)\n"
+               "      --on-demand        exec COMMAND at the first signed connection (OnDemand=yes)\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n"
                "\n"
@@ -44,12 +51,15 @@ static void help(void) {
 }
 
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION };
+        enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_ACCEPT, ARG_INETD, ARG_ON_DEMAND };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "unit", required_argument, NULL, 'u' },
                 { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
                 { "check", no_argument, NULL, ARG_CHECK },
+                { "accept", no_argument, NULL, ARG_ACCEPT },
+                { "inetd", no_argument, NULL, ARG_INETD },
+                { "on-demand", no_argument, NULL, ARG_ON_DEMAND },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -75,6 +85,15 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_CHECK:
                         arg_check = true;
                         break;
+                case ARG_ACCEPT:
+                        arg_accept = true;
+                        break;
+                case ARG_INETD:
+                        arg_accept = arg_inetd = true;
+                        break;
+                case ARG_ON_DEMAND:
+                        arg_on_demand = true;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -88,6 +107,8 @@ static int parse_argv(int argc, char **argv) {
                 return log_errno(-EINVAL, "give exactly one of --config=FILE and --unit=NAME (see --help)");
         if (arg_dirs && !arg_unit)
                 return log_errno(-EINVAL, "--config-dir only applies to --unit");
+        if (arg_accept > 0 && arg_on_demand > 0)
+                return log_errno(-EINVAL, "--on-demand and --accept exclude each other");
         if (optind < argc)
                 arg_command = argv + optind;
         return 1;
@@ -134,6 +155,26 @@ static int print_plan(const Config *c, char *const *command) {
         return 0;
 }
 
+/* The command line picks the mode over the config: --accept/--inetd turn
+ * OnDemand= off, --on-demand turns Accept=/Inetd= off. */
+static void apply_mode_options(Config *c) {
+        static const Origin cmdline = { .file = "(command line)" };
+        if (arg_accept > 0) {
+                c->accept = true;
+                c->accept_origin = cmdline;
+                c->on_demand = false;
+        }
+        if (arg_inetd > 0) {
+                c->inetd = true;
+                c->inetd_origin = cmdline;
+        }
+        if (arg_on_demand > 0) {
+                c->on_demand = true;
+                c->on_demand_origin = cmdline;
+                c->accept = c->inetd = false;
+        }
+}
+
 static int load(Config **ret) {
         static char *default_dirs[] = CONFIG_SEARCH_PATH;
         _cleanup_free_ char *name = arg_unit ? strdup(arg_unit) : config_name_from_path(arg_config);
@@ -145,15 +186,11 @@ static int load(Config **ret) {
         int r = config_load(c, arg_config, arg_unit, arg_dirs ? arg_dirs : default_dirs);
         if (r < 0)
                 return r;
+        apply_mode_options(c);
         if ((r = config_validate(c, arg_command != NULL)) < 0)
                 return r;
         if ((r = config_resolve(c)) < 0)
                 return r;
-        if (c->accept || c->on_demand)
-                return log_errno(-EBADMSG, "%s:%u: %s=yes is not supported by this version",
-                                 c->accept ? c->accept_origin.file : c->on_demand_origin.file,
-                                 c->accept ? c->accept_origin.line : c->on_demand_origin.line,
-                                 c->accept ? "Accept" : "OnDemand");
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -177,6 +214,16 @@ static int run(void) {
         if ((r = listener_set_open(c, &set)) < 0)
                 return exit_code_from_error(r);
 
+        secret_wipe(&set.catch_all);
+        for (size_t i = 0; i < c->n_keys; i++)
+                secret_wipe(&c->keys[i].secret);
+        if (c->accept)
+                return accept_run(&set, &(AcceptOptions) { .path = path, .argv = command, .inetd = c->inetd,
+                                                           .max_connections = c->max_connections,
+                                                           .max_per_source = c->max_connections_per_source });
+        if (c->on_demand && (r = ondemand_wait(&set)) != 0)
+                return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
+
         _cleanup_free_ int *fds = calloc(set.n, sizeof(int));
         _cleanup_free_ const char **names = calloc(set.n, sizeof(char *));
         if (!fds || !names)
@@ -185,9 +232,6 @@ static int run(void) {
                 fds[i] = set.v[i].fd;
                 names[i] = c->fdname ? c->fdname : c->name;
         }
-        secret_wipe(&set.catch_all);
-        for (size_t i = 0; i < c->n_keys; i++)
-                secret_wipe(&c->keys[i].secret);
         r = handoff_exec(path, command, fds, set.n, names);
         log_error("cannot execute %s: %s", path, strerror(-r));
         return r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR;
