@@ -42,6 +42,7 @@ static void report(FILE *f, int conn, const char *fds) {
         fprintf(f, "pid=%ld\n", (long) getpid());
         fprintf(f, "REMOTE_ADDR=%s\nREMOTE_PORT=%s\n", getenv("REMOTE_ADDR") ?: "", getenv("REMOTE_PORT") ?: "");
         fprintf(f, "LISTEN_FDS=%s\nLISTEN_FDNAMES=%s\n", getenv("LISTEN_FDS") ?: "", getenv("LISTEN_FDNAMES") ?: "");
+        fprintf(f, "PARENT_VAR=%s\n", getenv("PARENT_VAR") ?: "");
         fprintf(f, "LISTEN_PID_is_me=%d\n", lpid && atol(lpid) == (long) getpid());
         fprintf(f, "fds=%s", fds);
         sigset_t mask;
@@ -77,6 +78,7 @@ int main(int argc, char **argv) {
         if (!f)
                 return 1;
         report(f, in, fds);
+        fprintf(stderr, "conn-report %ld: this is stderr\n", (long) getpid());
         fclose(f);
         if (dir) {
                 struct sigaction sa = { .sa_handler = on_term };
