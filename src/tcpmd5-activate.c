@@ -221,8 +221,10 @@ static int run(void) {
                 return accept_run(&set, &(AcceptOptions) { .path = path, .argv = command, .inetd = c->inetd,
                                                            .max_connections = c->max_connections,
                                                            .max_per_source = c->max_connections_per_source });
-        if (c->on_demand && (r = ondemand_wait(&set)) != 0)
+        if (c->on_demand && (r = ondemand_wait(&set)) != 0) {
+                listener_set_close(&set);
                 return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
+        }
 
         _cleanup_free_ int *fds = calloc(set.n, sizeof(int));
         _cleanup_free_ const char **names = calloc(set.n, sizeof(char *));
