@@ -138,6 +138,11 @@ static int print_plan(const Config *c, char *const *command) {
         for (char *const *w = command; *w; w++)
                 printf(" %s", *w);
         printf("\nfd names %s\n", c->fdname ? c->fdname : c->name);
+        if (c->accept)
+                printf("mode accept (%s), MaxConnections=%u, MaxConnectionsPerSource=%u\n",
+                       c->inetd ? "inetd: stdin/stdout" : "fd 3", c->max_connections, c->max_connections_per_source);
+        else
+                printf("mode %s\n", c->on_demand ? "on demand" : "exec");
         for (size_t i = 0; i < c->n_listen; i++) {
                 char addr[ADDR_STRLEN];
                 ListenerShape shape = listener_expected_shape(c, &c->listen[i].address);

@@ -41,6 +41,10 @@ fd3_pid=$!; PIDS+=("$fd3_pid")
 check "inetd-style activator listens" wait_for 100 listening "$NS" 2402
 check "fd-3-style activator listens" wait_for 100 listening "$NS" 2412
 
+out=$("$ACTIVATE" --config "$T/fd3.conf" --inetd --check | grep '^mode')
+expect_eq "$out" "mode accept (inetd: stdin/stdout), MaxConnections=64, MaxConnectionsPerSource=0" \
+        "--check shows the mode --inetd picks and the default limit"
+
 sport=41000
 for style in inetd fd3; do
         base=$([ $style = inetd ] && echo 2400 || echo 2410)
