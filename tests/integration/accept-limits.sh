@@ -27,9 +27,10 @@ started_is() { [ "$(started)" = "$1" ]; }
 served() { # SRC PORT: a fresh signed connection gets a process
         conn_report "$NS" "$T/k.key" "$1" 0 127.0.0.1 "$2" && grep -q '^pid=' "$T/conn.out"
 }
-refused() { # SRC PORT: the connection completes (signed) but no process answers
-        ip netns exec "$NS" $CLIENT -t 2000 -k "$T/k.key" -s "$1" 127.0.0.1 "$2" x > "$T/refused.out" 2>&1 || true
-        ! grep -q '^pid=' "$T/refused.out"
+refused() { # SRC PORT: the connection completes (signed), no process answers, and it is closed
+        local rc=0
+        ip netns exec "$NS" timeout 5 $PROXY -k "$T/k.key" -s "$1" 127.0.0.1 "$2" < /dev/null > "$T/refused.out" 2>&1 || rc=$?
+        [ "$rc" != 124 ] && ! grep -q '^pid=' "$T/refused.out"
 }
 
 # --- MaxConnections=2
@@ -40,7 +41,7 @@ check "activator listens" wait_for 100 listening "$NS" 2500
 hold a "$NS" "$T/k.key" 127.0.0.1 127.0.0.1 2500
 hold b "$NS" "$T/k.key" 127.0.0.1 127.0.0.1 2500
 check "two held connections have their processes" wait_for 100 started_is 2
-check "a third concurrent connection is closed without a process" refused 127.0.0.1 2500
+check "a third concurrent connection is closed at once, without a process" refused 127.0.0.1 2500
 expect_eq "$(children "$pid")" 2 "still exactly two children"
 expect_eq "$(started)" 2 "no third process was ever started"
 check "the refusal is logged with the limit" grep -q 'refused connection from 127.0.0.1 port [0-9]*: MaxConnections=2 reached' "$err"
