@@ -204,20 +204,26 @@ static int resolve_secret(KeyConfig *k) {
         return log_errno(r, "%s:%u: %s=: cannot read %s: %s", o->file, o->line, setting, p, strerror(-r));
 }
 
+int config_resolve_key(KeyConfig *k) {
+        int r = resolve_secret(k);
+        if (r < 0)
+                return r;
+        k->ifindex = 0;
+        if (k->interface) {
+                unsigned idx = if_nametoindex(k->interface);
+                if (idx == 0)
+                        return log_errno(-EBADMSG, "%s:%u: Interface=%s: no such interface",
+                                         k->interface_origin.file, k->interface_origin.line, k->interface);
+                k->ifindex = (int) idx;
+        }
+        return 0;
+}
+
 int config_resolve(Config *c) {
         for (size_t i = 0; i < c->n_keys; i++) {
-                KeyConfig *k = &c->keys[i];
-                int r = resolve_secret(k);
+                int r = config_resolve_key(&c->keys[i]);
                 if (r < 0)
                         return r;
-                k->ifindex = 0;
-                if (k->interface) {
-                        unsigned idx = if_nametoindex(k->interface);
-                        if (idx == 0)
-                                return log_errno(-EBADMSG, "%s:%u: Interface=%s: no such interface",
-                                                 k->interface_origin.file, k->interface_origin.line, k->interface);
-                        k->ifindex = (int) idx;
-                }
         }
         return 0;
 }

@@ -110,8 +110,14 @@ int config_assign(Config *c, const char *section, const char *name, const char *
  * prefix claimed twice. Logs and returns -EBADMSG. */
 int config_validate(const Config *c, bool have_command);
 
+/* Just the [Key] sections: each has Peer= and a secret source, no prefix
+ * claimed twice. For tcpmd5-connect's keys-only files. Logs; -EBADMSG. */
+int config_validate_keys(const Config *c);
+
 /* Reads SecretFile=/Credential= and resolves Interface=. Logs. */
 int config_resolve(Config *c);
+/* The same for one key: a client needs only the key it uses. */
+int config_resolve_key(KeyConfig *k);
 
 KeyConfig *config_find_key(const Config *c, const char *name);
 const char *bind_ipv6_only_to_string(BindIPv6Only b);

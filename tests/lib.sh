@@ -22,7 +22,7 @@ cleanup() {
                 ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
                 ip netns del "$n" 2>/dev/null || true
         done
-        rm -rf "$T"
+        [ -n "${KEEP_T:-}" ] || rm -rf "$T"   # KEEP_T=1: keep logs and captures for a post-mortem
 }
 trap cleanup EXIT
 
