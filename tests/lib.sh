@@ -92,7 +92,6 @@ check() { # DESCRIPTION CMD...: ok when CMD succeeds
 }
 
 # Accept mode helpers.
-PROXY=$BUILD/tests/testonly-md5-proxy
 REPORT=$BUILD/tests/conn-report
 # conn_report NS KEY SRC SPORT ADDR PORT: one signed exchange; the reply
 # (conn-report's lines, then "end") lands in $T/conn.out.
@@ -110,7 +109,7 @@ zombies() { awk -v p="$1" '{ sub(/.*\) /, "") } $2 == p && $1 == "Z"' /proc/[0-9
 hold() {
         local name=$1 n=$2 k=$3 src=$4 a=$5 p=$6
         mkfifo "$T/$name.fifo"
-        ip netns exec "$n" $PROXY ${k:+-k "$k"} -s "$src" "$a" "$p" < "$T/$name.fifo" > "$T/$name.out" 2>&1 &
+        ip netns exec "$n" $CONNECT ${k:+-k "$k"} -s "$src" "$a" "$p" < "$T/$name.fifo" > "$T/$name.out" 2>&1 &
         PIDS+=("$!")
         sleep 60 > "$T/$name.fifo" &
         PIDS+=("$!")

@@ -29,7 +29,7 @@ served() { # SRC PORT: a fresh signed connection gets a process
 }
 refused() { # SRC PORT: the connection completes (signed), no process answers, and it is closed
         local rc=0
-        ip netns exec "$NS" timeout 5 $PROXY -k "$T/k.key" -s "$1" 127.0.0.1 "$2" < /dev/null > "$T/refused.out" 2>&1 || rc=$?
+        ip netns exec "$NS" timeout 5 $CONNECT -k "$T/k.key" -s "$1" 127.0.0.1 "$2" < /dev/null > "$T/refused.out" 2>&1 || rc=$?
         [ "$rc" != 124 ] && ! grep -q '^pid=' "$T/refused.out"
 }
 

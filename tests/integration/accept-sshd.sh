@@ -1,8 +1,7 @@
 #!/bin/bash
 # Real OpenSSH end to end: upstream sshd has no LISTEN_FDS support, so it
 # runs as "sshd -i", once per connection, from Accept=yes + Inetd=yes. The
-# real ssh client reaches it only through a signing ProxyCommand.
-# (The ProxyCommand is a test-only stand-in until tcpmd5-connect lands.)
+# real ssh client reaches it only through tcpmd5-connect as ProxyCommand.
 . "$(dirname "$0")/../lib.sh"
 
 if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null || ! command -v ssh >/dev/null; then
@@ -61,21 +60,21 @@ ssh_via() {
 }
 sessions() { grep -c 'Connection from' "$log" || true; }
 
-rc=0; ssh_via 127.0.0.1 "$PROXY -k $T/k.key %h %p" 'echo remote-ok; echo $SSH_CONNECTION' || rc=$?
-expect_eq "$rc" 0 "ssh through the signing ProxyCommand runs a remote command (IPv4)"
+rc=0; ssh_via 127.0.0.1 "$CONNECT -k $T/k.key %h %p" 'echo remote-ok; echo $SSH_CONNECTION' || rc=$?
+expect_eq "$rc" 0 "ssh through tcpmd5-connect as ProxyCommand runs a remote command (IPv4)"
 expect_eq "$(head -1 "$T/last.out")" remote-ok "the remote command's output comes back"
 expect_eq "$(sed -n 2p "$T/last.out" | awk '{ print $1, $3, $4 }')" "127.0.0.1 127.0.0.1 2222" \
         "sshd -i sees the real peer and local address on its stdin socket"
 [ "$rc" = 0 ] || sed 's/^/#   /' "$T/last.err" "$log" | tail -20
-rc=0; ssh_via ::1 "$PROXY -k $T/k.key %h %p" 'echo remote-ok' || rc=$?
+rc=0; ssh_via ::1 "$CONNECT -k $T/k.key %h %p" 'echo remote-ok' || rc=$?
 expect_eq "$rc/$(cat "$T/last.out")" 0/remote-ok "ssh over IPv6 too"
 n=$(sessions)
 expect_eq "$n" 2 "one sshd per connection, logging to the activator's stderr"
 
 start=$(date +%s)
-rc=0; ssh_via 127.0.0.1 "$PROXY -t 1000 %h %p" true || rc=$?
+rc=0; ssh_via 127.0.0.1 "$CONNECT -t 1 %h %p" true || rc=$?
 expect_eq "$rc" 255 "without the key ssh cannot connect"
-rc=0; ssh_via 127.0.0.1 "$PROXY -t 1000 -k $T/wrong.key %h %p" true || rc=$?
+rc=0; ssh_via 127.0.0.1 "$CONNECT -t 1 -k $T/wrong.key %h %p" true || rc=$?
 expect_eq "$rc" 255 "with a wrong key ssh cannot connect"
 rc=0; ip netns exec "$NS" timeout 30 ssh -F /dev/null -o BatchMode=yes -o ConnectTimeout=1 -p 2222 root@127.0.0.1 true \
         > /dev/null 2>&1 || rc=$?
