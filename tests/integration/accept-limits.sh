@@ -49,6 +49,14 @@ for i in $(seq 20); do refused 127.0.0.1 2500 || true; done
 n=$(grep -c 'refused connection' "$err")
 check "21 refusals within a second or two give at most 3 log lines (got $n)" test "$n" -le 3
 check "held-back refusals are counted in a later line" wait_for 60 grep -Eq 'more (since the last message|connections refused)' "$err"
+# A flood of over-limit connections: each is reset at once, no process is
+# started, the log stays short, and the activator stays responsive.
+lines=$(grep -c 'refused' "$err")
+set -- $(ip netns exec "$NS" "$BUILD/tests/conn-rate" -c 50 -d 1000 -k "$T/k.key" 127.0.0.1 2500)
+check "a flood of $4 over-limit connections was reset, none served ($2)" test "$4" -gt 0 -a "$2" = 0
+expect_eq "$(children "$pid")" 2 "still exactly two children after the flood"
+expect_eq "$(started)" 2 "no process was started by the flood"
+check "the flood added at most 4 log lines" test "$(grep -c 'refused' "$err")" -le $((lines + 4))
 release a
 check "a slot frees when its child exits" wait_for 100 children_are "$pid" 1
 check "then a new connection is served" served 127.0.0.1 2500
