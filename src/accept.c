@@ -233,8 +233,8 @@ static int on_signal(AcceptState *s, int sig) {
                 if (s->stopping)
                         return 128 + sig;
                 if (s->children.n)
-                        log_info("%s: no more connections; waiting for %zu running %s (again to exit at once)",
-                                 strsignal(sig), s->children.n, s->children.n == 1 ? "child" : "children");
+                        log_info("SIG%s: no more connections; waiting for %zu running %s (again to exit at once)",
+                                 sigabbrev_np(sig), s->children.n, s->children.n == 1 ? "child" : "children");
                 s->stopping = true;
                 stop_listening(s);
                 return -1;
