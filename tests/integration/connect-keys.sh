@@ -30,7 +30,7 @@ server beta 127.0.0.2:2224 beta "$T/beta.key"
 # gamma's secret is the hex of "gamma-secret", written inline in the client config below.
 printf 'gamma-secret' > "$T/gamma.key"; chmod 600 "$T/gamma.key"
 server gamma 127.0.0.3:2224 gamma "$T/gamma.key"
-check "three signed servers listen" wait_for 100 test -s "$T/report-main" -a -s "$T/report-beta" -a -s "$T/report-gamma"
+check "three signed servers listen" wait_for 300 test -s "$T/report-main" -a -s "$T/report-beta" -a -s "$T/report-gamma"
 
 connect() { in_ns "$NS" $WRAP "$CONNECT" "$@"; }
 # reply ARGS...: what comes back for "ping" (stdout of the last run in $T/last.out)

@@ -16,7 +16,7 @@ Peer = ::1
 SecretFile = $T/office.key
 CONF
 start_bg "$NS" "$ACTIVATE" --config "$T/echo.conf"
-check "server listens" wait_for 100 test -s "$T/report"
+check "server listens" wait_for 300 test -s "$T/report"
 
 # capture NAME SECRET: tcpdump in the namespace, bounded, line-buffered.
 capture() {
@@ -27,14 +27,14 @@ capture() {
 CAPTURES=()
 capture right office-secret
 capture other some-other-secret
-check "both captures are listening" wait_for 100 bash -c "grep -q 'listening on' $T/right.err && grep -q 'listening on' $T/other.err"
+check "both captures are listening" wait_for 300 bash -c "grep -q 'listening on' $T/right.err && grep -q 'listening on' $T/other.err"
 
 out=$(printf 'on the wire\n' | in_ns "$NS" "$CONNECT" -k "$T/office.key" 127.0.0.1 2222)
 expect_eq "$out" "on the wire" "IPv4 exchange"
 out=$(printf 'on the wire, six\n' | in_ns "$NS" "$CONNECT" -k "$T/office.key" ::1 2222)
 expect_eq "$out" "on the wire, six" "IPv6 exchange"
 # Both connections closed: 2 x (SYN, SYN-ACK, ACK, data, ACK, FIN, data, ACK, FIN, ACK) at least 16 lines.
-check "the captures saw both connections" wait_for 100 bash -c "[ \$(wc -l < $T/right.txt) -ge 16 ] && [ \$(wc -l < $T/other.txt) -ge 16 ]"
+check "the captures saw both connections" wait_for 300 bash -c "[ \$(wc -l < $T/right.txt) -ge 16 ] && [ \$(wc -l < $T/other.txt) -ge 16 ]"
 sleep 0.2
 kill "${CAPTURES[@]}" 2>/dev/null || true
 wait "${CAPTURES[@]}" 2>/dev/null || true

@@ -34,7 +34,7 @@ chmod 644 "$T/svc.conf"
 trap '' PIPE HUP
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/svc.conf"
 trap - PIPE HUP
-check "listeners come up" wait_for 100 test -s "$T/report"
+check "listeners come up" wait_for 300 test -s "$T/report"
 pid=$BG_PID
 report=$(cat "$T/report")
 expect_eq "$(sed -n 's/^pid=//p' <<<"$report")" "$pid" "the daemon is the exec'd activator (same pid)"

@@ -67,7 +67,7 @@ refused 126 "not executable" "command not executable" --config "$(conf ok)" -- "
 
 # Port in use by someone else: the second listener fails after the first was keyed and bound.
 start_bg "$NS" python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",5556)); s.listen(); time.sleep(30)'
-wait_for 100 listening "$NS" 5556 || fail "blocker did not start"
+wait_for 300 listening "$NS" 5556 || fail "blocker did not start"
 rm -f "$marker"
 expect_rc 71 "address in use" ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$(conf ok)"
 expect_stderr "127.0.0.1:5556: cannot bind: Address already in use" "address in use: message"

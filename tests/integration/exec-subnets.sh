@@ -35,7 +35,7 @@ serve() { # (re)start the activator in $S with two.conf
         [ -z "${BG_PID:-}" ] || { kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true; }
         rm -f "$T/report"
         start_bg $S $WRAP "$ACTIVATE" --config "$T/two.conf"
-        wait_for 100 test -s "$T/report" || fail "server did not start"
+        wait_for 300 test -s "$T/report" || fail "server did not start"
 }
 serve
 check "A with its key over IPv4" echo_ok $A "$T/a.key" 192.0.2.1 6000
