@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 #include "accept.h"
 #include "config-files.h"
@@ -222,10 +223,13 @@ static int run(void) {
         secret_wipe(&set.catch_all);
         for (size_t i = 0; i < c->n_keys; i++)
                 secret_wipe(&c->keys[i].secret);
-        if (c->accept)
+        if (c->accept) {
+                /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). */
+                (void) sd_notify(0, "READY=1");
                 return accept_run(&set, &(AcceptOptions) { .path = path, .argv = command, .inetd = c->inetd,
                                                            .max_connections = c->max_connections,
                                                            .max_per_source = c->max_connections_per_source });
+        }
         if (c->on_demand && (r = ondemand_wait(&set)) != 0) {
                 listener_set_close(&set);
                 return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;

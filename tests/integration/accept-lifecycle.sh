@@ -24,9 +24,14 @@ count() { ls "$T/m" | grep -c "^$1" || true; }
 count_is() { [ "$(count "$1")" = "$2" ]; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 
-start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/svc.conf"
+# READY=1 for Type=notify units, once the sockets listen.
+socat -u UNIX-RECV:"$T/notify" OPEN:"$T/notify.out",creat,append &
+PIDS+=("$!")
+wait_for 100 test -S "$T/notify"
+NOTIFY_SOCKET=$T/notify start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/svc.conf"
 pid=$BG_PID
 check "activator listens" wait_for 100 listening "$NS" 2600
+check "and tells the service manager READY=1" wait_for 100 grep -q READY=1 "$T/notify.out"
 fd_before=$(fds "$pid")
 
 ip netns exec "$NS" bash -c "for i in \$(seq 500); do $CLIENT -t 3000 -k $T/k.key 127.0.0.1 2600 x | grep -q '^pid=' || echo failed; done" > "$T/loop.out"
