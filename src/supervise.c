@@ -97,10 +97,15 @@ static void rewatch(Supervisor *s) {
                 log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
 }
 
-static void reload(Supervisor *s) {
+int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load) {
         (void) notify_reloading();
-        int r = reload_keys(s->set, s->config, s->o->load, NULL);
-        (void) notify_ready(s->set->n, count_keys(s->set), r < 0 ? "last reload failed, old keys kept" : NULL);
+        int r = reload_keys(set, config, load, NULL);
+        (void) notify_ready(set->n, count_keys(set), r < 0 ? "last reload failed, old keys kept" : NULL);
+        return r;
+}
+
+static void reload(Supervisor *s) {
+        (void) supervise_reload(s->set, s->config, s->o->load);
         if (s->o->watch)
                 rewatch(s);
         (void) malloc_trim(0);

@@ -24,3 +24,7 @@ typedef struct SuperviseOptions {
  * names are used only before the fork. */
 int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv, ListenerSet *set,
                   const char *const *names, Config **config);
+
+/* A SIGHUP reload with its notifications: RELOADING=1, reload_keys(), then
+ * READY=1 (STATUS= says when it failed). For accept mode too. */
+int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load);

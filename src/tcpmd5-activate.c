@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accept.h"
 #include "config-files.h"
 #include "config.h"
 #include "handoff.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
+#include "ondemand.h"
 #include "plan.h"
 #include "supervise.h"
 #include "util.h"
@@ -24,6 +27,7 @@ static char **arg_dirs;
 static size_t arg_n_dirs;
 static bool arg_check;
 static char **arg_command;
+static int arg_accept = -1, arg_inetd = -1, arg_on_demand = -1; /* -1: as the config says */
 static bool arg_supervise;
 static bool arg_process_group;
 static bool arg_forward_reload = true;
@@ -41,6 +45,10 @@ static void help(void) {
                "                         search path (/etc, /run, /usr/lib/tcpmd5-activate)\n"
                "      --config-dir=DIR   search DIR instead (repeatable, in order)\n"
                "      --check            validate everything and print the plan; open nothing\n"
+               "      --accept           one COMMAND per connection, on fd 3 (Accept=yes)\n"
+               "      --inetd            with the connection on stdin/stdout (Inetd=yes;\n"
+               "                         implies --accept)\n"
+               "      --on-demand        exec COMMAND at the first signed connection (OnDemand=yes)\n"
                "      --supervise        stay as the parent (automatic as PID 1): forward signals,\n"
                "                         reap children, change keys in place on SIGHUP\n"
                "      --process-group    send forwarded signals to the child's process group\n"
@@ -54,13 +62,16 @@ static void help(void) {
 }
 
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_SUPERVISE, ARG_PROCESS_GROUP,
-               ARG_NO_FORWARD_RELOAD, ARG_WATCH };
+        enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_ACCEPT, ARG_INETD, ARG_ON_DEMAND, ARG_SUPERVISE,
+               ARG_PROCESS_GROUP, ARG_NO_FORWARD_RELOAD, ARG_WATCH };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "unit", required_argument, NULL, 'u' },
                 { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
                 { "check", no_argument, NULL, ARG_CHECK },
+                { "accept", no_argument, NULL, ARG_ACCEPT },
+                { "inetd", no_argument, NULL, ARG_INETD },
+                { "on-demand", no_argument, NULL, ARG_ON_DEMAND },
                 { "supervise", no_argument, NULL, ARG_SUPERVISE },
                 { "process-group", no_argument, NULL, ARG_PROCESS_GROUP },
                 { "no-forward-reload", no_argument, NULL, ARG_NO_FORWARD_RELOAD },
@@ -90,6 +101,15 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_CHECK:
                         arg_check = true;
                         break;
+                case ARG_ACCEPT:
+                        arg_accept = true;
+                        break;
+                case ARG_INETD:
+                        arg_accept = arg_inetd = true;
+                        break;
+                case ARG_ON_DEMAND:
+                        arg_on_demand = true;
+                        break;
                 case ARG_SUPERVISE:
                         arg_supervise = true;
                         break;
@@ -115,6 +135,11 @@ static int parse_argv(int argc, char **argv) {
                 return log_errno(-EINVAL, "give exactly one of --config=FILE and --unit=NAME (see --help)");
         if (arg_dirs && !arg_unit)
                 return log_errno(-EINVAL, "--config-dir only applies to --unit");
+        if (arg_accept > 0 && arg_on_demand > 0)
+                return log_errno(-EINVAL, "--on-demand and --accept exclude each other");
+        if (arg_supervise && arg_accept > 0)
+                return log_errno(-EINVAL, "--supervise and --accept exclude each other (accept mode stays and "
+                                 "reloads on SIGHUP anyway)");
         if ((arg_process_group || !arg_forward_reload || arg_watch) && !arg_supervise && getpid() != 1)
                 return log_errno(-EINVAL, "--process-group, --no-forward-reload and --watch only apply to --supervise");
         if (optind < argc)
@@ -146,6 +171,11 @@ static int print_plan(const Config *c, char *const *command) {
         for (char *const *w = command; *w; w++)
                 printf(" %s", *w);
         printf("\nfd names %s\n", c->fdname ? c->fdname : c->name);
+        if (c->accept)
+                printf("mode accept (%s), MaxConnections=%u, MaxConnectionsPerSource=%u\n",
+                       c->inetd ? "inetd: stdin/stdout" : "fd 3", c->max_connections, c->max_connections_per_source);
+        else
+                printf("mode %s\n", c->on_demand ? "on demand" : "exec");
         for (size_t i = 0; i < c->n_listen; i++) {
                 char addr[ADDR_STRLEN];
                 ListenerShape shape = listener_expected_shape(c, &c->listen[i].address);
@@ -163,6 +193,26 @@ static int print_plan(const Config *c, char *const *command) {
         return 0;
 }
 
+/* The command line picks the mode over the config: --accept/--inetd turn
+ * OnDemand= off, --on-demand turns Accept=/Inetd= off. */
+static void apply_mode_options(Config *c) {
+        static const Origin cmdline = { .file = "(command line)" };
+        if (arg_accept > 0) {
+                c->accept = true;
+                c->accept_origin = cmdline;
+                c->on_demand = false;
+        }
+        if (arg_inetd > 0) {
+                c->inetd = true;
+                c->inetd_origin = cmdline;
+        }
+        if (arg_on_demand > 0) {
+                c->on_demand = true;
+                c->on_demand_origin = cmdline;
+                c->accept = c->inetd = false;
+        }
+}
+
 static int load(Config **ret) {
         static char *default_dirs[] = CONFIG_SEARCH_PATH;
         _cleanup_free_ char *name = arg_unit ? strdup(arg_unit) : config_name_from_path(arg_config);
@@ -174,17 +224,18 @@ static int load(Config **ret) {
         int r = config_load(c, arg_config, arg_unit, arg_dirs ? arg_dirs : default_dirs);
         if (r < 0)
                 return r;
+        apply_mode_options(c);
         if ((r = config_validate(c, arg_command != NULL)) < 0)
                 return r;
         if ((r = config_resolve(c)) < 0)
                 return r;
-        if (c->accept || c->on_demand)
-                return log_errno(-EBADMSG, "%s:%u: %s=yes is not supported by this version",
-                                 c->accept ? c->accept_origin.file : c->on_demand_origin.file,
-                                 c->accept ? c->accept_origin.line : c->on_demand_origin.line,
-                                 c->accept ? "Accept" : "OnDemand");
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+/* Accept mode's SIGHUP: the same key reload as supervise mode. */
+static void accept_reload(ListenerSet *set, void *userdata) {
+        (void) supervise_reload(set, userdata, load);
 }
 
 static int run(void) {
@@ -205,6 +256,24 @@ static int run(void) {
         }
         if ((r = listener_set_open(c, &set)) < 0)
                 return exit_code_from_error(r);
+
+        if (c->accept) {
+                /* A reload frees the config that ExecStart= words live in. */
+                _cleanup_(strv_freep) char **argv = strv_copy(command);
+                if (!argv)
+                        return log_errno(EXIT_OSERR, "out of memory");
+                /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). The
+                 * secrets stay: a SIGHUP reload diffs against them. */
+                (void) notify_send("READY=1");
+                return accept_run(&set, &(AcceptOptions) { .path = path, .argv = argv, .inetd = c->inetd,
+                                                           .max_connections = c->max_connections,
+                                                           .max_per_source = c->max_connections_per_source,
+                                                           .on_reload = accept_reload, .userdata = &c });
+        }
+        if (c->on_demand && (r = ondemand_wait(&set)) != 0) {
+                listener_set_close(&set);
+                return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
+        }
 
         _cleanup_free_ int *fds = calloc(set.n, sizeof(int));
         _cleanup_free_ const char **names = calloc(set.n, sizeof(char *));

@@ -22,7 +22,7 @@ cleanup() {
                 ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
                 ip netns del "$n" 2>/dev/null || true
         done
-        rm -rf "$T"
+        [ -n "${KEEP_T:-}" ] || rm -rf "$T"   # KEEP_T=1: keep logs and captures for a post-mortem
 }
 trap cleanup EXIT
 
@@ -90,3 +90,29 @@ check() { # DESCRIPTION CMD...: ok when CMD succeeds
         local what=$1; shift
         if "$@"; then ok "$what"; else fail "$what"; fi
 }
+
+# Accept mode helpers.
+REPORT=$BUILD/tests/conn-report
+# conn_report NS KEY SRC SPORT ADDR PORT: one signed exchange; the reply
+# (conn-report's lines, then "end") lands in $T/conn.out.
+conn_report() {
+        ip netns exec "$1" $CLIENT -t 3000 ${2:+-k "$2"} -s "$3" -p "$4" "$5" "$6" end > "$T/conn.out" 2>&1
+}
+field() { sed -n "s/^$1=//p" "$T/conn.out"; }
+# children PID: how many processes have PID as parent (zombies included).
+# (The command name in stat may hold spaces: fields count from its ')'.)
+children() { awk -v p="$1" '{ sub(/.*\) /, "") } $2 == p' /proc/[0-9]*/stat 2>/dev/null | wc -l; }
+children_are() { [ "$(children "$1")" = "$2" ]; } # for wait_for
+zombies() { awk -v p="$1" '{ sub(/.*\) /, "") } $2 == p && $1 == "Z"' /proc/[0-9]*/stat 2>/dev/null | wc -l; }
+# hold NAME NS KEY SRC ADDR PORT: a connection kept open until release NAME.
+# Only a sleep holds the fifo's write end, so nothing else delays the EOF.
+hold() {
+        local name=$1 n=$2 k=$3 src=$4 a=$5 p=$6
+        mkfifo "$T/$name.fifo"
+        ip netns exec "$n" $CONNECT ${k:+-k "$k"} -s "$src" "$a" "$p" < "$T/$name.fifo" > "$T/$name.out" 2>&1 &
+        PIDS+=("$!")
+        sleep 60 > "$T/$name.fifo" &
+        PIDS+=("$!")
+        eval "HOLD_$name=$!"
+}
+release() { eval "kill \$HOLD_$1"; }
