@@ -5,11 +5,15 @@
 #include <poll.h>
 #include <signal.h>
 
-#include "log.h"
 #include "sigfd.h"
 #include "util.h"
 
-static int wait_loop(const ListenerSet *set, struct pollfd *pfd, int sigfd) {
+typedef struct Reload {
+        void (*fn)(ListenerSet *set, void *userdata);
+        void *userdata;
+} Reload;
+
+static int wait_loop(ListenerSet *set, struct pollfd *pfd, int sigfd, const Reload *reload) {
         size_t n = 1 + set->n;
         pfd[0] = (struct pollfd) { .fd = sigfd, .events = POLLIN };
         for (size_t i = 0; i < set->n; i++)
@@ -24,8 +28,7 @@ static int wait_loop(const ListenerSet *set, struct pollfd *pfd, int sigfd) {
                 while ((sig = sigfd_read(sigfd)) > 0) {
                         if (sig != SIGHUP)
                                 return 1;
-                        /* Keys are set on the sockets; the lead wires a reload in here. */
-                        log_warning("SIGHUP: reloading keys before the daemon starts is not supported yet; ignored");
+                        reload->fn(set, reload->userdata);
                 }
                 if (sig < 0)
                         return sig;
@@ -35,7 +38,7 @@ static int wait_loop(const ListenerSet *set, struct pollfd *pfd, int sigfd) {
         }
 }
 
-int ondemand_wait(const ListenerSet *set) {
+int ondemand_wait(ListenerSet *set, void (*on_reload)(ListenerSet *set, void *userdata), void *userdata) {
         static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
         _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n, sizeof *pfd);
         if (!pfd)
@@ -46,5 +49,5 @@ int ondemand_wait(const ListenerSet *set) {
         /* The mask stays blocked until handoff_exec()'s signals_reset(): a
          * SIGTERM that arrives in between is then delivered and ends us, as
          * it should. The signalfd itself is close-on-exec. */
-        return wait_loop(set, pfd, sigfd);
+        return wait_loop(set, pfd, sigfd, &(Reload) { on_reload, userdata });
 }

@@ -6,5 +6,6 @@
 #include "listener.h"
 
 /* 0 once a listener has a connection queued (left queued for the daemon);
- * 1 when SIGTERM or SIGINT came first (nothing to start); -errno. */
-int ondemand_wait(const ListenerSet *set);
+ * 1 when SIGTERM or SIGINT came first (nothing to start); -errno. SIGHUP
+ * calls on_reload, as in accept mode: keys can rotate before anyone came. */
+int ondemand_wait(ListenerSet *set, void (*on_reload)(ListenerSet *set, void *userdata), void *userdata);

@@ -233,9 +233,50 @@ static int load(Config **ret) {
         return 0;
 }
 
-/* Accept mode's SIGHUP: the same key reload as supervise mode. */
-static void accept_reload(ListenerSet *set, void *userdata) {
+/* SIGHUP in accept and on-demand modes: the same key reload as supervise mode. */
+static void reload_on_sighup(ListenerSet *set, void *userdata) {
         (void) supervise_reload(set, userdata, load);
+}
+
+static int run_accept(Config **c, const char *path, char *const *argv, ListenerSet *set) {
+        /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). The
+         * secrets stay: a SIGHUP reload diffs against them. */
+        (void) notify_send("READY=1");
+        return accept_run(set, &(AcceptOptions) { .path = path, .argv = argv, .inetd = (*c)->inetd,
+                                                  .max_connections = (*c)->max_connections,
+                                                  .max_per_source = (*c)->max_connections_per_source,
+                                                  .on_reload = reload_on_sighup, .userdata = c });
+}
+
+/* The daemon gets every listener: as our child (supervise) or as us (exec). */
+static int run_daemon(Config **c, const char *path, char *const *argv, ListenerSet *set) {
+        size_t n = set->n;
+        _cleanup_free_ int *fds = calloc(n, sizeof(int));
+        _cleanup_free_ const char **names = calloc(n, sizeof(char *));
+        if (!fds || !names) {
+                listener_set_close(set);
+                return log_errno(EXIT_OSERR, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++)
+                names[i] = (*c)->fdname ? (*c)->fdname : (*c)->name;
+        if (arg_supervise || getpid() == 1) {
+                SuperviseOptions o = { arg_process_group, arg_forward_reload, arg_watch, load };
+                int r = supervise_run(&o, path, argv, set, names, c);
+                listener_set_close(set);
+                return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                fds[i] = TAKE_FD(set->v[i].fd);
+        /* fds[] owns the sockets now: this frees the rest and wipes the catch-all key. */
+        listener_set_close(set);
+        for (size_t i = 0; i < (*c)->n_keys; i++)
+                secret_wipe(&(*c)->keys[i].secret);
+        int r = handoff_exec(path, argv, fds, n, names);
+        /* Close every listener (all fds from 3) before reporting, so nothing
+         * listens while we exit. */
+        (void) fds_move_to(NULL, 0, 3);
+        log_error("cannot execute %s: %s", path, strerror(-r));
+        return r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR;
 }
 
 static int run(void) {
@@ -254,47 +295,20 @@ static int run(void) {
                 log_error("%s: %s", command[0], r == -EACCES ? "not executable" : "command not found");
                 return exec_exit_code(r);
         }
+        /* A reload frees the config that ExecStart= words live in. */
+        _cleanup_(strv_freep) char **argv = strv_copy(command);
+        if (!argv)
+                return log_errno(EXIT_OSERR, "out of memory");
         if ((r = listener_set_open(c, &set)) < 0)
                 return exit_code_from_error(r);
 
-        if (c->accept) {
-                /* A reload frees the config that ExecStart= words live in. */
-                _cleanup_(strv_freep) char **argv = strv_copy(command);
-                if (!argv)
-                        return log_errno(EXIT_OSERR, "out of memory");
-                /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). The
-                 * secrets stay: a SIGHUP reload diffs against them. */
-                (void) notify_send("READY=1");
-                return accept_run(&set, &(AcceptOptions) { .path = path, .argv = argv, .inetd = c->inetd,
-                                                           .max_connections = c->max_connections,
-                                                           .max_per_source = c->max_connections_per_source,
-                                                           .on_reload = accept_reload, .userdata = &c });
-        }
-        if (c->on_demand && (r = ondemand_wait(&set)) != 0) {
+        if (c->accept)
+                return run_accept(&c, path, argv, &set);
+        if (c->on_demand && (r = ondemand_wait(&set, reload_on_sighup, &c)) != 0) {
                 listener_set_close(&set);
                 return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
         }
-
-        _cleanup_free_ int *fds = calloc(set.n, sizeof(int));
-        _cleanup_free_ const char **names = calloc(set.n, sizeof(char *));
-        if (!fds || !names)
-                return EXIT_OSERR;
-        for (size_t i = 0; i < set.n; i++) {
-                fds[i] = set.v[i].fd;
-                names[i] = c->fdname ? c->fdname : c->name;
-        }
-        if (arg_supervise || getpid() == 1) {
-                SuperviseOptions o = { arg_process_group, arg_forward_reload, arg_watch, load };
-                r = supervise_run(&o, path, command, &set, names, &c);
-                listener_set_close(&set);
-                return r;
-        }
-        secret_wipe(&set.catch_all);
-        for (size_t i = 0; i < c->n_keys; i++)
-                secret_wipe(&c->keys[i].secret);
-        r = handoff_exec(path, command, fds, set.n, names);
-        log_error("cannot execute %s: %s", path, strerror(-r));
-        return r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR;
+        return run_daemon(&c, path, argv, &set);
 }
 
 int main(int argc, char **argv) {
