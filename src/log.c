@@ -23,6 +23,7 @@ void log_init(const char *program) {
                 log_journal = st.st_dev == dev && st.st_ino == ino;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void log_v(int prio, const char *fmt, va_list ap) {
         char buf[2048];
         vsnprintf(buf, sizeof buf, fmt, ap);
