@@ -189,6 +189,9 @@ static int run(void) {
         for (size_t i = 0; i < c->n_keys; i++)
                 secret_wipe(&c->keys[i].secret);
         r = handoff_exec(path, command, fds, set.n, names);
+        /* Close every listener (all fds from 3) before reporting, so nothing
+         * listens while we exit. */
+        (void) fds_move_to(NULL, 0, 3);
         log_error("cannot execute %s: %s", path, strerror(-r));
         return r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR;
 }
