@@ -1,6 +1,7 @@
 /* Test daemon: takes its sockets with sd_listen_fds_with_names(), writes
  * what it received to the file named by argv[1], then echoes every
- * connection back, prefixed by nothing, until the peer closes. */
+ * connection back, prefixed by nothing, until the peer closes. With
+ * argv[2], it appends one line per accepted connection (the peer) there. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -45,6 +47,21 @@ static void report(const char *path, int n, char **names) {
         rename(tmp, path);
 }
 
+static void log_accept(const char *path, int fd) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        char host[INET6_ADDRSTRLEN] = "?";
+        FILE *f = fopen(path, "ae");
+        if (!f)
+                exit(1);
+        if (getpeername(fd, (struct sockaddr *) &ss, &len) == 0)
+                inet_ntop(ss.ss_family, ss.ss_family == AF_INET ? (void *) &((struct sockaddr_in *) &ss)->sin_addr
+                                                                : (void *) &((struct sockaddr_in6 *) &ss)->sin6_addr,
+                          host, sizeof host);
+        fprintf(f, "accept %s\n", host);
+        fclose(f);
+}
+
 int main(int argc, char **argv) {
         char **names = NULL;
         static const char *const vars[] = { "LISTEN_FDNAMES", "LISTEN_PID", "LISTEN_FDS" };
@@ -73,6 +90,8 @@ int main(int argc, char **argv) {
                                 continue;
                         if (i < n) {
                                 int c = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
+                                if (c >= 0 && argc > 2)
+                                        log_accept(argv[2], c);
                                 if (c >= 0 && np < MAX_FDS * 2)
                                         p[np++] = (struct pollfd) { .fd = c, .events = POLLIN };
                                 else if (c >= 0)
