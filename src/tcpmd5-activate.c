@@ -177,18 +177,24 @@ static int run(void) {
         if ((r = listener_set_open(c, &set)) < 0)
                 return exit_code_from_error(r);
 
-        _cleanup_free_ int *fds = calloc(set.n, sizeof(int));
-        _cleanup_free_ const char **names = calloc(set.n, sizeof(char *));
-        if (!fds || !names)
+        size_t n = set.n;
+        _cleanup_free_ int *fds = calloc(n, sizeof(int));
+        _cleanup_free_ const char **names = calloc(n, sizeof(char *));
+        if (!fds || !names) {
+                listener_set_close(&set);
+                log_error("out of memory");
                 return EXIT_OSERR;
-        for (size_t i = 0; i < set.n; i++) {
-                fds[i] = set.v[i].fd;
+        }
+        for (size_t i = 0; i < n; i++) {
+                fds[i] = TAKE_FD(set.v[i].fd);
                 names[i] = c->fdname ? c->fdname : c->name;
         }
-        secret_wipe(&set.catch_all);
+        /* fds[] owns the sockets now: this frees the rest and wipes the
+         * catch-all key. */
+        listener_set_close(&set);
         for (size_t i = 0; i < c->n_keys; i++)
                 secret_wipe(&c->keys[i].secret);
-        r = handoff_exec(path, command, fds, set.n, names);
+        r = handoff_exec(path, command, fds, n, names);
         /* Close every listener (all fds from 3) before reporting, so nothing
          * listens while we exit. */
         (void) fds_move_to(NULL, 0, 3);

@@ -17,7 +17,7 @@ fault_run() {
         local rc=0
         # ASan (build-asan) wants its runtime first; the shim goes before it.
         ip netns exec "$NS" timeout 20 env ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
-                LD_PRELOAD="$FAULT_SO" FAULT_REPORT="$T/fault.report" "$@" "${FAULT_CMD[@]}" \
+                LD_PRELOAD="$FAULT_SO" FAULT_TARGET="${FAULT_CMD[0]}" FAULT_REPORT="$T/fault.report" "$@" $WRAP "${FAULT_CMD[@]}" \
                 > "$T/fault.out" 2> "$T/fault.err" < /dev/null &
         FAULT_PID=$!
         PIDS+=("$FAULT_PID")

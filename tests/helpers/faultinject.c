@@ -3,6 +3,9 @@
  * (the counters live in a shared mapping, so forked children count on),
  * and makes call number FAULT_AT of FAULT_FUNC fail with FAULT_ERRNO.
  *
+ *   FAULT_TARGET=PATH   only the process running this program is counted
+ *                       and faulted; elsewhere the shim stays inert (so a
+ *                       wrapper such as valgrind's launcher passes it on)
  *   FAULT_FUNC=setsockopt FAULT_AT=3 FAULT_ERRNO=ENOMEM   the fault (optional)
  *   FAULT_REPORT=FILE   rewritten after every counted call and at exit:
  *                       "socket=N" ... lines, "failed=FUNC detail" for the
@@ -33,6 +36,7 @@ typedef struct Shared {
 } Shared;
 
 static Shared *shared;
+static bool inert;
 static int fault_func = -1;
 static unsigned fault_at;
 static int fault_errno;
@@ -66,7 +70,23 @@ static void write_report(const char *extra) {
         }
 }
 
+static bool is_target(void) {
+        const char *target = getenv("FAULT_TARGET");
+        char want[4096], self[4096];
+        if (!target)
+                return true;
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n < 0 || !realpath(target, want))
+                return false;
+        self[n] = 0;
+        return strcmp(self, want) == 0;
+}
+
 __attribute__((constructor)) static void init(void) {
+        if (!is_target()) {
+                inert = true;
+                return;
+        }
         shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (shared == MAP_FAILED)
                 abort();
@@ -90,7 +110,7 @@ __attribute__((constructor)) static void init(void) {
 }
 
 __attribute__((destructor)) static void fini(void) {
-        if (getpid() != first_pid)
+        if (inert || getpid() != first_pid)
                 return;
         unsigned extra = 0, listening = 0;
         for (int fd = 0; fd < (int) sizeof open_at_start; fd++) {
@@ -109,6 +129,8 @@ __attribute__((destructor)) static void fini(void) {
 
 /* Counts the call; true when this one must fail. */
 static bool hit(int f, const char *detail) {
+        if (inert)
+                return false;
         unsigned n = __atomic_add_fetch(&shared->count[f], 1, __ATOMIC_SEQ_CST);
         bool fail = f == fault_func && n == fault_at;
         if (fail)
@@ -160,6 +182,8 @@ static bool is_ours(const char *var) {
 int execve(const char *path, char *const argv[], char *const envp[]) {
         if (hit(F_EXECVE, path))
                 return errno = fault_errno, -1;
+        if (inert)
+                return REAL(execve)(path, argv, envp);
         size_t n = 0, k = 0;
         while (envp[n])
                 n++;

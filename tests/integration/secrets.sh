@@ -79,13 +79,13 @@ no_secret "the activator's memory at execve (every buffer wiped)" "$T/at-execve.
 rm -f "$T"/*.core
 
 # --- --check output
-expect_rc 0 "--check" "$ACTIVATE" --config "$T/svc.conf" --check
+expect_rc 0 "--check" $WRAP "$ACTIVATE" --config "$T/svc.conf" --check
 no_secret "--check output" "$T/last.out" "$T/last.err"
 
 # --- error paths: each must fail without echoing the secret
 bad() { # DESCRIPTION WANT-EXIT CONFIG-TEXT
         printf '%s\n' "$3" > "$T/bad.conf"; chmod 600 "$T/bad.conf"
-        expect_rc "$2" "$1" "$ACTIVATE" --config "$T/bad.conf"
+        expect_rc "$2" "$1" $WRAP "$ACTIVATE" --config "$T/bad.conf"
         no_secret "$1: message" "$T/last.err" "$T/last.out"
 }
 head="[Socket]
@@ -115,13 +115,13 @@ bad "line too long with a secret" 78 "$head
 Secret = $S_LIT$(printf 'x%.0s' $(seq 200))"
 printf '%s%s\n' "$S_FILE" "$(printf 'y%.0s' $(seq 80))" > "$T/long.key"; chmod 600 "$T/long.key"
 KEYFILE=$T/long.key write_conf "$T/longkey.conf"
-expect_rc 78 "key file longer than 80 bytes" "$ACTIVATE" --config "$T/longkey.conf"
+expect_rc 78 "key file longer than 80 bytes" $WRAP "$ACTIVATE" --config "$T/longkey.conf"
 no_secret "key file longer than 80 bytes: message" "$T/last.err"
 
 # --- permissions: refused with 77, a message, nothing listening, no daemon
 refused() { # DESCRIPTION PATTERN CONFIG
         rm -f "$T/report"
-        expect_rc 77 "$1" in_ns "$NS" "$ACTIVATE" --config "$3"
+        expect_rc 77 "$1" in_ns "$NS" $WRAP "$ACTIVATE" --config "$3"
         expect_stderr "$2" "$1: says why"
         no_secret "$1: message" "$T/last.err"
         check "$1: nothing listening" bash -c "! ip netns exec $NS ss -Htln | grep -q LISTEN"
