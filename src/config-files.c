@@ -91,7 +91,7 @@ static int load_dropins(Config *c, char *const *dirs) {
         int r = 0;
         for (size_t i = 0; dirs[i] && r >= 0; i++)
                 r = collect_dropins(dirs[i], &list, &n, &cap);
-        if (r >= 0)
+        if (r >= 0 && n > 0) /* qsort(NULL, 0) is undefined behaviour */
                 qsort(list, n, sizeof *list, cmp_dropin);
         for (size_t i = 0; i < n && r >= 0; i++)
                 if (!is_masked(list[i].path))

@@ -79,7 +79,8 @@ static int send_segment(int raw, const struct sockaddr_in *src, const struct soc
         th->doff = (uint16_t) (tcplen / 4);
         th->th_flags = flags;
         th->window = htons(65535);
-        memcpy(pkt + 40, opts, optlen);
+        if (optlen)
+                memcpy(pkt + 40, opts, optlen);
         th->check = tcp_csum(ip, th, tcplen);
         ip->check = htons(csum(ip, 20, 0));
         if (sendto(raw, pkt, 20 + tcplen, 0, (const struct sockaddr *) dst, sizeof *dst) < 0)
