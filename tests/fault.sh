@@ -31,6 +31,7 @@ fault_count() {
                 fail "clean run under the shim: the command did not start"; sed 's/^/#   /' "$T/fault.err"
                 return 1
         fi
+        ${FAULT_TRIGGER:-:}
         local f n
         while IFS== read -r f n; do FAULT_COUNT[$f]=$n; done < <(grep -E '^[a-z]+=[0-9]+$' "$T/fault.report")
         kill "$FAULT_PID" 2>/dev/null || true
@@ -61,33 +62,45 @@ fault_step_pattern() {
         esac
 }
 
-# fault_sweep FUNC ERRNO WANT_EXIT [MIN_CALLS]: fail every call of FUNC in
-# turn. MIN_CALLS (default 1) guards against a vacuous sweep.
+# fault_check_exit FUNC AT N ERRNO WANT_EXIT: the default verdict on one
+# faulted run (FAULT_PID): the activator gives up, closed and correct.
+fault_check_exit() {
+        local func=$1 at=$2 n=$3 err=$4 want=$5 rc=0 failed step s bad=()
+        wait "$FAULT_PID" || rc=$?
+        failed=$(sed -n 's/^failed=//p' "$T/fault.report" 2>/dev/null)
+        step=$(fault_step_pattern "$failed" "$err")
+        [ -n "$failed" ] || bad+=("the fault was never injected")
+        [ "$rc" = "$want" ] || bad+=("exit $rc, wanted $want")
+        grep -Eq -- "$step" "$T/fault.err" || bad+=("stderr lacks /$step/")
+        grep -q '^exit_new_fds=0$' "$T/fault.report" || bad+=("fds still open at exit: $(grep ^exit_ "$T/fault.report" | tr '\n' ' ')")
+        ! ip netns exec "$NS" ss -Htln | grep -q LISTEN || bad+=("something listens afterwards")
+        [ ! -e "$FAULT_MARKER" ] || bad+=("the command started")
+        for s in "${FAULT_SECRETS[@]}"; do
+                ! grep -qF -- "$s" "$T/fault.err" "$T/fault.out" || bad+=("a secret is in the output")
+        done
+        if [ ${#bad[@]} = 0 ]; then
+                ok "$func call $at/$n fails with $err ($failed): exit $rc, $(head -1 "$T/fault.err" | cut -c1-160)"
+        else
+                fail "$func call $at/$n fails with $err ($failed): ${bad[*]}"
+                sed 's/^/#   /' "$T/fault.err" | head -5
+        fi
+}
+
+# fault_sweep FUNC ERRNO WANT_EXIT [MIN_CALLS [FROM]]: fail every call of
+# FUNC in turn, from call FROM (default 1) to the count of the clean run.
+# MIN_CALLS (default 1) guards against a vacuous sweep. Hooks for modes
+# that keep running (a test sets them before fault_count):
+#   FAULT_TRIGGER  run after each start, e.g. connect (accept mode's fork)
+#                  or send SIGHUP (supervise mode's reload)
+#   FAULT_CHECK    the verdict, instead of fault_check_exit, with the same
+#                  arguments; e.g. for a reload: still running, old keys in
+#                  force (a client with the old key gets through)
 fault_sweep() {
-        local func=$1 err=$2 want=$3 min=${4:-1} n=${FAULT_COUNT[$1]:-0} at bad
+        local func=$1 err=$2 want=$3 min=${4:-1} from=${5:-1} n=${FAULT_COUNT[$1]:-0} at
         if [ "$n" -lt "$min" ]; then fail "$func: $n calls in a clean run, expected at least $min"; return; fi
-        for ((at = 1; at <= n; at++)); do
-                bad=()
+        for ((at = from; at <= n; at++)); do
                 fault_run FAULT_FUNC="$func" FAULT_AT="$at" FAULT_ERRNO="$err"
-                local rc=0
-                wait "$FAULT_PID" || rc=$?
-                local failed step
-                failed=$(sed -n 's/^failed=//p' "$T/fault.report" 2>/dev/null)
-                step=$(fault_step_pattern "$failed" "$err")
-                [ -n "$failed" ] || bad+=("the fault was never injected")
-                [ "$rc" = "$want" ] || bad+=("exit $rc, wanted $want")
-                grep -Eq -- "$step" "$T/fault.err" || bad+=("stderr lacks /$step/")
-                grep -q '^exit_new_fds=0$' "$T/fault.report" || bad+=("fds still open at exit: $(grep ^exit_ "$T/fault.report" | tr '\n' ' ')")
-                ! ip netns exec "$NS" ss -Htln | grep -q LISTEN || bad+=("something listens afterwards")
-                [ ! -e "$FAULT_MARKER" ] || bad+=("the command started")
-                for s in "${FAULT_SECRETS[@]}"; do
-                        ! grep -qF -- "$s" "$T/fault.err" "$T/fault.out" || bad+=("a secret is in the output")
-                done
-                if [ ${#bad[@]} = 0 ]; then
-                        ok "$func call $at/$n fails with $err ($failed): exit $rc, $(head -c 160 "$T/fault.err" | head -1)"
-                else
-                        fail "$func call $at/$n fails with $err ($failed): ${bad[*]}"
-                        sed 's/^/#   /' "$T/fault.err" | head -5
-                fi
+                ${FAULT_TRIGGER:-:}
+                ${FAULT_CHECK:-fault_check_exit} "$func" "$at" "$n" "$err" "$want"
         done
 }
