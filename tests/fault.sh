@@ -14,7 +14,6 @@ declare -A FAULT_COUNT
 # Runs FAULT_CMD under the shim; env FAULT_* given as arguments.
 fault_run() {
         rm -f "$T/fault.report" "$FAULT_MARKER"
-        local rc=0
         # ASan (build-asan) wants its runtime first; the shim goes before it.
         ip netns exec "$NS" timeout 20 env ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
                 LD_PRELOAD="$FAULT_SO" FAULT_TARGET="${FAULT_CMD[0]}" FAULT_REPORT="$T/fault.report" "$@" $WRAP "${FAULT_CMD[@]}" \
