@@ -91,7 +91,7 @@ static int load_dropins(Config *c, char *const *dirs) {
         int r = 0;
         for (size_t i = 0; dirs[i] && r >= 0; i++)
                 r = collect_dropins(dirs[i], &list, &n, &cap);
-        if (r >= 0 && n > 0) /* qsort(NULL, 0) is undefined behaviour */
+        if (r >= 0 && n > 1)
                 qsort(list, n, sizeof *list, cmp_dropin);
         for (size_t i = 0; i < n && r >= 0; i++)
                 if (!is_masked(list[i].path))
@@ -204,20 +204,26 @@ static int resolve_secret(KeyConfig *k) {
         return log_errno(r, "%s:%u: %s=: cannot read %s: %s", o->file, o->line, setting, p, strerror(-r));
 }
 
+int config_resolve_key(KeyConfig *k) {
+        int r = resolve_secret(k);
+        if (r < 0)
+                return r;
+        k->ifindex = 0;
+        if (k->interface) {
+                unsigned idx = if_nametoindex(k->interface);
+                if (idx == 0)
+                        return log_errno(-EBADMSG, "%s:%u: Interface=%s: no such interface",
+                                         k->interface_origin.file, k->interface_origin.line, k->interface);
+                k->ifindex = (int) idx;
+        }
+        return 0;
+}
+
 int config_resolve(Config *c) {
         for (size_t i = 0; i < c->n_keys; i++) {
-                KeyConfig *k = &c->keys[i];
-                int r = resolve_secret(k);
+                int r = config_resolve_key(&c->keys[i]);
                 if (r < 0)
                         return r;
-                k->ifindex = 0;
-                if (k->interface) {
-                        unsigned idx = if_nametoindex(k->interface);
-                        if (idx == 0)
-                                return log_errno(-EBADMSG, "%s:%u: Interface=%s: no such interface",
-                                                 k->interface_origin.file, k->interface_origin.line, k->interface);
-                        k->ifindex = (int) idx;
-                }
         }
         return 0;
 }

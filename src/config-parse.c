@@ -13,15 +13,13 @@
 #include "log.h"
 #include "util.h"
 
-int config_assign(Config *c, const char *section, const char *name, const char *value,
-                  Origin origin, const struct stat *st, KeyConfig **key_cache);
-
 typedef struct Reader {
         Config *config;
         const char *path;
         const char *text;
         size_t size, pos;
         unsigned line;
+        unsigned section_line; /* of the last [Section] header */
         const struct stat *st;
         KeyConfig *key_cache;
         int error;
@@ -45,7 +43,7 @@ static bool is_secret_setting(const char *name, size_t n) {
         return (n == 6 && memcmp(name, "Secret", 6) == 0) || (n == 9 && memcmp(name, "SecretHex", 9) == 0);
 }
 
-static int check_line(const Reader *rd, const char *line, size_t len) {
+static int check_line(Reader *rd, const char *line, size_t len) {
         const char *f = rd->path;
         unsigned l = rd->line;
         const char *s = line;
@@ -65,6 +63,7 @@ static int check_line(const Reader *rd, const char *line, size_t len) {
                 if ((size_t) (end - s - 1) > CONFIG_NAME_MAX)
                         return log_errno(-EBADMSG, "%s:%u: section name is longer than %d characters", f, l,
                                          CONFIG_NAME_MAX);
+                rd->section_line = l;
                 return 0;
         }
         const char *sep = find_chars_or_comment(s, "=:");
@@ -124,7 +123,7 @@ static int handler(void *user, const char *section, const char *name, const char
         if (rd->error)
                 return 0;
         Origin o = { .file = rd->config->files[rd->config->n_files - 1], .line = rd->line };
-        int r = config_assign(rd->config, section, name, value, o, rd->st, &rd->key_cache);
+        int r = config_assign(rd->config, section, name, value, o, rd->section_line, rd->st, &rd->key_cache);
         if (r == -ENOMEM)
                 r = log_errno(r, "%s:%u: out of memory", o.file, o.line);
         if (r < 0) {

@@ -51,7 +51,7 @@ static int check_duplicate_prefixes(const Config *c) {
         return 0;
 }
 
-static int check_keys(const Config *c) {
+int config_validate_keys(const Config *c) {
         for (size_t i = 0; i < c->n_keys; i++) {
                 const KeyConfig *k = &c->keys[i];
                 if (k->n_peers == 0)
@@ -87,5 +87,5 @@ int config_validate(const Config *c, bool have_command) {
         int r = check_modes(c);
         if (r < 0)
                 return r;
-        return check_keys(c);
+        return config_validate_keys(c);
 }

@@ -377,7 +377,7 @@ static bool key_name_valid(const char *s) {
 
 /* Called for every name=value inih hands us. */
 int config_assign(Config *c, const char *section, const char *name, const char *value,
-                  Origin origin, const struct stat *st, KeyConfig **key_cache) {
+                  Origin origin, unsigned section_line, const struct stat *st, KeyConfig **key_cache) {
         Assignment a = { .config = c, .name = name, .value = value, .origin = origin, .st = st };
         const char *kind = section;
         if (strncmp(section, "Key ", 4) == 0) {
@@ -387,7 +387,8 @@ int config_assign(Config *c, const char *section, const char *name, const char *
                                          origin.file, origin.line, section, kname);
                 KeyConfig *k = *key_cache && strcmp((*key_cache)->name, kname) == 0 ? *key_cache : config_find_key(c, kname);
                 if (!k) {
-                        int r = config_add_key(c, kname, origin, &k);
+                        Origin header = { .file = origin.file, .line = section_line };
+                        int r = config_add_key(c, kname, header, &k);
                         if (r < 0)
                                 return r;
                 }
@@ -397,7 +398,7 @@ int config_assign(Config *c, const char *section, const char *name, const char *
                 if (!*section)
                         return log_errno(-EBADMSG, "%s:%u: %s= stands before any [Section]", origin.file, origin.line, name);
                 return log_errno(-EBADMSG, "%s:%u: unknown section [%s] (expected [Socket], [Service] or [Key NAME])",
-                                 origin.file, origin.line, section);
+                                 origin.file, section_line, section);
         }
         for (size_t i = 0; i < ELEMENTSOF(settings); i++)
                 if (strcmp(settings[i].section, kind) == 0 && strcmp(settings[i].name, name) == 0)

@@ -102,12 +102,22 @@ static inline void config_freep(Config **c) { config_free(*c); }
  * "path:line: ..." and returns -EBADMSG, or -EACCES for permissions. */
 int config_parse_text(Config *c, const char *path, const char *text, size_t size, const struct stat *st);
 
+/* For the parser: applies one Name=Value of [section] at origin. Logs. */
+int config_assign(Config *c, const char *section, const char *name, const char *value, Origin origin,
+                  unsigned section_line, const struct stat *st, KeyConfig **key_cache);
+
 /* Checks the merged result: listeners, keys with peers and a secret, no
  * prefix claimed twice. Logs and returns -EBADMSG. */
 int config_validate(const Config *c, bool have_command);
 
+/* Just the [Key] sections: each has Peer= and a secret source, no prefix
+ * claimed twice. For tcpmd5-connect's keys-only files. Logs; -EBADMSG. */
+int config_validate_keys(const Config *c);
+
 /* Reads SecretFile=/Credential= and resolves Interface=. Logs. */
 int config_resolve(Config *c);
+/* The same for one key: a client needs only the key it uses. */
+int config_resolve_key(KeyConfig *k);
 
 KeyConfig *config_find_key(const Config *c, const char *name);
 const char *bind_ipv6_only_to_string(BindIPv6Only b);

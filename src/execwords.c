@@ -19,7 +19,7 @@ static int hex(char c) {
 
 /* Decodes the escape at *p (just after the backslash); advances *p. */
 static int unescape(const char **p, char *ret) {
-        static const char simple[] = "a\ab\bf\fn\nr\rt\tv\v\\\\\"\"''s ";
+        static const char simple[] = "a\ab\bf\fn\nr\rt\tv\v\\\\\"\"''s ;;";
         char c = **p;
         if (c == 0)
                 return -EINVAL;

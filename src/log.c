@@ -13,6 +13,9 @@
 
 static const char *log_program = "tcpmd5";
 static bool log_journal;
+static void (*log_sink)(int priority, const char *message);
+
+void log_set_sink(void (*sink)(int priority, const char *message)) { log_sink = sink; }
 
 void log_init(const char *program) {
         log_program = program;
@@ -27,7 +30,9 @@ __attribute__((format(printf, 2, 0)))
 static void log_v(int prio, const char *fmt, va_list ap) {
         char buf[2048];
         vsnprintf(buf, sizeof buf, fmt, ap);
-        if (log_journal)
+        if (log_sink)
+                log_sink(prio, buf);
+        else if (log_journal)
                 fprintf(stderr, "<%d>%s\n", prio, buf);
         else
                 fprintf(stderr, "%s: %s\n", log_program, buf);

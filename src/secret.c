@@ -132,6 +132,22 @@ int file_read_all(int fd, size_t max, char **ret, size_t *ret_size) {
         return 0;
 }
 
+int secret_read_fd(int fd, Secret *ret) {
+        char *data;
+        size_t size;
+        int r = file_read_all(fd, SECRET_MAX + 1, &data, &size);
+        if (r == -EFBIG)
+                return -E2BIG;
+        if (r < 0)
+                return r;
+        if (size > 0 && data[size - 1] == '\n')
+                size--;
+        r = secret_set(data, size, ret);
+        explicit_bzero(data, size + 1);
+        free(data);
+        return r;
+}
+
 int secret_load_file(const char *path, Secret *ret, const char **ret_problem) {
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -144,19 +160,7 @@ int secret_load_file(const char *path, Secret *ret, const char **ret_problem) {
                 *ret_problem = problem;
                 return -EACCES;
         }
-        char *data;
-        size_t size;
-        r = file_read_all(fd, SECRET_MAX + 1, &data, &size);
-        if (r == -EFBIG)
-                return -E2BIG;
-        if (r < 0)
-                return r;
-        if (size > 0 && data[size - 1] == '\n')
-                size--;
-        r = secret_set(data, size, ret);
-        explicit_bzero(data, size + 1);
-        free(data);
-        return r;
+        return secret_read_fd(fd, ret);
 }
 
 int secret_random(Secret *ret) {

@@ -23,6 +23,9 @@ int secret_from_hex(const char *s, Secret *ret);
  * then 1..80 bytes; refused (-EACCES) when the file is open to group/other
  * or owned by another user; *ret_problem says why for messages. */
 int secret_load_file(const char *path, Secret *ret, const char **ret_problem);
+/* The same rules for a secret read from an open fd up to EOF (--key-fd); no
+ * permission checks: whoever handed us the fd chose it. */
+int secret_read_fd(int fd, Secret *ret);
 /* Random bytes nobody knows, for catch-all keys. */
 int secret_random(Secret *ret);
 

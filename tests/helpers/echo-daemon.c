@@ -1,10 +1,15 @@
 /* Test daemon: takes its sockets with sd_listen_fds_with_names(), writes
  * what it received to the file named by argv[1], then echoes every
- * connection back, prefixed by nothing, until the peer closes. With
- * argv[2], it appends one line per accepted connection (the peer) there. */
+ * connection back, prefixed by nothing, until the peer closes.
+ * With argv[2] = "--after-eof" it serves one connection at a time and
+ * sends nothing until the peer has half-closed: then all of it, then a
+ * close. A client that stops reading at its own EOF gets nothing.
+ * With argv[2] = "--accept-log=FILE" it appends one line per accepted
+ * connection (the peer address) to FILE. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +48,50 @@ static void report(const char *path, int n, char **names) {
         sigset_t mask;
         sigprocmask(SIG_SETMASK, NULL, &mask);
         fprintf(f, "sigmask_empty=%d\n", sigisemptyset(&mask));
+        /* Ignored signals, as the kernel reports them (hex mask). */
+        FILE *st = fopen("/proc/self/status", "re");
+        char line[256];
+        while (st && fgets(line, sizeof line, st))
+                if (strncmp(line, "SigIgn:", 7) == 0)
+                        fprintf(f, "sigign=%s", line + 8 + strspn(line + 7, "\t ") - 1);
+        if (st)
+                fclose(st);
         fclose(f);
         rename(tmp, path);
+}
+
+/* --after-eof: read to EOF (at most 256 MiB), then echo it all. */
+static void serve_after_eof(int c) {
+        size_t cap = 1 << 20, n = 0;
+        char *buf = malloc(cap);
+        ssize_t k;
+        while (buf && (k = read(c, buf + n, cap - n)) != 0) {
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        goto out;
+                n += (size_t) k;
+                if (n == cap && cap < (256u << 20)) {
+                        char *b = realloc(buf, cap * 2);
+                        if (!b)
+                                goto out;
+                        buf = b;
+                        cap *= 2;
+                } else if (n == cap) {
+                        goto out;
+                }
+        }
+        for (size_t off = 0; buf && off < n;) {
+                k = write(c, buf + off, n - off);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                off += (size_t) k;
+        }
+out:
+        free(buf);
+        close(c);
 }
 
 static void log_accept(const char *path, int fd) {
@@ -78,6 +125,8 @@ int main(int argc, char **argv) {
         }
         if (argc > 1)
                 report(argv[1], n, names);
+        bool after_eof = argc > 2 && strcmp(argv[2], "--after-eof") == 0;
+        const char *accept_log = argc > 2 && strncmp(argv[2], "--accept-log=", 13) == 0 ? argv[2] + 13 : NULL;
         struct pollfd p[MAX_FDS * 2];
         int np = n;
         for (int i = 0; i < n; i++)
@@ -90,9 +139,11 @@ int main(int argc, char **argv) {
                                 continue;
                         if (i < n) {
                                 int c = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
-                                if (c >= 0 && argc > 2)
-                                        log_accept(argv[2], c);
-                                if (c >= 0 && np < MAX_FDS * 2)
+                                if (c >= 0 && accept_log)
+                                        log_accept(accept_log, c);
+                                if (c >= 0 && after_eof)
+                                        serve_after_eof(c);
+                                else if (c >= 0 && np < MAX_FDS * 2)
                                         p[np++] = (struct pollfd) { .fd = c, .events = POLLIN };
                                 else if (c >= 0)
                                         close(c);

@@ -30,7 +30,10 @@ SecretFile = $T/office.key
 CONF
 chmod 644 "$T/svc.conf"
 
+# Ignored and blocked signals in the activator must not reach the daemon.
+trap '' PIPE HUP
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/svc.conf"
+trap - PIPE HUP
 check "listeners come up" wait_for 100 test -s "$T/report"
 pid=$BG_PID
 report=$(cat "$T/report")
@@ -41,6 +44,7 @@ expect_eq "$(sed -n 's/^LISTEN_FDNAMES=//p' <<<"$report")" "echo:echo" "LISTEN_F
 expect_eq "$(grep -c 'stream=1 listening=1' <<<"$report")" "2" "fd 3 and 4 are listening stream sockets"
 expect_eq "$(sed -n 's/^leaked=//p' <<<"$report")" "0" "no other fd reaches the daemon"
 expect_eq "$(sed -n 's/^sigmask_empty=//p' <<<"$report")" "1" "the signal mask is empty"
+expect_eq "$(sed -n 's/^sigign=//p' <<<"$report")" "0000000000000000" "no signal is ignored (SIGPIPE, SIGHUP were)"
 
 check "signed IPv4 client on the dual-stack listener" echo_ok "$NS" "$T/office.key" 127.0.0.1 2222
 check "signed IPv6 client on the dual-stack listener" echo_ok "$NS" "$T/office.key" ::1 2222
@@ -63,4 +67,16 @@ rc=0; in_ns "$NS" $CLIENT -t 300 -s 192.0.2.10 -k "$T/office.key" 127.0.0.1 2222
 expect_eq "$rc" 3 "peer outside every prefix dropped even with a key"
 rc=0; in_ns "$NS" $CLIENT -t 300 -s 192.0.2.10 127.0.0.1 2222 hi >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 3 "peer outside every prefix dropped unsigned"
+
+# The environment passes through unchanged, stale LISTEN_* are replaced, the
+# command line overrides ExecStart=, and no secret shows in --check or env.
+kill "$pid"; wait "$pid" 2>/dev/null || true
+out=$(FOO='bar baz' LISTEN_FDS=9 LISTEN_FDNAMES=stale ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$T/svc.conf" -- /usr/bin/env)
+grep -qx 'FOO=bar baz' <<<"$out" && ok "environment passed through" || fail "environment passed through"
+grep -qx 'LISTEN_FDS=2' <<<"$out" && ok "stale LISTEN_FDS replaced" || fail "stale LISTEN_FDS replaced"
+grep -qx 'LISTEN_FDNAMES=echo:echo' <<<"$out" && ok "stale LISTEN_FDNAMES replaced" || fail "stale LISTEN_FDNAMES replaced"
+grep -q 'secret' <<<"$out" && fail "a secret reached the environment" || ok "no secret in the environment"
+out=$("$ACTIVATE" --config "$T/svc.conf" --check 2>&1)
+grep -q 'secret' <<<"$out" && fail "a secret in --check output" || ok "no secret in --check output"
+grep -q "\[Key lab\] SecretFile $T/lab.key (10 bytes)" <<<"$out" && ok "--check shows source and length" || fail "--check shows source and length"
 finish

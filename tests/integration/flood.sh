@@ -16,7 +16,7 @@ cat > "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2400
 [Service]
-ExecStart = $ECHO_DAEMON $T/report $T/accepts
+ExecStart = $ECHO_DAEMON $T/report --accept-log=$T/accepts
 [Key k]
 Peer = 127.0.0.0/8
 SecretFile = $T/k.key

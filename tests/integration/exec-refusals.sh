@@ -1,0 +1,87 @@
+#!/bin/bash
+# Fail closed: every refusal in DESIGN.md's security model exits with its
+# code and a message, leaves the port free and never starts the command.
+. "$(dirname "$0")/../lib.sh"
+
+netns_new "$NS"
+key "$T/good.key" good-secret
+marker=$T/started
+cat > "$T/cmd" <<EOF2
+#!/bin/sh
+touch $marker
+EOF2
+chmod 755 "$T/cmd"
+printf '#!/bin/sh\n' > "$T/noexec"; chmod 644 "$T/noexec"
+
+# conf NAME [EXTRA-KEY-LINES...]: a config that would work, plus changes.
+conf() {
+        local f=$T/$1.conf; shift
+        { printf '[Socket]\nListenStream = 5555\nListenStream = 127.0.0.1:5556\n[Service]\nExecStart = %s\n' "$T/cmd"
+          printf '[Key good]\nPeer = any\nSecretFile = %s\n' "$T/good.key"
+          printf '%s\n' "$@"; } > "$f"
+        chmod 600 "$f"
+        echo "$f"
+}
+
+# refused WANT-RC STDERR-PATTERN DESCRIPTION ARGS...: run the activator in the namespace.
+refused() {
+        local want=$1 pattern=$2 what=$3; shift 3
+        rm -f "$marker"
+        expect_rc "$want" "$what" ip netns exec "$NS" $WRAP "$ACTIVATE" "$@"
+        expect_stderr "$pattern" "$what: message"
+        if [ -e "$marker" ]; then fail "$what: the command was started"; fi
+        if listening "$NS" 5555 || listening "$NS" 5556; then fail "$what: something is left listening"; fi
+}
+
+refused 64 "exactly one of" "no config given"
+refused 64 "not a valid name" "bad unit name" --unit ../etc/passwd
+refused 64 "" "unknown option" --config "$(conf ok)" --bogus
+refused 78 "nothere.conf: cannot open" "missing config" --config "$T/nothere.conf"
+refused 78 "bad.conf:9: unknown setting Bogus=" "unknown setting" --config "$(conf bad 'Bogus = 1')"
+refused 78 "sec.conf:9: unknown section \[Sec\]" "unknown section" --config "$(conf sec '[Sec]' 'X=1')"
+refused 78 "cannot read $T/missing.key" "missing key file" --config "$(conf mk '[Key m]' 'Peer=192.0.2.0/24' "SecretFile=$T/missing.key")"
+printf '%081d' 0 > "$T/long.key"; chmod 600 "$T/long.key"
+refused 78 "more than 80 bytes" "81-byte key file" --config "$(conf lk '[Key l]' 'Peer=192.0.2.0/24' "SecretFile=$T/long.key")"
+refused 78 "longer than 80 bytes" "81-byte Secret=" --config "$(conf ls '[Key l]' 'Peer=192.0.2.0/24' "Secret=$(printf '%081d' 0)")"
+refused 78 "already claimed by \[Key good\]" "two keys for one prefix" --config "$(conf dup '[Key again]' 'Peer=::/0' 'SecretHex=0011')"
+refused 78 "did you mean 192.0.2.0/24" "prefix with host bits" --config "$(conf hb '[Key h]' 'Peer=192.0.2.9/24' 'SecretHex=00')"
+refused 78 "no such interface" "unknown Interface=" --config "$(conf if '[Key i]' 'Peer=192.0.2.0/24' 'SecretHex=00' 'Interface=nosuch0')"
+refused 71 "Interface=lo: the kernel refused it; Interface= must name a VRF" "Interface= that is not a VRF" \
+        --config "$(conf vrf '[Key v]' 'Peer=192.0.2.0/24' 'SecretHex=00' 'Interface=lo')"
+cp "$T/good.key" "$T/open.key"; chmod 644 "$T/open.key"
+refused 77 "group or other can read it" "key file readable by others" --config "$(conf ok '[Key o]' 'Peer=192.0.2.0/24' "SecretFile=$T/open.key")"
+ln -sf "$T/good.key" "$T/link.key"
+refused 77 "symbolic link" "symlinked key file" --config "$(conf ok '[Key s]' 'Peer=192.0.2.0/24' "SecretFile=$T/link.key")"
+cp "$T/good.key" "$T/nobody.key"; chown nobody "$T/nobody.key"
+refused 77 "owned by another user" "key file owned by another user" --config "$(conf ok '[Key n]' 'Peer=192.0.2.0/24' "SecretFile=$T/nobody.key")"
+f=$(conf lit '[Key l]' 'Peer=192.0.2.0/24' 'Secret=abc'); chmod 640 "$f"
+refused 77 "lit.conf:11: Secret=: refusing a secret in this file" "Secret= in a group-readable config" --config "$f"
+f=$(conf hex '[Key l]' 'Peer=192.0.2.0/24' 'SecretHex=0102'); chmod 604 "$f"
+refused 77 "hex.conf:11: SecretHex=: refusing a secret in this file" "SecretHex= in an other-readable config" --config "$f"
+f=$(conf ww); chmod 666 "$f"
+refused 77 "group or other can write it" "world-writable config" --config "$f"
+f=$(conf ln); ln -sf "$f" "$T/linked.conf"
+refused 77 "symbolic link" "symlinked config" --config "$T/linked.conf"
+refused 127 "command not found" "command not found" --config "$(conf ok)" -- "$T/nope"
+refused 126 "not executable" "command not executable" --config "$(conf ok)" -- "$T/noexec"
+
+# Port in use by someone else: the second listener fails after the first was keyed and bound.
+start_bg "$NS" python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",5556)); s.listen(); time.sleep(30)'
+wait_for 100 listening "$NS" 5556 || fail "blocker did not start"
+rm -f "$marker"
+expect_rc 71 "address in use" ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$(conf ok)"
+expect_stderr "127.0.0.1:5556: cannot bind: Address already in use" "address in use: message"
+listening "$NS" 5555 && fail "address in use: 5555 left listening" || ok "address in use: nothing else listening"
+[ -e "$marker" ] && fail "address in use: command started" || ok "address in use: command not started"
+kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true
+
+# A port below 1024 without CAP_NET_BIND_SERVICE: run as nobody.
+f=$(conf low); sed -i 's/ListenStream = 5555/ListenStream = 555/' "$f"; chmod 644 "$f"; chmod 755 "$T"
+cp "$T/good.key" "$T/nobody2.key"; chown nobody "$T/nobody2.key"; sed -i "s|$T/good.key|$T/nobody2.key|" "$f"
+rm -f "$marker"
+expect_rc 77 "privileged port without the capability" ip netns exec "$NS" \
+        setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all $WRAP "$ACTIVATE" --config "$f"
+expect_stderr "555: cannot bind: permission denied \(ports below 1024 need CAP_NET_BIND_SERVICE\)" \
+        "privileged port: message"
+[ -e "$marker" ] && fail "privileged port: command started" || ok "privileged port: command not started"
+finish

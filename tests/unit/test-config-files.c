@@ -1,0 +1,161 @@
+/* Unit tests for config discovery: the search path, drop-in union and
+ * masking, and the permission checks on files. Uses a private temp dir. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "config-files.h"
+#include "util.h"
+
+static char root[64];
+
+static void put(const char *rel, const char *text, mode_t mode) {
+        char path[512], dir[600];
+        snprintf(path, sizeof path, "%s/%s", root, rel);
+        snprintf(dir, sizeof dir, "mkdir -p \"$(dirname '%s')\"", path);
+        assert_int_equal(system(dir), 0);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        fchmod(fd, mode);
+        close(fd);
+}
+
+static int setup(void **state) {
+        capture_logs(state);
+        strcpy(root, "/tmp/tcpmd5-unit.XXXXXX");
+        return mkdtemp(root) ? 0 : -1;
+}
+static int teardown(void **state) {
+        (void) state;
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+        return system(cmd);
+}
+
+static Config *load_unit(const char *name, int *ret) {
+        char d1[128], d2[128], d3[128];
+        snprintf(d1, sizeof d1, "%s/etc", root);
+        snprintf(d2, sizeof d2, "%s/run", root);
+        snprintf(d3, sizeof d3, "%s/lib", root);
+        char *dirs[] = { d1, d2, d3, NULL };
+        Config *c = config_new(name);
+        *ret = config_load(c, NULL, name, dirs);
+        return c;
+}
+
+static void search_path_and_masking(void **state) {
+        (void) state;
+        put("run/svc.conf", "[Socket]\nBacklog=2\n", 0644);
+        put("lib/svc.conf", "[Socket]\nBacklog=3\n", 0644);           /* shadowed by run/ */
+        put("lib/svc.conf.d/a.conf", "[Socket]\nListenStream=3\n", 0644); /* masked by etc/a.conf */
+        put("etc/svc.conf.d/a.conf", "[Socket]\nListenStream=1\n", 0644);
+        put("lib/svc.conf.d/b.conf", "[Socket]\nListenStream=2\n", 0644);
+        put("lib/svc.conf.d/c.conf", "[Socket]\nListenStream=9\n", 0644);
+        put("etc/svc.conf.d/notes.txt", "not a drop-in\n", 0644);
+        char link[512];
+        snprintf(link, sizeof link, "%s/run/svc.conf.d", root);
+        mkdir(link, 0755);
+        snprintf(link, sizeof link, "%s/run/svc.conf.d/c.conf", root);
+        assert_int_equal(symlink("/dev/null", link), 0);
+
+        int r;
+        Config *c = load_unit("svc", &r);
+        assert_int_equal(r, 0);
+        assert_int_equal(c->backlog, 2);
+        /* a.conf from etc (masks lib's), b.conf from lib, c.conf masked: in that order */
+        assert_int_equal(c->n_listen, 2);
+        assert_int_equal(c->listen[0].address.port, 1);
+        assert_int_equal(c->listen[1].address.port, 2);
+        assert_int_equal(c->n_files, 3);
+        assert_non_null(strstr(c->files[0], "/run/svc.conf"));
+        assert_non_null(strstr(c->files[1], "/etc/svc.conf.d/a.conf"));
+        assert_non_null(strstr(c->files[2], "/lib/svc.conf.d/b.conf"));
+        config_free(c);
+}
+
+static void missing_unit(void **state) {
+        (void) state;
+        int r;
+        Config *c = load_unit("nothere", &r);
+        assert_int_equal(r, -ENOENT);
+        config_free(c);
+}
+
+static void writable_config_refused(void **state) {
+        (void) state;
+        put("etc/w.conf", "[Socket]\nBacklog=2\n", 0666);
+        int r;
+        Config *c = load_unit("w", &r);
+        assert_int_equal(r, -EACCES);
+        assert_log_contains("go-w");
+        config_free(c);
+}
+
+static void config_file_and_dropins(void **state) {
+        (void) state;
+        char main_path[256];
+        put("x/app.conf", "[Socket]\nListenStream=1\n", 0644);
+        put("x/app.conf.d/20-b.conf", "[Socket]\nListenStream=3\n", 0644);
+        put("x/app.conf.d/10-a.conf", "[Socket]\nListenStream=2\n", 0644);
+        snprintf(main_path, sizeof main_path, "%s/x/app.conf", root);
+        Config *c = config_new("app");
+        assert_int_equal(config_load(c, main_path, NULL, NULL), 0);
+        assert_int_equal(c->n_listen, 3);
+        assert_int_equal(c->listen[1].address.port, 2);
+        assert_int_equal(c->listen[2].address.port, 3);
+        config_free(c);
+        char *name = config_name_from_path(main_path);
+        assert_string_equal(name, "app");
+        free(name);
+}
+
+static void key_file_rules(void **state) {
+        (void) state;
+        char path[256];
+        Secret s;
+        const char *problem;
+        snprintf(path, sizeof path, "%s/k/good.key", root);
+        put("k/good.key", "secret\n", 0600);
+        assert_int_equal(secret_load_file(path, &s, &problem), 0);
+        assert_int_equal(s.len, 6); /* one trailing newline dropped */
+        put("k/good.key", "secret\n\n", 0600);
+        assert_int_equal(secret_load_file(path, &s, &problem), 0);
+        assert_int_equal(s.len, 7);
+        put("k/good.key", "secret", 0640);
+        assert_int_equal(secret_load_file(path, &s, &problem), -EACCES);
+        assert_non_null(strstr(problem, "chmod 600"));
+        char big[83];
+        memset(big, 'k', 81);
+        big[81] = '\n';
+        big[82] = 0;
+        put("k/good.key", big, 0600);
+        assert_int_equal(secret_load_file(path, &s, &problem), -E2BIG);
+        big[80] = '\n';
+        big[81] = 0;
+        put("k/good.key", big, 0600);
+        assert_int_equal(secret_load_file(path, &s, &problem), 0);
+        assert_int_equal(s.len, 80);
+        put("k/good.key", "\n", 0600);
+        assert_int_equal(secret_load_file(path, &s, &problem), -ENODATA);
+        char link[256];
+        snprintf(link, sizeof link, "%s/k/link.key", root);
+        assert_int_equal(symlink(path, link), 0);
+        assert_int_equal(secret_load_file(link, &s, &problem), -ELOOP);
+        secret_wipe(&s);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(search_path_and_masking, setup, teardown),
+                cmocka_unit_test_setup_teardown(missing_unit, setup, teardown),
+                cmocka_unit_test_setup_teardown(writable_config_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(config_file_and_dropins, setup, teardown),
+                cmocka_unit_test_setup_teardown(key_file_rules, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

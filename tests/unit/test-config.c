@@ -1,0 +1,227 @@
+/* Unit tests for the config language: settings, merge rules across files,
+ * and every error naming its file:line. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "config.h"
+
+static Config *c;
+
+static int setup(void **state) {
+        capture_logs(state);
+        c = config_new("unit");
+        return c ? 0 : -1;
+}
+static int teardown(void **state) {
+        (void) state;
+        config_free(c);
+        c = NULL;
+        return 0;
+}
+
+static int parse(const char *path, const char *text) {
+        return config_parse_text(c, path, text, strlen(text), NULL);
+}
+
+/* Parses text as a fresh single file and expects an error naming where. */
+static void expect_error(const char *text, const char *where, const char *what) {
+        Config *saved = c;
+        c = config_new("err");
+        last_log[0] = 0;
+        int r = parse("f.conf", text);
+        if (r >= 0)
+                r = config_validate(c, false);
+        if (r >= 0)
+                fail_msg("accepted: %s", text);
+        assert_log_contains(where);
+        assert_log_contains(what);
+        config_free(c);
+        c = saved;
+}
+
+static const char base[] = "[Socket]\n"
+                           "ListenStream = 2222\n"
+                           "ListenStream = 127.0.0.1:2223\n"
+                           "Backlog = 16\n"
+                           "[Service]\n"
+                           "ExecStart = /usr/sbin/sshd -i -o 'Banner none'\n"
+                           "[Key office]\n"
+                           "Peer = 192.0.2.0/24\n"
+                           "Peer = 2001:db8:100::/48\n"
+                           "SecretHex = 68656c6c6f\n";
+
+static void settings_basic(void **state) {
+        (void) state;
+        assert_int_equal(parse("main.conf", base), 0);
+        assert_int_equal(config_validate(c, false), 0);
+        assert_int_equal(c->n_listen, 2);
+        assert_int_equal(c->backlog, 16);
+        assert_string_equal(c->exec_start[0], "/usr/sbin/sshd");
+        assert_string_equal(c->exec_start[3], "Banner none");
+        assert_null(c->exec_start[4]);
+        KeyConfig *k = config_find_key(c, "office");
+        assert_non_null(k);
+        assert_int_equal(k->n_peers, 2);
+        assert_int_equal(k->source, SECRET_SOURCE_HEX);
+        assert_int_equal(k->secret.len, 5);
+        assert_memory_equal(k->secret.bytes, "hello", 5);
+        assert_int_equal(k->peers[1].origin.line, 9);
+        assert_string_equal(k->peers[1].origin.file, "main.conf");
+}
+
+static void merge_rules(void **state) {
+        (void) state;
+        assert_int_equal(parse("main.conf", base), 0);
+        /* Later scalar wins, lists append, empty resets, keys merge by name. */
+        assert_int_equal(parse("10-drop.conf", "[Socket]\n"
+                                               "Backlog = 32\n"
+                                               "ListenStream = 3333\n"
+                                               "[Key office]\n"
+                                               "Secret = replaced\n"
+                                               "[Key lab]\n"
+                                               "Peer = 198.51.100.7\n"
+                                               "SecretHex = 00ff\n"),
+                         0);
+        assert_int_equal(c->backlog, 32);
+        assert_int_equal(c->n_listen, 3);
+        KeyConfig *office = config_find_key(c, "office");
+        assert_int_equal(office->source, SECRET_SOURCE_LITERAL);
+        assert_memory_equal(office->secret.bytes, "replaced", 8);
+        assert_int_equal(office->n_peers, 2);
+        assert_int_equal(c->n_keys, 2);
+
+        assert_int_equal(parse("20-reset.conf", "[Socket]\n"
+                                                "ListenStream =\n"
+                                                "ListenStream = 4444\n"
+                                                "Backlog =\n"
+                                                "[Key office]\n"
+                                                "Peer =\n"
+                                                "Peer = 203.0.113.0/24\n"
+                                                "[Service]\n"
+                                                "ExecStart = /bin/true\n"),
+                         0);
+        assert_int_equal(c->n_listen, 1);
+        assert_int_equal(c->listen[0].address.port, 4444);
+        assert_int_equal(c->backlog, CONFIG_BACKLOG_DEFAULT);
+        assert_int_equal(config_find_key(c, "office")->n_peers, 1);
+        assert_string_equal(c->exec_start[0], "/bin/true");
+        assert_int_equal(config_validate(c, false), 0);
+}
+
+static void many_keys_linear(void **state) {
+        (void) state;
+        /* 20 000 sections: the name index keeps this instant. */
+        size_t n = 20000, size = n * 80 + 64;
+        char *text = malloc(size), *p = text;
+        p += sprintf(p, "[Socket]\nListenStream=1\n[Service]\nExecStart=/bin/true\n");
+        for (size_t i = 0; i < n; i++)
+                p += sprintf(p, "[Key k%zu]\nPeer=10.%zu.%zu.%zu\nSecretHex=0102\n", i, i >> 16, (i >> 8) & 255, i & 255);
+        assert_int_equal(parse("big.conf", text), 0);
+        assert_int_equal(c->n_keys, n);
+        assert_non_null(config_find_key(c, "k19999"));
+        assert_null(config_find_key(c, "k20000"));
+        assert_int_equal(config_validate(c, false), 0);
+        free(text);
+}
+
+static void secret_needs_private_file(void **state) {
+        (void) state;
+        struct stat st = { .st_mode = S_IFREG | 0644, .st_uid = 0 };
+        const char *t = "[Key a]\nPeer=any\nSecret = x\n";
+        assert_int_equal(config_parse_text(c, "open.conf", t, strlen(t), &st), -EACCES);
+        assert_log_contains("open.conf:3");
+        assert_log_contains("chmod 600");
+        st.st_mode = S_IFREG | 0600;
+        assert_int_equal(config_parse_text(c, "closed.conf", t, strlen(t), &st), 0);
+}
+
+static void line_errors(void **state) {
+        (void) state;
+        char longline[260];
+        memset(longline, 'x', sizeof longline);
+        memcpy(longline, "[Socket]\nBacklog=", 17);
+        longline[sizeof longline - 1] = 0;
+        expect_error(longline, "f.conf:2", "longer than 198");
+        expect_error("[Socket]\n[Key abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij]\n", "f.conf:2",
+                     "section name is longer");
+        expect_error("[Socket]\nListenStream=1\n  Backlog=3\n", "f.conf:3", "indented");
+        expect_error("[Socket\n", "f.conf:1", "without ']'");
+        expect_error("[Socket]\njunk\n", "f.conf:2", "expected [Section]");
+        expect_error("Backlog=1\n", "f.conf:1", "before any [Section]");
+        expect_error("[Sockets]\nBacklog=1\n", "f.conf:1", "unknown section [Sockets]");
+        expect_error("[Socket]\n\n# c\nBaclog=1\n", "f.conf:4", "unknown setting Baclog=");
+        expect_error("[Socket]\nFreeBind=maybe\n", "f.conf:2", "not a boolean");
+        expect_error("[Socket]\nBacklog=0\n", "f.conf:2", "out of range");
+        expect_error("[Socket]\nBacklog=70000\n", "f.conf:2", "out of range");
+        expect_error("[Socket]\nBacklog=12a\n", "f.conf:2", "not a number");
+        expect_error("[Socket]\nBindIPv6Only=sometimes\n", "f.conf:2", "not one of");
+        expect_error("[Socket]\nListenStream=1.2.3.4\n", "f.conf:2", "ListenStream=");
+        expect_error("[Socket]\nListenStream=70000\n", "f.conf:2", "out of range");
+        expect_error("[Socket]\nFileDescriptorName=a:b\n", "f.conf:2", "not allowed");
+        expect_error("[Service]\nExecStart=/bin/echo 'open\n", "f.conf:2", "unterminated quote");
+        expect_error("[Service]\nExecStart=-/bin/true\n", "f.conf:2", "prefixes");
+        expect_error("[Key off ice]\nPeer=any\n", "f.conf:2", "key name");
+        expect_error("[Key a]\nPeer=192.0.2.1/24\n", "f.conf:2", "did you mean 192.0.2.0/24");
+        expect_error("[Key a]\nPeer=::ffff:1.2.3.4\n", "f.conf:2", "IPv4-mapped");
+        expect_error("[Key a]\nPeer=10.0.0.0/40\n", "f.conf:2", "out of range");
+        expect_error("[Key a]\nSecretHex=abc\n", "f.conf:2", "hex");
+        expect_error("[Key a]\nSecretHex=zz\n", "f.conf:2", "hex");
+        expect_error("[Key a]\nSecretFile=relative.key\n", "f.conf:2", "absolute");
+        expect_error("[Key a]\nCredential=../x\n", "f.conf:2", "credential name");
+        expect_error("[Key a]\nSecret = abc ;comment\n", "f.conf:2", "' ;'");
+        expect_error("[Key a]\nSecret = abc \n", "f.conf:2", "whitespace");
+        char big[200];
+        snprintf(big, sizeof big, "[Key a]\nSecret=%081d\n", 0);
+        expect_error(big, "f.conf:2", "longer than 80 bytes");
+        snprintf(big, sizeof big, "[Key a]\nSecretHex=%0162d\n", 0);
+        expect_error(big, "f.conf:2", "longer than 80 bytes");
+}
+
+static void nul_byte(void **state) {
+        (void) state;
+        static const char t[] = "[Socket]\nBacklog=1\0 2\n";
+        assert_int_equal(config_parse_text(c, "nul.conf", t, sizeof t - 1, NULL), -EBADMSG);
+        assert_log_contains("nul.conf:2");
+        assert_log_contains("NUL");
+}
+
+static void validate_errors(void **state) {
+        (void) state;
+        expect_error("[Service]\nExecStart=/bin/true\n[Key a]\nPeer=any\nSecret=x\n", "f.conf", "no ListenStream=");
+        expect_error("[Socket]\nListenStream=1\n[Key a]\nPeer=any\nSecret=x\n", "f.conf", "no command");
+        expect_error("[Socket]\nListenStream=1\n[Service]\nExecStart=/bin/true\n", "f.conf", "no [Key NAME]");
+        expect_error("[Socket]\nListenStream=1\n[Service]\nExecStart=/bin/true\n[Key a]\nSecret=x\n", "f.conf:5",
+                     "[Key a] has no Peer=");
+        expect_error("[Socket]\nListenStream=1\n[Service]\nExecStart=/bin/true\n[Key a]\nPeer=any\n", "f.conf:5",
+                     "[Key a] has no secret");
+        expect_error("[Socket]\nListenStream=1\n[Service]\nExecStart=/bin/true\n"
+                     "[Key a]\nPeer=192.0.2.0/24\nSecret=x\n[Key b]\nPeer=192.0.2.0/24\nSecret=y\n",
+                     "f.conf:9", "already claimed by [Key a] at f.conf:6");
+        expect_error("[Socket]\nListenStream=1\nInetd=yes\n[Service]\nExecStart=/bin/true\n[Key a]\nPeer=any\nSecret=x\n",
+                     "f.conf:3", "Inetd=yes needs Accept=yes");
+}
+
+static void allow_unsigned_without_keys(void **state) {
+        (void) state;
+        assert_int_equal(parse("p.conf", "[Socket]\nListenStream=1\nUnmatchedPeers=allow-unsigned\n"), 0);
+        assert_int_equal(config_validate(c, true), 0);
+        assert_int_equal(c->unmatched_peers, UNMATCHED_PEERS_ALLOW_UNSIGNED);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(settings_basic, setup, teardown),
+                cmocka_unit_test_setup_teardown(merge_rules, setup, teardown),
+                cmocka_unit_test_setup_teardown(many_keys_linear, setup, teardown),
+                cmocka_unit_test_setup_teardown(secret_needs_private_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(line_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(nul_byte, setup, teardown),
+                cmocka_unit_test_setup_teardown(validate_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(allow_unsigned_without_keys, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

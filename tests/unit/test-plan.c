@@ -1,0 +1,128 @@
+/* Unit tests for the key plan: which entries each kind of listener gets,
+ * including v4-mapped entries and the catch-all keys. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "common.h"
+#include "config.h"
+#include "plan.h"
+
+static Config *c;
+static const Secret catch_all = { .len = 80 };
+
+static int setup(void **state) {
+        capture_logs(state);
+        c = config_new("plan");
+        return c ? 0 : -1;
+}
+static int teardown(void **state) {
+        (void) state;
+        config_free(c);
+        return 0;
+}
+
+static void load(const char *text) {
+        assert_int_equal(config_parse_text(c, "p.conf", text, strlen(text), NULL), 0);
+}
+
+/* The plan as text, one "prefix key" per line, for easy comparison. */
+static char *plan_text(ListenerShape shape) {
+        static char out[4096];
+        KeyEntry *e;
+        size_t n;
+        assert_int_equal(plan_keys(c, shape, &catch_all, &e, &n), 0);
+        out[0] = 0;
+        for (size_t i = 0; i < n; i++) {
+                char buf[ADDR_STRLEN];
+                key_entry_format(&e[i], buf);
+                snprintf(out + strlen(out), sizeof out - strlen(out), "%s %s%s\n", buf,
+                         e[i].key ? e[i].key->name : "*", e[i].secret == &catch_all ? "(random)" : "");
+        }
+        free(e);
+        return out;
+}
+
+static const char two_families[] = "[Key office]\nPeer=192.0.2.0/24\nPeer=2001:db8::/32\nSecret=a\n"
+                                   "[Key lab]\nPeer=198.51.100.7\nSecret=b\n";
+
+static void ipv4_listener(void **state) {
+        (void) state;
+        load(two_families);
+        assert_string_equal(plan_text((ListenerShape) { AF_INET, false }),
+                            "192.0.2.0/24 office\n198.51.100.7/32 lab\n0.0.0.0/0 *(random)\n");
+}
+
+static void dual_stack_listener(void **state) {
+        (void) state;
+        load(two_families);
+        /* IPv4 prefixes as v4-mapped with the IPv4 length, and both catch-alls:
+         * ::/0 alone would leave every IPv4 peer unsigned. */
+        assert_string_equal(plan_text((ListenerShape) { AF_INET6, true }),
+                            "::ffff:192.0.2.0/24 office\n2001:db8::/32 office\n::ffff:198.51.100.7/32 lab\n"
+                            "::/0 *(random)\n::ffff:0.0.0.0/0 *(random)\n");
+}
+
+static void ipv6_only_listener(void **state) {
+        (void) state;
+        load(two_families);
+        assert_string_equal(plan_text((ListenerShape) { AF_INET6, false }), "2001:db8::/32 office\n::/0 *(random)\n");
+}
+
+static void prefix_zero_replaces_catch_all(void **state) {
+        (void) state;
+        load("[Key world]\nPeer=0.0.0.0/0\nSecret=a\n[Key lab]\nPeer=2001:db8::1\nSecret=b\n");
+        assert_string_equal(plan_text((ListenerShape) { AF_INET6, true }),
+                            "::ffff:0.0.0.0/0 world\n2001:db8::1/128 lab\n::/0 *(random)\n");
+}
+
+static void any_covers_both(void **state) {
+        (void) state;
+        load("[Key all]\nPeer=any\nSecret=a\n");
+        assert_string_equal(plan_text((ListenerShape) { AF_INET6, true }), "::ffff:0.0.0.0/0 all\n::/0 all\n");
+        assert_string_equal(plan_text((ListenerShape) { AF_INET, false }), "0.0.0.0/0 all\n");
+}
+
+static void interface_bound_prefix_zero_keeps_catch_all(void **state) {
+        (void) state;
+        load("[Key vrf]\nPeer=0.0.0.0/0\nSecret=a\nInterface=blue\n");
+        config_find_key(c, "vrf")->ifindex = 7; /* as config_resolve would */
+        assert_string_equal(plan_text((ListenerShape) { AF_INET, false }), "0.0.0.0/0 vrf\n0.0.0.0/0 *(random)\n");
+}
+
+static void allow_unsigned_has_no_catch_all(void **state) {
+        (void) state;
+        load("[Socket]\nUnmatchedPeers=allow-unsigned\n[Key a]\nPeer=192.0.2.1\nSecret=a\n");
+        assert_string_equal(plan_text((ListenerShape) { AF_INET6, true }), "::ffff:192.0.2.1/32 a\n");
+}
+
+static void mapped_entry_bytes(void **state) {
+        (void) state;
+        load("[Key a]\nPeer=192.0.2.1\nSecret=a\n");
+        KeyEntry *e;
+        size_t n;
+        assert_int_equal(plan_keys(c, (ListenerShape) { AF_INET6, true }, &catch_all, &e, &n), 0);
+        struct in6_addr want;
+        inet_pton(AF_INET6, "::ffff:192.0.2.1", &want);
+        assert_int_equal(e[0].family, AF_INET6);
+        assert_memory_equal(&e[0].addr.in6, &want, 16);
+        assert_int_equal(e[0].prefixlen, 32);
+        assert_ptr_equal(e[0].secret, &config_find_key(c, "a")->secret);
+        free(e);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(ipv4_listener, setup, teardown),
+                cmocka_unit_test_setup_teardown(dual_stack_listener, setup, teardown),
+                cmocka_unit_test_setup_teardown(ipv6_only_listener, setup, teardown),
+                cmocka_unit_test_setup_teardown(prefix_zero_replaces_catch_all, setup, teardown),
+                cmocka_unit_test_setup_teardown(any_covers_both, setup, teardown),
+                cmocka_unit_test_setup_teardown(interface_bound_prefix_zero_keeps_catch_all, setup, teardown),
+                cmocka_unit_test_setup_teardown(allow_unsigned_has_no_catch_all, setup, teardown),
+                cmocka_unit_test_setup_teardown(mapped_entry_bytes, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
