@@ -7,10 +7,17 @@ ACTIVATE=$BUILD/tcpmd5-activate
 CONNECT=$BUILD/tcpmd5-connect
 ECHO_DAEMON=$BUILD/tests/echo-daemon
 CLIENT=$BUILD/tests/md5-client
-WRAP=${TEST_WRAPPER:-}     # e.g. "valgrind --error-exitcode=99 ..." for memcheck runs
 
 T=$(mktemp -d /tmp/tcpmd5-test.XXXXXX)
 chmod 700 "$T"
+# A prefix for the activator. TEST_WRAPPER=valgrind (meson test --setup
+# valgrind) runs it under memcheck, one quiet log per process, which
+# finish() requires to be empty: no error, no definite leak. The log
+# directory is open to all, for tests that run the activator as nobody.
+mkdir -m 1777 "$T/vg"
+VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=$T/vg/valgrind.%p.log"
+WRAP=${TEST_WRAPPER:-}
+[ "$WRAP" != valgrind ] || WRAP=$VALGRIND
 NS=t$$
 FAILED=0
 PIDS=()
@@ -28,7 +35,18 @@ trap cleanup EXIT
 
 ok() { echo "ok - $*"; }
 fail() { echo "not ok - $*"; FAILED=1; }
+# valgrind_verdict: every memcheck log of this test is empty. A test that
+# runs nothing under $WRAP says so (it is then an ordinary rerun).
+valgrind_verdict() {
+        local logs=("$T"/vg/valgrind.*.log) l
+        if [ ! -e "${logs[0]}" ]; then echo "# memcheck: nothing in this test ran under valgrind"; return; fi
+        for l in "${logs[@]}"; do
+                if [ -s "$l" ]; then fail "memcheck: errors in ${l##*/}"; sed 's/^/#   /' "$l" | head -40
+                else ok "memcheck: ${l##*/} clean"; fi
+        done
+}
 finish() {
+        [ "${TEST_WRAPPER:-}" != valgrind ] || valgrind_verdict
         if [ "$FAILED" = 0 ]; then echo "# all checks passed"; exit 0; fi
         echo "# some checks failed"; exit 1
 }
