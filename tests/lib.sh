@@ -18,6 +18,10 @@ mkdir -m 1777 "$T/vg"
 VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=$T/vg/valgrind.%p.log"
 WRAP=${TEST_WRAPPER:-}
 [ "$WRAP" != valgrind ] || WRAP=$VALGRIND
+# The activator's executable name as /proc and ps show it (comm is cut at 15).
+ACTIVATOR_EXE=tcpmd5-activate
+[ "${TEST_WRAPPER:-}" != valgrind ] || ACTIVATOR_EXE=memcheck-amd64-linux
+ACTIVATOR_COMM=${ACTIVATOR_EXE:0:15}
 NS=t$$
 FAILED=0
 PIDS=()

@@ -28,7 +28,7 @@ conf "$T/od.conf" 2700 2701 "OnDemand = yes"
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/od.conf"
 pid=$BG_PID
 check "both listeners come up" wait_for 100 eval "listening $NS 2700 && listening $NS 2701"
-expect_eq "$(exe "$pid")" tcpmd5-activate "the activator waits (no daemon yet)"
+expect_eq "$(exe "$pid")" "$ACTIVATOR_EXE" "the activator waits (no daemon yet)"
 before=$(notfound)
 for i in 1 2 3; do
         check "unsigned IPv4 attempt $i dropped" echo_dropped "$NS" "" 127.0.0.1 2700
@@ -39,7 +39,7 @@ check "wrongly signed attempt dropped" echo_dropped "$NS" "$T/wrong.key" 127.0.0
 after=$(notfound)
 check "the kernel counted the dropped unsigned SYNs (TCPMD5NotFound $before -> $after)" test "$after" -gt "$before"
 sleep 0.2
-expect_eq "$(exe "$pid")" tcpmd5-activate "unsigned attempts did not start the daemon"
+expect_eq "$(exe "$pid")" "$ACTIVATOR_EXE" "unsigned attempts did not start the daemon"
 check "no report from a daemon" test ! -e "$T/report"
 
 check "the first signed connection is served" echo_ok "$NS" "$T/k.key" 127.0.0.1 2701
@@ -78,7 +78,7 @@ key "$T/old.key" demand-secret
 kill -HUP "$pid"
 check "the reload is logged" wait_for 300 grep -q "reloaded:" "$T/bg.err"
 check "the old key is dropped after SIGHUP" echo_dropped "$NS" "$T/old.key" 127.0.0.1 2720
-expect_eq "$(exe "$pid")" tcpmd5-activate "still waiting after the reload"
+expect_eq "$(exe "$pid")" "$ACTIVATOR_EXE" "still waiting after the reload"
 check "the new key starts the daemon" echo_ok "$NS" "$T/k.key" 127.0.0.1 2720
 check "the daemon wrote its report" wait_for 300 test -s "$T/report"
 expect_eq "$(exe "$pid")" echo-daemon "the activator became the daemon after a reload"

@@ -32,7 +32,7 @@ read -r dpid lpid lfds < "$T/p.env"
 expect_eq "$dpid" 2 "the daemon is pid 2: pid 1 stayed as its parent"
 expect_eq "$lpid" 2 "LISTEN_PID is the daemon's pid, not 1"
 expect_eq "$lfds" 1 "LISTEN_FDS=1"
-expect_eq "$(awk '$1 == 1 { print $4 }' "$T/p.during")" "tcpmd5-activate" "pid 1 is the activator"
+expect_eq "$(awk '$1 == 1 { print $4 }' "$T/p.during")" "$ACTIVATOR_COMM" "pid 1 is the activator"
 expect_eq "$(awk '$4 == "sleep" && $2 == 1' "$T/p.during" | wc -l)" 3 "three orphaned sleeps were re-parented to pid 1"
 expect_eq "$(awk '$3 ~ /Z/' "$T/p.after" | wc -l)" 0 "after they ended: no zombies"
 expect_eq "$(awk '$4 == "sleep"' "$T/p.after" | wc -l)" 0 "and no sleep left"
@@ -46,7 +46,7 @@ SH
 start_bg "$NS" unshare --pid --fork --mount-proc $WRAP "$ACTIVATE" --config "$T/svc.conf" -- bash "$T/term.sh" "$T/t"
 u=$BG_PID
 check "started" wait_for 100 test -s "$T/t"
-init=$(pgrep -P "$u" -x tcpmd5-activate)
+init=$(pgrep -P "$u" -x "$ACTIVATOR_COMM")
 kill -TERM "$init"
 rc=0; wait "$u" || rc=$?
 expect_eq "$rc" 9 "SIGTERM to pid 1 reaches the daemon; its exit code 9 comes back"
