@@ -65,6 +65,17 @@ static int socket_options(const Config *c, int fd, const ListenAddress *a, const
                 if (r < 0)
                         return r;
         }
+        /* Accepted connections inherit both, in every mode (as systemd sets them). */
+        if (c->keep_alive) {
+                *ret_step = "SO_KEEPALIVE";
+                if ((r = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1)) < 0)
+                        return r;
+        }
+        if (c->no_delay) {
+                *ret_step = "TCP_NODELAY";
+                if ((r = set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) < 0)
+                        return r;
+        }
         if (c->bind_to_device) {
                 *ret_step = "SO_BINDTODEVICE";
                 if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c->bind_to_device, (socklen_t) strlen(c->bind_to_device)) < 0)

@@ -61,8 +61,10 @@ int secret_from_hex(const char *s, Secret *ret) {
         return 0;
 }
 
+/* O_NONBLOCK: a FIFO put in a key file's place must not hang a reload (and
+ * with it the supervisor, perhaps PID 1) until a writer appears. */
 int file_open_regular(const char *path, int *ret_fd, struct stat *ret_st) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, ret_st) < 0)

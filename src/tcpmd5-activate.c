@@ -5,12 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accept.h"
 #include "config-files.h"
 #include "config.h"
 #include "handoff.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
+#include "ondemand.h"
 #include "plan.h"
+#include "supervise.h"
 #include "util.h"
 
 #ifndef PROJECT_VERSION
@@ -23,6 +27,11 @@ static char **arg_dirs;
 static size_t arg_n_dirs;
 static bool arg_check;
 static char **arg_command;
+static int arg_accept = -1, arg_inetd = -1, arg_on_demand = -1; /* -1: as the config says */
+static bool arg_supervise;
+static bool arg_process_group;
+static bool arg_forward_reload = true;
+static bool arg_watch;
 
 static void help(void) {
         printf("Usage: tcpmd5-activate [OPTIONS] [--] [COMMAND [ARG]...]\n"
@@ -36,6 +45,15 @@ static void help(void) {
                "                         search path (/etc, /run, /usr/lib/tcpmd5-activate)\n"
                "      --config-dir=DIR   search DIR instead (repeatable, in order)\n"
                "      --check            validate everything and print the plan; open nothing\n"
+               "      --accept           one COMMAND per connection, on fd 3 (Accept=yes)\n"
+               "      --inetd            with the connection on stdin/stdout (Inetd=yes;\n"
+               "                         implies --accept)\n"
+               "      --on-demand        exec COMMAND at the first signed connection (OnDemand=yes)\n"
+               "      --supervise        stay as the parent (automatic as PID 1): forward signals,\n"
+               "                         reap children, change keys in place on SIGHUP\n"
+               "      --process-group    send forwarded signals to the child's process group\n"
+               "      --no-forward-reload  do not pass SIGHUP on to the daemon after a reload\n"
+               "      --watch            also reload when a config, drop-in or key file changes\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n"
                "\n"
@@ -44,12 +62,20 @@ static void help(void) {
 }
 
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION };
+        enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_ACCEPT, ARG_INETD, ARG_ON_DEMAND, ARG_SUPERVISE,
+               ARG_PROCESS_GROUP, ARG_NO_FORWARD_RELOAD, ARG_WATCH };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "unit", required_argument, NULL, 'u' },
                 { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
                 { "check", no_argument, NULL, ARG_CHECK },
+                { "accept", no_argument, NULL, ARG_ACCEPT },
+                { "inetd", no_argument, NULL, ARG_INETD },
+                { "on-demand", no_argument, NULL, ARG_ON_DEMAND },
+                { "supervise", no_argument, NULL, ARG_SUPERVISE },
+                { "process-group", no_argument, NULL, ARG_PROCESS_GROUP },
+                { "no-forward-reload", no_argument, NULL, ARG_NO_FORWARD_RELOAD },
+                { "watch", no_argument, NULL, ARG_WATCH },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -75,6 +101,27 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_CHECK:
                         arg_check = true;
                         break;
+                case ARG_ACCEPT:
+                        arg_accept = true;
+                        break;
+                case ARG_INETD:
+                        arg_accept = arg_inetd = true;
+                        break;
+                case ARG_ON_DEMAND:
+                        arg_on_demand = true;
+                        break;
+                case ARG_SUPERVISE:
+                        arg_supervise = true;
+                        break;
+                case ARG_PROCESS_GROUP:
+                        arg_process_group = true;
+                        break;
+                case ARG_NO_FORWARD_RELOAD:
+                        arg_forward_reload = false;
+                        break;
+                case ARG_WATCH:
+                        arg_watch = true;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -88,6 +135,13 @@ static int parse_argv(int argc, char **argv) {
                 return log_errno(-EINVAL, "give exactly one of --config=FILE and --unit=NAME (see --help)");
         if (arg_dirs && !arg_unit)
                 return log_errno(-EINVAL, "--config-dir only applies to --unit");
+        if (arg_accept > 0 && arg_on_demand > 0)
+                return log_errno(-EINVAL, "--on-demand and --accept exclude each other");
+        if (arg_supervise && arg_accept > 0)
+                return log_errno(-EINVAL, "--supervise and --accept exclude each other (accept mode stays and "
+                                 "reloads on SIGHUP anyway)");
+        if ((arg_process_group || !arg_forward_reload || arg_watch) && !arg_supervise && getpid() != 1)
+                return log_errno(-EINVAL, "--process-group, --no-forward-reload and --watch only apply to --supervise");
         if (optind < argc)
                 arg_command = argv + optind;
         return 1;
@@ -117,6 +171,11 @@ static int print_plan(const Config *c, char *const *command) {
         for (char *const *w = command; *w; w++)
                 printf(" %s", *w);
         printf("\nfd names %s\n", c->fdname ? c->fdname : c->name);
+        if (c->accept)
+                printf("mode accept (%s), MaxConnections=%u, MaxConnectionsPerSource=%u\n",
+                       c->inetd ? "inetd: stdin/stdout" : "fd 3", c->max_connections, c->max_connections_per_source);
+        else
+                printf("mode %s\n", c->on_demand ? "on demand" : "exec");
         for (size_t i = 0; i < c->n_listen; i++) {
                 char addr[ADDR_STRLEN];
                 ListenerShape shape = listener_expected_shape(c, &c->listen[i].address);
@@ -134,6 +193,26 @@ static int print_plan(const Config *c, char *const *command) {
         return 0;
 }
 
+/* The command line picks the mode over the config: --accept/--inetd turn
+ * OnDemand= off, --on-demand turns Accept=/Inetd= off. */
+static void apply_mode_options(Config *c) {
+        static const Origin cmdline = { .file = "(command line)" };
+        if (arg_accept > 0) {
+                c->accept = true;
+                c->accept_origin = cmdline;
+                c->on_demand = false;
+        }
+        if (arg_inetd > 0) {
+                c->inetd = true;
+                c->inetd_origin = cmdline;
+        }
+        if (arg_on_demand > 0) {
+                c->on_demand = true;
+                c->on_demand_origin = cmdline;
+                c->accept = c->inetd = false;
+        }
+}
+
 static int load(Config **ret) {
         static char *default_dirs[] = CONFIG_SEARCH_PATH;
         _cleanup_free_ char *name = arg_unit ? strdup(arg_unit) : config_name_from_path(arg_config);
@@ -145,17 +224,59 @@ static int load(Config **ret) {
         int r = config_load(c, arg_config, arg_unit, arg_dirs ? arg_dirs : default_dirs);
         if (r < 0)
                 return r;
+        apply_mode_options(c);
         if ((r = config_validate(c, arg_command != NULL)) < 0)
                 return r;
         if ((r = config_resolve(c)) < 0)
                 return r;
-        if (c->accept || c->on_demand)
-                return log_errno(-EBADMSG, "%s:%u: %s=yes is not supported by this version",
-                                 c->accept ? c->accept_origin.file : c->on_demand_origin.file,
-                                 c->accept ? c->accept_origin.line : c->on_demand_origin.line,
-                                 c->accept ? "Accept" : "OnDemand");
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+/* SIGHUP in accept and on-demand modes: the same key reload as supervise mode. */
+static void reload_on_sighup(ListenerSet *set, void *userdata) {
+        (void) supervise_reload(set, userdata, load);
+}
+
+static int run_accept(Config **c, const char *path, char *const *argv, ListenerSet *set) {
+        /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). The
+         * secrets stay: a SIGHUP reload diffs against them. */
+        (void) notify_send("READY=1");
+        return accept_run(set, &(AcceptOptions) { .path = path, .argv = argv, .inetd = (*c)->inetd,
+                                                  .max_connections = (*c)->max_connections,
+                                                  .max_per_source = (*c)->max_connections_per_source,
+                                                  .on_reload = reload_on_sighup, .userdata = c });
+}
+
+/* The daemon gets every listener: as our child (supervise) or as us (exec). */
+static int run_daemon(Config **c, const char *path, char *const *argv, ListenerSet *set) {
+        size_t n = set->n;
+        _cleanup_free_ int *fds = calloc(n, sizeof(int));
+        _cleanup_free_ const char **names = calloc(n, sizeof(char *));
+        if (!fds || !names) {
+                listener_set_close(set);
+                return log_errno(EXIT_OSERR, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++)
+                names[i] = (*c)->fdname ? (*c)->fdname : (*c)->name;
+        if (arg_supervise || getpid() == 1) {
+                SuperviseOptions o = { arg_process_group, arg_forward_reload, arg_watch, load };
+                int r = supervise_run(&o, path, argv, set, names, c);
+                listener_set_close(set);
+                return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                fds[i] = TAKE_FD(set->v[i].fd);
+        /* fds[] owns the sockets now: this frees the rest and wipes the catch-all key. */
+        listener_set_close(set);
+        for (size_t i = 0; i < (*c)->n_keys; i++)
+                secret_wipe(&(*c)->keys[i].secret);
+        int r = handoff_exec(path, argv, fds, n, names);
+        /* Close every listener (all fds from 3) before reporting, so nothing
+         * listens while we exit. */
+        (void) fds_move_to(NULL, 0, 3);
+        log_error("cannot execute %s: %s", path, strerror(-r));
+        return r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR;
 }
 
 static int run(void) {
@@ -174,23 +295,20 @@ static int run(void) {
                 log_error("%s: %s", command[0], r == -EACCES ? "not executable" : "command not found");
                 return exec_exit_code(r);
         }
+        /* A reload frees the config that ExecStart= words live in. */
+        _cleanup_(strv_freep) char **argv = strv_copy(command);
+        if (!argv)
+                return log_errno(EXIT_OSERR, "out of memory");
         if ((r = listener_set_open(c, &set)) < 0)
                 return exit_code_from_error(r);
 
-        _cleanup_free_ int *fds = calloc(set.n, sizeof(int));
-        _cleanup_free_ const char **names = calloc(set.n, sizeof(char *));
-        if (!fds || !names)
-                return EXIT_OSERR;
-        for (size_t i = 0; i < set.n; i++) {
-                fds[i] = set.v[i].fd;
-                names[i] = c->fdname ? c->fdname : c->name;
+        if (c->accept)
+                return run_accept(&c, path, argv, &set);
+        if (c->on_demand && (r = ondemand_wait(&set, reload_on_sighup, &c)) != 0) {
+                listener_set_close(&set);
+                return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
         }
-        secret_wipe(&set.catch_all);
-        for (size_t i = 0; i < c->n_keys; i++)
-                secret_wipe(&c->keys[i].secret);
-        r = handoff_exec(path, command, fds, set.n, names);
-        log_error("cannot execute %s: %s", path, strerror(-r));
-        return r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR;
+        return run_daemon(&c, path, argv, &set);
 }
 
 int main(int argc, char **argv) {

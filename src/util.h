@@ -56,5 +56,6 @@ int exit_code_from_error(int r);
 
 /* 0-terminated string arrays. */
 void strv_free(char **v);
+static inline void strv_freep(char ***v) { strv_free(*v); }
 size_t strv_length(char *const *v);
 char **strv_copy(char *const *v);

@@ -7,10 +7,21 @@ ACTIVATE=$BUILD/tcpmd5-activate
 CONNECT=$BUILD/tcpmd5-connect
 ECHO_DAEMON=$BUILD/tests/echo-daemon
 CLIENT=$BUILD/tests/md5-client
-WRAP=${TEST_WRAPPER:-}     # e.g. "valgrind --error-exitcode=99 ..." for memcheck runs
 
 T=$(mktemp -d /tmp/tcpmd5-test.XXXXXX)
 chmod 700 "$T"
+# A prefix for the activator. TEST_WRAPPER=valgrind (meson test --setup
+# valgrind) runs it under memcheck, one quiet log per process, which
+# finish() requires to be empty: no error, no definite leak. The log
+# directory is open to all, for tests that run the activator as nobody.
+mkdir -m 1777 "$T/vg"
+VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=$T/vg/valgrind.%p.log"
+WRAP=${TEST_WRAPPER:-}
+[ "$WRAP" != valgrind ] || WRAP=$VALGRIND
+# The activator's executable name as /proc and ps show it (comm is cut at 15).
+ACTIVATOR_EXE=tcpmd5-activate
+[ "${TEST_WRAPPER:-}" != valgrind ] || ACTIVATOR_EXE=memcheck-amd64-linux
+ACTIVATOR_COMM=${ACTIVATOR_EXE:0:15}
 NS=t$$
 FAILED=0
 PIDS=()
@@ -28,7 +39,18 @@ trap cleanup EXIT
 
 ok() { echo "ok - $*"; }
 fail() { echo "not ok - $*"; FAILED=1; }
+# valgrind_verdict: every memcheck log of this test is empty. A test that
+# runs nothing under $WRAP says so (it is then an ordinary rerun).
+valgrind_verdict() {
+        local logs=("$T"/vg/valgrind.*.log) l
+        if [ ! -e "${logs[0]}" ]; then echo "# memcheck: nothing in this test ran under valgrind"; return; fi
+        for l in "${logs[@]}"; do
+                if [ -s "$l" ]; then fail "memcheck: errors in ${l##*/}"; sed 's/^/#   /' "$l" | head -40
+                else ok "memcheck: ${l##*/} clean"; fi
+        done
+}
 finish() {
+        [ "${TEST_WRAPPER:-}" != valgrind ] || valgrind_verdict
         if [ "$FAILED" = 0 ]; then echo "# all checks passed"; exit 0; fi
         echo "# some checks failed"; exit 1
 }
@@ -90,3 +112,29 @@ check() { # DESCRIPTION CMD...: ok when CMD succeeds
         local what=$1; shift
         if "$@"; then ok "$what"; else fail "$what"; fi
 }
+
+# Accept mode helpers.
+REPORT=$BUILD/tests/conn-report
+# conn_report NS KEY SRC SPORT ADDR PORT: one signed exchange; the reply
+# (conn-report's lines, then "end") lands in $T/conn.out.
+conn_report() {
+        ip netns exec "$1" $CLIENT -t 3000 ${2:+-k "$2"} -s "$3" -p "$4" "$5" "$6" end > "$T/conn.out" 2>&1
+}
+field() { sed -n "s/^$1=//p" "$T/conn.out"; }
+# children PID: how many processes have PID as parent (zombies included).
+# (The command name in stat may hold spaces: fields count from its ')'.)
+children() { awk -v p="$1" '{ sub(/.*\) /, "") } $2 == p' /proc/[0-9]*/stat 2>/dev/null | wc -l; }
+children_are() { [ "$(children "$1")" = "$2" ]; } # for wait_for
+zombies() { awk -v p="$1" '{ sub(/.*\) /, "") } $2 == p && $1 == "Z"' /proc/[0-9]*/stat 2>/dev/null | wc -l; }
+# hold NAME NS KEY SRC ADDR PORT: a connection kept open until release NAME.
+# Only a sleep holds the fifo's write end, so nothing else delays the EOF.
+hold() {
+        local name=$1 n=$2 k=$3 src=$4 a=$5 p=$6
+        mkfifo "$T/$name.fifo"
+        ip netns exec "$n" $CONNECT ${k:+-k "$k"} -s "$src" "$a" "$p" < "$T/$name.fifo" > "$T/$name.out" 2>&1 &
+        PIDS+=("$!")
+        sleep 60 > "$T/$name.fifo" &
+        PIDS+=("$!")
+        eval "HOLD_$name=$!"
+}
+release() { eval "kill \$HOLD_$1"; }

@@ -3,7 +3,11 @@
  * connection back, prefixed by nothing, until the peer closes.
  * With argv[2] = "--after-eof" it serves one connection at a time and
  * sends nothing until the peer has half-closed: then all of it, then a
- * close. A client that stops reading at its own EOF gets nothing. */
+ * close. A client that stops reading at its own EOF gets nothing.
+ * Each SIGHUP appends a line to argv[1].hup (so tests see a forwarded
+ * reload) instead of killing it.
+ * With argv[2] = "--accept-log=FILE" it appends one line per accepted
+ * connection (the peer address) to FILE. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -91,6 +96,38 @@ out:
         close(c);
 }
 
+static volatile sig_atomic_t got_hup;
+static void on_hup(int sig) {
+        (void) sig;
+        got_hup = 1;
+}
+
+static void note_hup(const char *report_path) {
+        char path[4096];
+        got_hup = 0;
+        snprintf(path, sizeof path, "%s.hup", report_path);
+        FILE *f = fopen(path, "ae");
+        if (f) {
+                fprintf(f, "hup\n");
+                fclose(f);
+        }
+}
+
+static void log_accept(const char *path, int fd) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        char host[INET6_ADDRSTRLEN] = "?";
+        FILE *f = fopen(path, "ae");
+        if (!f)
+                exit(1);
+        if (getpeername(fd, (struct sockaddr *) &ss, &len) == 0)
+                inet_ntop(ss.ss_family, ss.ss_family == AF_INET ? (void *) &((struct sockaddr_in *) &ss)->sin_addr
+                                                                : (void *) &((struct sockaddr_in6 *) &ss)->sin6_addr,
+                          host, sizeof host);
+        fprintf(f, "accept %s\n", host);
+        fclose(f);
+}
+
 int main(int argc, char **argv) {
         char **names = NULL;
         static const char *const vars[] = { "LISTEN_FDNAMES", "LISTEN_PID", "LISTEN_FDS" };
@@ -108,18 +145,28 @@ int main(int argc, char **argv) {
         if (argc > 1)
                 report(argv[1], n, names);
         bool after_eof = argc > 2 && strcmp(argv[2], "--after-eof") == 0;
+        struct sigaction sa = { .sa_handler = on_hup }; /* no SA_RESTART: poll returns */
+        sigaction(SIGHUP, &sa, NULL);
+        const char *accept_log = argc > 2 && strncmp(argv[2], "--accept-log=", 13) == 0 ? argv[2] + 13 : NULL;
         struct pollfd p[MAX_FDS * 2];
         int np = n;
         for (int i = 0; i < n; i++)
                 p[i] = (struct pollfd) { .fd = SD_LISTEN_FDS_START + i, .events = POLLIN };
         for (;;) {
-                if (poll(p, (nfds_t) np, -1) < 0 && errno != EINTR)
-                        return 1;
+                if (got_hup && argc > 1)
+                        note_hup(argv[1]);
+                if (poll(p, (nfds_t) np, -1) < 0) {
+                        if (errno != EINTR)
+                                return 1;
+                        continue;
+                }
                 for (int i = 0; i < np; i++) {
                         if (!p[i].revents)
                                 continue;
                         if (i < n) {
                                 int c = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
+                                if (c >= 0 && accept_log)
+                                        log_accept(accept_log, c);
                                 if (c >= 0 && after_eof)
                                         serve_after_eof(c);
                                 else if (c >= 0 && np < MAX_FDS * 2)

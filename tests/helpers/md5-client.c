@@ -1,5 +1,5 @@
 /* Test client: connects to HOST PORT with the key from -k FILE (if any),
- * sends MESSAGE, half-closes, prints the reply. Exit 0 on a reply, 3 when
+ * (from -s ADDR, -p PORT) sends MESSAGE, half-closes, prints the reply. Exit 0 on a reply, 3 when
  * the connect times out (a dropped SYN), 1 otherwise. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,12 +26,13 @@ static int parse_addr(const char *host, const char *port, struct sockaddr_storag
 }
 
 int main(int argc, char **argv) {
-        const char *key = NULL, *src = NULL;
+        const char *key = NULL, *src = NULL, *sport = "0";
         int timeout_ms = 1000, c;
-        while ((c = getopt(argc, argv, "k:s:t:")) >= 0)
+        while ((c = getopt(argc, argv, "k:p:s:t:")) >= 0)
                 switch (c) {
                 case 'k': key = optarg; break;
                 case 's': src = optarg; break;
+                case 'p': sport = optarg; break;
                 case 't': timeout_ms = atoi(optarg); break;
                 default: return 64;
                 }
@@ -42,8 +43,10 @@ int main(int argc, char **argv) {
         if (parse_addr(argv[optind], argv[optind + 1], &peer, &plen) < 0)
                 return 64;
         int fd = socket(peer.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (!src && strcmp(sport, "0") != 0)
+                src = peer.ss_family == AF_INET ? "0.0.0.0" : "::";
         if (src) {
-                if (parse_addr(src, "0", &local, &llen) < 0 || bind(fd, (struct sockaddr *) &local, llen) < 0) {
+                if (parse_addr(src, sport, &local, &llen) < 0 || bind(fd, (struct sockaddr *) &local, llen) < 0) {
                         perror("bind");
                         return 1;
                 }

@@ -1,0 +1,323 @@
+/* Accept mode: one process per connection, as systemd's Accept=yes and
+ * inetd do it. A single poll() loop over the signalfd and the listeners:
+ * the activator never waits for one child, reaps every child, and answers a
+ * connection over a limit by closing it at once. */
+#include "accept.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "conntable.h"
+#include "handoff.h"
+#include "log.h"
+#include "sigfd.h"
+#include "util.h"
+
+extern char **environ;
+
+/* Connections taken from one listener before signals get another look. */
+#define ACCEPT_BURST 32
+/* After EMFILE/ENOBUFS the connection stays queued and poll() would fire
+ * at once again: leave the listeners alone this long instead of spinning. */
+#define ACCEPT_PAUSE_MS 100
+#define RATELIMIT_MS 1000
+
+typedef struct RateLimit {
+        int64_t last_ms;
+        bool used;
+        unsigned suppressed;
+} RateLimit;
+
+typedef struct AcceptState {
+        ListenerSet *set;
+        const AcceptOptions *o;
+        ConnTable children;
+        RateLimit refused_log, error_log;
+        struct pollfd *pfd;      /* [0] signalfd, [1..] listeners */
+        int64_t paused_until_ms; /* 0: accepting */
+        bool stopping;
+} AcceptState;
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* At most one message a second; the next one says how many were held back. */
+static bool ratelimit_pass(RateLimit *rl, unsigned *ret_suppressed) {
+        int64_t now = now_ms();
+        if (rl->used && now - rl->last_ms < RATELIMIT_MS) {
+                rl->suppressed++;
+                return false;
+        }
+        *ret_suppressed = rl->suppressed;
+        *rl = (RateLimit) { .last_ms = now, .used = true };
+        return true;
+}
+
+/* Reports refusals held back when no new one came to carry the count. */
+static void ratelimit_flush(RateLimit *rl, const char *what) {
+        if (rl->suppressed == 0 || now_ms() - rl->last_ms < RATELIMIT_MS)
+                return;
+        log_warning("%u more %s in the last second", rl->suppressed, what);
+        *rl = (RateLimit) { .last_ms = now_ms(), .used = true };
+}
+
+static const char *held_back(unsigned n, char buf[static 64]) {
+        if (n == 0)
+                return "";
+        snprintf(buf, 64, " (and %u more since the last message)", n);
+        return buf;
+}
+
+/* RST instead of FIN: the peer learns at once, and a flood of refused
+ * connections leaves no TIME_WAIT state behind here. */
+static void close_reset(int fd) {
+        struct linger l = { .l_onoff = 1, .l_linger = 0 };
+        (void) setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        close(fd);
+}
+
+static void refuse(AcceptState *s, int conn, const PeerAddr *p, uint16_t port, const char *limit, unsigned value) {
+        char addr[ADDR_STRLEN], more[64];
+        unsigned n;
+        close_reset(conn);
+        if (!ratelimit_pass(&s->refused_log, &n))
+                return;
+        peer_format(p, addr);
+        log_warning("refused connection from %s port %u: %s=%u reached%s", addr, port, limit, value,
+                    held_back(n, more));
+}
+
+static int child_setup(const AcceptOptions *o, int conn, const PeerAddr *p, uint16_t port) {
+        static const char *const names[] = { "connection" };
+        char addr[ADDR_STRLEN], num[8];
+        peer_format(p, addr);
+        snprintf(num, sizeof num, "%u", port);
+        if (setenv("REMOTE_ADDR", addr, 1) < 0 || setenv("REMOTE_PORT", num, 1) < 0)
+                return -errno;
+        if (!o->inetd) {
+                int r = listen_env_set(1, names);
+                return r < 0 ? r : fds_move_to(&conn, 1, 3);
+        }
+        /* inetd style: no LISTEN_* (nothing is passed that way), stderr stays ours. */
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_PID");
+        unsetenv("LISTEN_FDNAMES");
+        if (dup2(conn, STDIN_FILENO) < 0 || dup2(conn, STDOUT_FILENO) < 0)
+                return -errno;
+        return syscall(SYS_close_range, 3U, ~0U, 0) < 0 ? -errno : 0;
+}
+
+static _Noreturn void child_exec(const AcceptOptions *o, int conn, const PeerAddr *p, uint16_t port) {
+        int r = child_setup(o, conn, p, port);
+        if (r == 0) {
+                signals_reset();
+                execve(o->path, o->argv, environ);
+                r = -errno;
+        }
+        log_error("cannot start %s for a connection: %s", o->path, strerror(-r));
+        _exit(r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR);
+}
+
+static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {
+        const AcceptOptions *o = s->o;
+        PeerAddr p;
+        uint16_t port;
+        char more[64];
+        unsigned n;
+        if (peer_from_sockaddr(sa, len, &p, &port) < 0) {
+                close_reset(conn); /* not TCP over IP: cannot happen on our listeners */
+                return;
+        }
+        if (s->children.n >= o->max_connections) {
+                refuse(s, conn, &p, port, "MaxConnections", o->max_connections);
+                return;
+        }
+        if (o->max_per_source && conn_table_count_source(&s->children, &p) >= o->max_per_source) {
+                refuse(s, conn, &p, port, "MaxConnectionsPerSource", o->max_per_source);
+                return;
+        }
+        if (conn_table_reserve(&s->children) < 0) {
+                close_reset(conn);
+                if (ratelimit_pass(&s->error_log, &n))
+                        log_error("connection refused: out of memory%s", held_back(n, more));
+                return;
+        }
+        pid_t pid = fork();
+        if (pid == 0)
+                child_exec(o, conn, &p, port);
+        if (pid < 0) {
+                int saved = errno;
+                close_reset(conn);
+                if (ratelimit_pass(&s->error_log, &n))
+                        log_error("connection refused: cannot fork: %s%s", strerror(saved), held_back(n, more));
+                return;
+        }
+        (void) conn_table_add(&s->children, pid, &p); /* reserved above */
+        close(conn);
+}
+
+/* Returns false when this listener has nothing more to give for now. */
+static bool accept_one(AcceptState *s, int lfd) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        char more[64];
+        unsigned n;
+        int conn = accept4(lfd, (struct sockaddr *) &ss, &len, SOCK_CLOEXEC);
+        if (conn >= 0) {
+                start_child(s, conn, (struct sockaddr *) &ss, len);
+                return true;
+        }
+        switch (errno) {
+        case EAGAIN:
+                return false;
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+        case EPERM: /* a firewall said no to this one */
+        case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN: case ENONET:
+        case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
+                return true; /* that connection's own trouble, as accept(2) advises */
+        default: /* EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for resources */
+                if (ratelimit_pass(&s->error_log, &n))
+                        log_error("cannot accept connections: %m; pausing for %d ms%s", ACCEPT_PAUSE_MS,
+                                  held_back(n, more));
+                s->paused_until_ms = now_ms() + ACCEPT_PAUSE_MS;
+                return false;
+        }
+}
+
+static void reap(AcceptState *s) {
+        pid_t pid;
+        int status;
+        /* Every child, ours or (as PID 1) not: no zombie is ever left. */
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+                conn_table_remove(&s->children, pid);
+}
+
+static void forward(const AcceptState *s, int sig) {
+        for (size_t i = 0; i < s->children.n; i++)
+                (void) kill(s->children.v[i].pid, sig);
+}
+
+static void stop_listening(AcceptState *s) {
+        for (size_t i = 0; i < s->set->n; i++)
+                s->pfd[1 + i].fd = -1;
+        listener_set_close(s->set);
+}
+
+/* >= 0: the exit code to leave with; -1: carry on. */
+static int on_signal(AcceptState *s, int sig) {
+        switch (sig) {
+        case SIGCHLD:
+                reap(s);
+                return -1;
+        case SIGHUP:
+                /* The key reload hook: the lead wires supervise's reload in here. */
+                if (s->o->on_reload && !s->stopping)
+                        s->o->on_reload(s->set, s->o->userdata);
+                else
+                        log_warning("SIGHUP: reloading keys is not supported in accept mode yet; ignored");
+                return -1;
+        case SIGTERM:
+        case SIGINT:
+                forward(s, sig);
+                if (s->stopping)
+                        return 128 + sig;
+                if (s->children.n)
+                        log_info("SIG%s: no more connections; waiting for %zu running %s (again to exit at once)",
+                                 sigabbrev_np(sig), s->children.n, s->children.n == 1 ? "child" : "children");
+                s->stopping = true;
+                stop_listening(s);
+                return -1;
+        default:
+                return -1;
+        }
+}
+
+static int poll_timeout(const AcceptState *s) {
+        int64_t t = -1, now = now_ms();
+        if (s->paused_until_ms)
+                t = s->paused_until_ms > now ? s->paused_until_ms - now : 0;
+        if (s->refused_log.suppressed || s->error_log.suppressed) {
+                int64_t flush = RATELIMIT_MS;
+                if (t < 0 || flush < t)
+                        t = flush;
+        }
+        return (int) t;
+}
+
+static int serve(AcceptState *s, int sigfd) {
+        size_t n = 1 + s->set->n;
+        for (;;) {
+                if (s->stopping && s->children.n == 0)
+                        return 0;
+                bool paused = s->paused_until_ms && now_ms() < s->paused_until_ms;
+                if (!paused)
+                        s->paused_until_ms = 0;
+                for (size_t i = 1; i < n; i++)
+                        s->pfd[i].events = paused ? 0 : POLLIN;
+                if (poll(s->pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
+                        return log_errno(EXIT_OSERR, "poll: %m");
+                ratelimit_flush(&s->refused_log, "connections refused over a limit");
+                ratelimit_flush(&s->error_log, "connections lost to errors");
+                if (s->pfd[0].revents) {
+                        int sig;
+                        while ((sig = sigfd_read(sigfd)) > 0) {
+                                int code = on_signal(s, sig);
+                                if (code >= 0)
+                                        return code;
+                        }
+                        if (sig < 0)
+                                return log_errno(EXIT_OSERR, "reading signals: %s", strerror(-sig));
+                }
+                for (size_t i = 1; i < n; i++)
+                        if (s->pfd[i].fd >= 0 && (s->pfd[i].revents & POLLIN))
+                                for (int k = 0; k < ACCEPT_BURST && accept_one(s, s->pfd[i].fd); k++)
+                                        ;
+        }
+}
+
+static int prepare(ListenerSet *set, struct pollfd *pfd, int sigfd) {
+        struct sigaction ign = { .sa_handler = SIG_IGN }, dfl = { .sa_handler = SIG_DFL };
+        /* SIGCHLD inherited as SIG_IGN would reap children behind our back. */
+        if (sigaction(SIGCHLD, &dfl, NULL) < 0 || sigaction(SIGPIPE, &ign, NULL) < 0)
+                return -errno;
+        pfd[0] = (struct pollfd) { .fd = sigfd, .events = POLLIN };
+        for (size_t i = 0; i < set->n; i++) {
+                int fl = fcntl(set->v[i].fd, F_GETFL);
+                /* A queued connection can vanish between poll() and accept(). */
+                if (fl < 0 || fcntl(set->v[i].fd, F_SETFL, fl | O_NONBLOCK) < 0)
+                        return -errno;
+                pfd[1 + i] = (struct pollfd) { .fd = set->v[i].fd, .events = POLLIN };
+        }
+        return 0;
+}
+
+int accept_run(ListenerSet *set, const AcceptOptions *o) {
+        static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+        _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n, sizeof *pfd);
+        if (!pfd) {
+                listener_set_close(set);
+                return log_errno(EXIT_OSERR, "out of memory");
+        }
+        _cleanup_close_ int sigfd = sigfd_open(sigs, ELEMENTSOF(sigs));
+        int r = sigfd < 0 ? sigfd : prepare(set, pfd, sigfd);
+        if (r < 0) {
+                listener_set_close(set);
+                return log_errno(EXIT_OSERR, "cannot set up signal handling: %s", strerror(-r));
+        }
+        AcceptState s = { .set = set, .o = o, .pfd = pfd };
+        int code = serve(&s, sigfd);
+        listener_set_close(set);
+        conn_table_free(&s.children);
+        return code;
+}

@@ -1,0 +1,217 @@
+/* The supervisor: fork, then a poll loop over a signalfd (and, with
+ * --watch, an inotify fd). No asynchronous signal handlers at all: every
+ * catchable signal is blocked and read as data, so the reload (which
+ * allocates, parses, logs) runs in normal context. */
+#include "supervise.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+#include "handoff.h"
+#include "log.h"
+#include "notify.h"
+#include "util.h"
+#include "watch.h"
+
+/* Signals we take as data. Faults stay deliverable (blocking them is
+ * undefined), and the terminal stop signals are ignored instead, as tini
+ * does, so a supervisor in a background process group is not stopped. */
+static void supervise_signal_set(sigset_t *ret) {
+        static const int keep[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS, SIGTTIN, SIGTTOU };
+        sigfillset(ret);
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                sigdelset(ret, keep[i]);
+}
+
+static size_t count_keys(const ListenerSet *set) {
+        size_t n = 0;
+        for (size_t i = 0; i < set->n; i++)
+                n += set->v[i].n_keys;
+        return n;
+}
+
+/* In the child, between fork and exec. Only this process exists in it, so
+ * the non-async-signal-safe calls of the exec path are fine. */
+static _Noreturn void child_exec(const SuperviseOptions *o, const char *path, char *const *argv,
+                                 const ListenerSet *set, const char *const *names) {
+        int *fds = calloc(set->n ? set->n : 1, sizeof *fds);
+        if (!fds)
+                _exit(EXIT_OSERR);
+        for (size_t i = 0; i < set->n; i++)
+                fds[i] = set->v[i].fd;
+        if (o->process_group) {
+                (void) setpgid(0, 0);
+                if (isatty(STDIN_FILENO)) /* the tty follows the group, as with tini -g */
+                        (void) tcsetpgrp(STDIN_FILENO, getpid());
+        }
+        /* We are the service's main process: the daemon's own notifications
+         * would be refused (NotifyAccess=main) or, worse, taken for ours. */
+        unsetenv("NOTIFY_SOCKET");
+        int r = handoff_exec(path, argv, fds, set->n, names);
+        log_error("cannot execute %s: %s", path, strerror(-r));
+        _exit(r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR);
+}
+
+static void forward(const SuperviseOptions *o, pid_t child, int sig) {
+        if (kill(o->process_group ? -child : child, sig) < 0 && errno != ESRCH)
+                log_warning("cannot pass signal %d (%s) on: %m", sig, strsignal(sig));
+}
+
+/* Reaps every zombie, the main child's and orphans' alike (as PID 1 or
+ * subreaper they all end up ours). True once the main child has ended. */
+static bool reap(pid_t child, int *ret_status) {
+        bool ended = false;
+        int st;
+        pid_t p;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+                if (p == child) {
+                        *ret_status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+                        ended = true;
+                }
+        return ended;
+}
+
+/* The state of the loop: what reload() needs, and the file watch. */
+typedef struct Supervisor {
+        const SuperviseOptions *o;
+        pid_t child;
+        ListenerSet *set;
+        Config **config;
+        Watch *watch;          /* with --watch */
+        bool reload_due;       /* a watched file changed; reload when quiet */
+} Supervisor;
+
+/* Watches the files of the current config (they may have changed). */
+static void rewatch(Supervisor *s) {
+        int r = s->watch ? 0 : watch_new(&s->watch);
+        if (r >= 0)
+                r = watch_set(s->watch, *s->config);
+        if (r < 0)
+                log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
+}
+
+int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load) {
+        (void) notify_reloading();
+        int r = reload_keys(set, config, load, NULL);
+        (void) notify_ready(set->n, count_keys(set), r < 0 ? "last reload failed, old keys kept" : NULL);
+        return r;
+}
+
+static void reload(Supervisor *s) {
+        (void) supervise_reload(s->set, s->config, s->o->load);
+        if (s->o->watch)
+                rewatch(s);
+        (void) malloc_trim(0);
+}
+
+/* One signal: >= 0 is the exit status once the daemon has ended. */
+static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
+        int sig = (int) si->ssi_signo, status;
+        if (sig == SIGCHLD)
+                return reap(s->child, &status) ? status : -1;
+        /* A SIGPIPE from our own write to a closed stderr is ours. */
+        if (si->ssi_code == SI_USER && (pid_t) si->ssi_pid == getpid())
+                return -1;
+        if (sig == SIGHUP && s->o->load)
+                reload(s);
+        if (sig == SIGHUP && !s->o->forward_reload)
+                return -1;
+        if (sig == SIGTERM || sig == SIGINT)
+                (void) notify_stopping();
+        forward(s->o, s->child, sig);
+        return -1;
+}
+
+/* Editors and deployment tools write a file in several steps: wait until
+ * the directory has been quiet this long. */
+#define WATCH_QUIET_MS 200
+
+static int supervise_loop(Supervisor *s, int sfd) {
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = s->watch ? watch_fd(s->watch) : -1, .events = POLLIN },
+                };
+                int k = poll(p, 2, s->reload_due ? WATCH_QUIET_MS : -1);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return log_errno(EXIT_OSERR, "poll failed: %m");
+                if (k == 0 && s->reload_due) {
+                        s->reload_due = false;
+                        reload(s);
+                        continue;
+                }
+                if (p[1].revents && watch_drain(s->watch))
+                        s->reload_due = true;
+                if (!(p[0].revents & POLLIN))
+                        continue;
+                struct signalfd_siginfo si;
+                ssize_t n = read(sfd, &si, sizeof si);
+                if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                        continue;
+                if (n != (ssize_t) sizeof si) {
+                        log_error("cannot read signals: %s; stopping the daemon", n < 0 ? strerror(errno) : "short read");
+                        forward(s->o, s->child, SIGKILL);
+                        return EXIT_OSERR;
+                }
+                int status = on_signal(s, &si);
+                if (status >= 0)
+                        return status;
+        }
+}
+
+int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv, ListenerSet *set,
+                  const char *const *names, Config **config) {
+        /* An unbuffered stderr makes every message format through an 8 kB
+         * buffer on the stack, which then stays resident: buffer lines in
+         * static memory instead (each message ends with a newline). */
+        static char stderr_buffer[512];
+        sigset_t mask;
+        struct sigaction ign = { .sa_handler = SIG_IGN };
+        supervise_signal_set(&mask);
+        /* Before the fork: a signal arriving in between stays pending for the
+         * signalfd instead of killing us. The child clears the mask. */
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_errno(EXIT_OSERR, "cannot block signals: %m");
+        (void) sigaction(SIGTTIN, &ign, NULL);
+        (void) sigaction(SIGTTOU, &ign, NULL);
+        /* Orphans of the daemon come to us, as they would to PID 1. */
+        if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
+        /* We hold every secret for the next reload: no core dumps, no ptrace
+         * by the same user. */
+        (void) prctl(PR_SET_DUMPABLE, 0);
+        (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
+
+        pid_t child = fork();
+        if (child < 0)
+                return log_errno(EXIT_OSERR, "cannot fork: %m");
+        if (child == 0)
+                child_exec(o, path, argv, set, names);
+        if (o->process_group)
+                (void) setpgid(child, child); /* also here: no race with our first kill(-child) */
+
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sfd < 0) {
+                log_error("cannot create a signalfd: %m; stopping the daemon");
+                forward(o, child, SIGKILL);
+                return EXIT_OSERR;
+        }
+        Supervisor s = { .o = o, .child = child, .set = set, .config = config };
+        if (o->watch)
+                rewatch(&s);
+        (void) notify_ready(set->n, count_keys(set), NULL);
+        /* Parsing left freed pages in the heap; we stay resident for long. */
+        (void) malloc_trim(0);
+        int r = supervise_loop(&s, sfd);
+        watch_free(s.watch);
+        return r;
+}

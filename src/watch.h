@@ -1,0 +1,20 @@
+/* --watch: reload when a config file, a drop-in or a key file changes,
+ * without waiting for SIGHUP (key files rotated by a deployment tool). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config.h"
+
+typedef struct Watch Watch;
+
+int watch_new(Watch **ret);
+/* Watches the directories holding c's files, its drop-in directory (or
+ * where that would be created) and its key files; forgets the names of
+ * the previous config. Returns -errno. */
+int watch_set(Watch *w, const Config *c);
+Watch *watch_free(Watch *w);
+int watch_fd(const Watch *w);
+/* Reads every pending event; true if one concerned a file we read (or
+ * could read: a drop-in .conf). */
+bool watch_drain(Watch *w);

@@ -1,0 +1,201 @@
+/* LD_PRELOAD shim for fault-injection tests. It counts calls of socket,
+ * bind, listen, setsockopt, fork and execve across the whole process tree
+ * (the counters live in a shared mapping, so forked children count on),
+ * and makes call number FAULT_AT of FAULT_FUNC fail with FAULT_ERRNO.
+ *
+ *   FAULT_TARGET=PATH   only the process running this program is counted
+ *                       and faulted; elsewhere the shim stays inert (so a
+ *                       wrapper such as valgrind's launcher passes it on)
+ *   FAULT_FUNC=setsockopt FAULT_AT=3 FAULT_ERRNO=ENOMEM   the fault (optional)
+ *   FAULT_REPORT=FILE   rewritten after every counted call and at exit:
+ *                       "socket=N" ... lines, "failed=FUNC detail" for the
+ *                       injected fault, and at exit of the first process
+ *                       "exit_new_fds=N exit_listening=N": fds opened since
+ *                       start and still open, and how many are listening.
+ *
+ * execve runs the new program without LD_PRELOAD and FAULT_*, so only the
+ * activator is judged, never the command it starts. */
+#include <stdbool.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { F_SOCKET, F_BIND, F_LISTEN, F_SETSOCKOPT, F_FORK, F_EXECVE, F_MAX };
+static const char *const names[F_MAX] = { "socket", "bind", "listen", "setsockopt", "fork", "execve" };
+
+typedef struct Shared {
+        unsigned count[F_MAX];
+        char failed[128];
+} Shared;
+
+static Shared *shared;
+static bool inert;
+static int fault_func = -1;
+static unsigned fault_at;
+static int fault_errno;
+static const char *report_path;
+static pid_t first_pid;
+static unsigned char open_at_start[1024];
+
+static const struct { const char *name; int value; } errnos[] = {
+        { "ENOMEM", ENOMEM }, { "EAFNOSUPPORT", EAFNOSUPPORT }, { "EADDRINUSE", EADDRINUSE },
+        { "EACCES", EACCES }, { "EPERM", EPERM }, { "ENOENT", ENOENT }, { "EMFILE", EMFILE },
+        { "EINVAL", EINVAL }, { "ENOBUFS", ENOBUFS }, { "EAGAIN", EAGAIN }, { "E2BIG", E2BIG },
+        { "ENOPROTOOPT", ENOPROTOOPT }, { "EADDRNOTAVAIL", EADDRNOTAVAIL }, { "ENFILE", ENFILE },
+};
+
+static void write_report(const char *extra) {
+        if (!report_path)
+                return;
+        char buf[1024];
+        int n = 0;
+        for (int i = 0; i < F_MAX; i++)
+                n += snprintf(buf + n, sizeof buf - (size_t) n, "%s=%u\n", names[i], shared->count[i]);
+        if (shared->failed[0])
+                n += snprintf(buf + n, sizeof buf - (size_t) n, "failed=%s\n", shared->failed);
+        if (extra)
+                n += snprintf(buf + n, sizeof buf - (size_t) n, "%s\n", extra);
+        int fd = open(report_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+                if (write(fd, buf, (size_t) n) < 0) {
+                }
+                close(fd);
+        }
+}
+
+static bool is_target(void) {
+        const char *target = getenv("FAULT_TARGET");
+        char want[4096], self[4096];
+        if (!target)
+                return true;
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n < 0 || !realpath(target, want))
+                return false;
+        self[n] = 0;
+        return strcmp(self, want) == 0;
+}
+
+__attribute__((constructor)) static void init(void) {
+        if (!is_target()) {
+                inert = true;
+                return;
+        }
+        shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (shared == MAP_FAILED)
+                abort();
+        report_path = getenv("FAULT_REPORT");
+        first_pid = getpid();
+        const char *f = getenv("FAULT_FUNC"), *at = getenv("FAULT_AT"), *e = getenv("FAULT_ERRNO");
+        for (int i = 0; f && i < F_MAX; i++)
+                if (strcmp(f, names[i]) == 0)
+                        fault_func = i;
+        if (f && fault_func < 0)
+                abort(); /* a typo in a test must not pass as "no fault" */
+        fault_at = at ? (unsigned) atoi(at) : 0;
+        for (size_t i = 0; e && i < sizeof errnos / sizeof errnos[0]; i++)
+                if (strcmp(e, errnos[i].name) == 0)
+                        fault_errno = errnos[i].value;
+        if (f && (!fault_at || !fault_errno))
+                abort();
+        for (int fd = 0; fd < (int) sizeof open_at_start; fd++)
+                open_at_start[fd] = fcntl(fd, F_GETFD) >= 0;
+        write_report(NULL);
+}
+
+__attribute__((destructor)) static void fini(void) {
+        if (inert || getpid() != first_pid)
+                return;
+        unsigned extra = 0, listening = 0;
+        for (int fd = 0; fd < (int) sizeof open_at_start; fd++) {
+                if (open_at_start[fd] || fcntl(fd, F_GETFD) < 0)
+                        continue;
+                extra++;
+                int v = 0;
+                socklen_t len = sizeof v;
+                if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v)
+                        listening++;
+        }
+        char line[64];
+        snprintf(line, sizeof line, "exit_new_fds=%u\nexit_listening=%u", extra, listening);
+        write_report(line);
+}
+
+/* Counts the call; true when this one must fail. */
+static bool hit(int f, const char *detail) {
+        if (inert)
+                return false;
+        unsigned n = __atomic_add_fetch(&shared->count[f], 1, __ATOMIC_SEQ_CST);
+        bool fail = f == fault_func && n == fault_at;
+        if (fail)
+                snprintf(shared->failed, sizeof shared->failed, "%s %s", names[f], detail);
+        write_report(NULL);
+        return fail;
+}
+
+#define REAL(name) ((__typeof__(&name)) dlsym(RTLD_NEXT, #name))
+
+int socket(int domain, int type, int protocol) {
+        char d[64];
+        snprintf(d, sizeof d, "domain=%d", domain);
+        if (hit(F_SOCKET, d))
+                return errno = fault_errno, -1;
+        return REAL(socket)(domain, type, protocol);
+}
+
+int bind(int fd, const struct sockaddr *a, socklen_t len) {
+        if (hit(F_BIND, "-"))
+                return errno = fault_errno, -1;
+        return REAL(bind)(fd, a, len);
+}
+
+int listen(int fd, int backlog) {
+        if (hit(F_LISTEN, "-"))
+                return errno = fault_errno, -1;
+        return REAL(listen)(fd, backlog);
+}
+
+int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
+        char d[64];
+        snprintf(d, sizeof d, "level=%d opt=%d", level, opt);
+        if (hit(F_SETSOCKOPT, d))
+                return errno = fault_errno, -1;
+        return REAL(setsockopt)(fd, level, opt, v, len);
+}
+
+pid_t fork(void) {
+        if (hit(F_FORK, "-"))
+                return errno = fault_errno, -1;
+        return REAL(fork)();
+}
+
+static bool is_ours(const char *var) {
+        return strncmp(var, "LD_PRELOAD=", 11) == 0 || strncmp(var, "FAULT_", 6) == 0;
+}
+
+int execve(const char *path, char *const argv[], char *const envp[]) {
+        if (hit(F_EXECVE, path))
+                return errno = fault_errno, -1;
+        if (inert)
+                return REAL(execve)(path, argv, envp);
+        size_t n = 0, k = 0;
+        while (envp[n])
+                n++;
+        char **clean = calloc(n + 1, sizeof(char *));
+        if (!clean)
+                return errno = ENOMEM, -1;
+        for (size_t i = 0; i < n; i++)
+                if (!is_ours(envp[i]))
+                        clean[k++] = envp[i];
+        int r = REAL(execve)(path, argv, clean);
+        int saved = errno;
+        free(clean);
+        errno = saved;
+        return r;
+}

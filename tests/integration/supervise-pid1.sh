@@ -1,0 +1,53 @@
+#!/bin/bash
+# As PID 1 of a new pid namespace the activator supervises on its own (no
+# --supervise): orphaned grandchildren come to it and must be reaped.
+. "$(dirname "$0")/../lib.sh"
+
+netns_new "$NS"
+key "$T/k.key" k-secret
+cat > "$T/svc.conf" <<CONF
+[Socket]
+ListenStream = 127.0.0.1:2222
+[Key k]
+Peer = 127.0.0.1
+SecretFile = $T/k.key
+CONF
+chmod 644 "$T/svc.conf"
+
+# The daemon: leaves three orphans behind, looks at the process table while
+# they run and after they ended, then exits 5.
+cat > "$T/daemon.sh" <<'SH'
+out=$1
+echo "$$ $LISTEN_PID $LISTEN_FDS" > "$out.env"
+for i in 1 2 3; do (sleep 0.3 &); done
+sleep 0.1
+ps -e -o pid=,ppid=,stat=,comm= > "$out.during"
+sleep 0.6
+ps -e -o pid=,ppid=,stat=,comm= > "$out.after"
+exit 5
+SH
+expect_rc 5 "the daemon's exit code comes out of the pid namespace" \
+        in_ns "$NS" unshare --pid --fork --mount-proc $WRAP "$ACTIVATE" --config "$T/svc.conf" -- sh "$T/daemon.sh" "$T/p"
+read -r dpid lpid lfds < "$T/p.env"
+expect_eq "$dpid" 2 "the daemon is pid 2: pid 1 stayed as its parent"
+expect_eq "$lpid" 2 "LISTEN_PID is the daemon's pid, not 1"
+expect_eq "$lfds" 1 "LISTEN_FDS=1"
+expect_eq "$(awk '$1 == 1 { print $4 }' "$T/p.during")" "$ACTIVATOR_COMM" "pid 1 is the activator"
+expect_eq "$(awk '$4 == "sleep" && $2 == 1' "$T/p.during" | wc -l)" 3 "three orphaned sleeps were re-parented to pid 1"
+expect_eq "$(awk '$3 ~ /Z/' "$T/p.after" | wc -l)" 0 "after they ended: no zombies"
+expect_eq "$(awk '$4 == "sleep"' "$T/p.after" | wc -l)" 0 "and no sleep left"
+
+# Signals to pid 1 from outside the namespace are taken and passed on too.
+cat > "$T/term.sh" <<'SH'
+trap 'exit 9' TERM
+echo ready > "$1"
+while :; do sleep 0.05; done
+SH
+start_bg "$NS" unshare --pid --fork --mount-proc $WRAP "$ACTIVATE" --config "$T/svc.conf" -- bash "$T/term.sh" "$T/t"
+u=$BG_PID
+check "started" wait_for 100 test -s "$T/t"
+init=$(pgrep -P "$u" -x "$ACTIVATOR_COMM")
+kill -TERM "$init"
+rc=0; wait "$u" || rc=$?
+expect_eq "$rc" 9 "SIGTERM to pid 1 reaches the daemon; its exit code 9 comes back"
+finish

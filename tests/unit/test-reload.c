@@ -1,0 +1,365 @@
+/* reload.c: which steps a reload takes, in which order, and that a failing
+ * setsockopt() is undone in reverse. setsockopt() is replaced at link time
+ * (-Wl,--wrap=setsockopt) by a recorder that can fail on demand. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <arpa/inet.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "config.h"
+#include "plan.h"
+#include "reload.h"
+#include "util.h"
+
+/* ---- building entries ---- */
+
+static Secret S1 = { .bytes = "one", .len = 3 }, S2 = { .bytes = "two", .len = 3 }, CA = { .bytes = "rnd", .len = 3 };
+
+static KeyEntry v4(const char *a, uint8_t len, const Secret *s) {
+        KeyEntry e = { .family = AF_INET, .prefixlen = len, .secret = s };
+        inet_pton(AF_INET, a, &e.addr.in);
+        return e;
+}
+
+static KeyEntry v6(const char *a, uint8_t len, const Secret *s) {
+        KeyEntry e = { .family = AF_INET6, .prefixlen = len, .secret = s };
+        inet_pton(AF_INET6, a, &e.addr.in6);
+        return e;
+}
+
+static void diff(const KeyEntry *o, size_t no, const KeyEntry *n, size_t nn, ReloadStep **steps, size_t *ns) {
+        assert_int_equal(reload_diff(o, no, n, nn, steps, ns), 0);
+}
+
+static void test_unchanged_needs_nothing(void **state) {
+        (void) state;
+        KeyEntry o[] = { v4("10.0.0.0", 8, &S1), v4("0.0.0.0", 0, &CA) };
+        /* Equal bytes in another buffer (a re-read file) is still no change. */
+        Secret s1copy = S1;
+        KeyEntry n[] = { v4("0.0.0.0", 0, &CA), v4("10.0.0.0", 8, &s1copy) };
+        ReloadStep *s;
+        size_t ns;
+        diff(o, 2, n, 2, &s, &ns);
+        assert_int_equal(ns, 0);
+        free(s);
+}
+
+static void test_changed_secret_is_one_replace(void **state) {
+        (void) state;
+        KeyEntry o[] = { v4("10.0.0.0", 8, &S1), v4("0.0.0.0", 0, &CA) };
+        KeyEntry n[] = { v4("10.0.0.0", 8, &S2), v4("0.0.0.0", 0, &CA) };
+        ReloadStep *s;
+        size_t ns;
+        diff(o, 2, n, 2, &s, &ns);
+        assert_int_equal(ns, 1);
+        assert_int_equal(s[0].op, RELOAD_REPLACE);
+        assert_ptr_equal(s[0].old, &o[0]);
+        assert_ptr_equal(s[0].new, &n[0]);
+        free(s);
+}
+
+static void test_order_adds_replaces_deletes(void **state) {
+        (void) state;
+        KeyEntry o[] = { v4("10.1.0.0", 16, &S1), v4("10.0.0.0", 8, &S1), v4("0.0.0.0", 0, &CA) };
+        KeyEntry n[] = { v4("10.0.0.0", 8, &S2), v4("192.0.2.0", 24, &S1), v4("0.0.0.0", 0, &CA),
+                         v4("198.51.100.0", 24, &S2) };
+        ReloadStep *s;
+        size_t ns;
+        diff(o, 3, n, 4, &s, &ns);
+        assert_int_equal(ns, 4);
+        assert_int_equal(s[0].op, RELOAD_ADD);
+        assert_ptr_equal(s[0].new, &n[1]);
+        assert_int_equal(s[1].op, RELOAD_ADD);
+        assert_ptr_equal(s[1].new, &n[3]);
+        assert_int_equal(s[2].op, RELOAD_REPLACE);
+        assert_ptr_equal(s[2].old, &o[1]);
+        assert_int_equal(s[3].op, RELOAD_DELETE);
+        assert_ptr_equal(s[3].old, &o[0]);
+        free(s);
+}
+
+/* A configured 0.0.0.0/0 key takes the catch-all's place: one replace in
+ * place, never a delete followed by an add. And back again. */
+static void test_catch_all_replaced_in_place(void **state) {
+        (void) state;
+        KeyEntry o[] = { v4("10.0.0.0", 8, &S1), v4("0.0.0.0", 0, &CA) };
+        KeyEntry n[] = { v4("10.0.0.0", 8, &S1), v4("0.0.0.0", 0, &S2) };
+        ReloadStep *s;
+        size_t ns;
+        diff(o, 2, n, 2, &s, &ns);
+        assert_int_equal(ns, 1);
+        assert_int_equal(s[0].op, RELOAD_REPLACE);
+        assert_int_equal(s[0].new->prefixlen, 0);
+        free(s);
+        diff(n, 2, o, 2, &s, &ns);
+        assert_int_equal(ns, 1);
+        assert_int_equal(s[0].op, RELOAD_REPLACE);
+        free(s);
+}
+
+/* The interface is part of the kernel's identity of a key. */
+static void test_interface_is_identity(void **state) {
+        (void) state;
+        KeyEntry o[] = { v6("2001:db8::", 32, &S1) };
+        KeyEntry n[] = { v6("2001:db8::", 32, &S1) };
+        n[0].ifindex = 3;
+        ReloadStep *s;
+        size_t ns;
+        diff(o, 1, n, 1, &s, &ns);
+        assert_int_equal(ns, 2);
+        assert_int_equal(s[0].op, RELOAD_ADD);
+        assert_int_equal(s[1].op, RELOAD_DELETE);
+        free(s);
+}
+
+static void test_empty_lists(void **state) {
+        (void) state;
+        KeyEntry n[] = { v6("::", 0, &CA) };
+        ReloadStep *s;
+        size_t ns;
+        diff(NULL, 0, n, 1, &s, &ns);
+        assert_int_equal(ns, 1);
+        assert_int_equal(s[0].op, RELOAD_ADD);
+        free(s);
+        diff(n, 1, NULL, 0, &s, &ns);
+        assert_int_equal(ns, 1);
+        assert_int_equal(s[0].op, RELOAD_DELETE);
+        free(s);
+}
+
+/* ---- every intermediate state, played on a model of the kernel ---- */
+
+typedef struct Model {
+        KeyEntry v[64];
+        size_t n;
+} Model;
+
+static bool same_identity(const KeyEntry *a, const KeyEntry *b) {
+        return a->family == b->family && a->prefixlen == b->prefixlen && a->ifindex == b->ifindex &&
+               memcmp(&a->addr, &b->addr, sizeof a->addr) == 0;
+}
+
+static size_t model_find(const Model *m, const KeyEntry *e) {
+        for (size_t i = 0; i < m->n; i++)
+                if (same_identity(&m->v[i], e))
+                        return i;
+        return SIZE_MAX;
+}
+
+static void model_step(Model *m, const ReloadStep *s) {
+        const KeyEntry *e = s->new ? s->new : s->old;
+        size_t i = model_find(m, e);
+        if (s->op == RELOAD_DELETE) {
+                assert_true(i != SIZE_MAX);
+                m->v[i] = m->v[--m->n];
+        } else if (i == SIZE_MAX) {
+                assert_int_equal(s->op, RELOAD_ADD);
+                m->v[m->n++] = *e;
+        } else {
+                assert_int_equal(s->op, RELOAD_REPLACE);
+                m->v[i] = *e;
+        }
+}
+
+/* The kernel's choice for a peer: the longest prefix containing it. */
+static const KeyEntry *model_match(const KeyEntry *v, size_t n, const KeyEntry *peer) {
+        const KeyEntry *best = NULL;
+        for (size_t i = 0; i < n; i++) {
+                Prefix p = { .family = v[i].family, .addr = v[i].addr, .len = v[i].prefixlen };
+                if (v[i].family == peer->family && prefix_contains(&p, peer->family, &peer->addr) &&
+                    (!best || v[i].prefixlen > best->prefixlen))
+                        best = &v[i];
+        }
+        return best;
+}
+
+static bool same_key(const KeyEntry *a, const KeyEntry *b) {
+        return a == b || (a && b && same_identity(a, b) && a->secret == b->secret);
+}
+
+/* Random old and new plans over nested prefixes, with and without
+ * prefix-0 keys: played step by step, every peer always matches either its
+ * old key or its new one (so one covered before and after is never
+ * uncovered), and the end state is exactly the new plan. */
+static void test_every_step_old_or_new_key(void **state) {
+        (void) state;
+        static const struct { int family; const char *addr; uint8_t len; } pfx[] = {
+                { AF_INET, "0.0.0.0", 0 }, { AF_INET, "10.0.0.0", 8 }, { AF_INET, "10.1.0.0", 16 },
+                { AF_INET, "10.1.2.0", 24 }, { AF_INET, "10.1.2.3", 32 }, { AF_INET, "192.0.2.0", 24 },
+                { AF_INET6, "::", 0 }, { AF_INET6, "2001:db8::", 32 }, { AF_INET6, "2001:db8:1::", 48 },
+        };
+        static const char *const peers4[] = { "10.1.2.3", "10.1.2.4", "10.1.9.9", "10.9.9.9", "192.0.2.1", "203.0.113.1" };
+        static const char *const peers6[] = { "2001:db8:1::1", "2001:db8:2::1", "2001:db9::1" };
+        const Secret *secrets[] = { &S1, &S2, &CA };
+        KeyEntry peers[ELEMENTSOF(peers4) + ELEMENTSOF(peers6)];
+        size_t np = 0;
+        for (size_t i = 0; i < ELEMENTSOF(peers4); i++)
+                peers[np++] = v4(peers4[i], 32, NULL);
+        for (size_t i = 0; i < ELEMENTSOF(peers6); i++)
+                peers[np++] = v6(peers6[i], 128, NULL);
+        srand(1);
+        for (int round = 0; round < 5000; round++) {
+                KeyEntry lists[2][ELEMENTSOF(pfx)];
+                size_t n[2] = { 0, 0 };
+                for (int l = 0; l < 2; l++)
+                        for (size_t i = 0; i < ELEMENTSOF(pfx); i++) {
+                                if (rand() % 3 == 0)
+                                        continue;
+                                const Secret *sec = secrets[rand() % 3];
+                                lists[l][n[l]++] = pfx[i].family == AF_INET ? v4(pfx[i].addr, pfx[i].len, sec)
+                                                                            : v6(pfx[i].addr, pfx[i].len, sec);
+                        }
+                ReloadStep *s;
+                size_t ns;
+                diff(lists[0], n[0], lists[1], n[1], &s, &ns);
+                Model m = { .n = n[0] };
+                memcpy(m.v, lists[0], n[0] * sizeof(KeyEntry));
+                for (size_t i = 0; i < ns; i++) {
+                        model_step(&m, &s[i]);
+                        for (size_t p = 0; p < np; p++) {
+                                const KeyEntry *now = model_match(m.v, m.n, &peers[p]);
+                                const KeyEntry *before = model_match(lists[0], n[0], &peers[p]);
+                                const KeyEntry *after = model_match(lists[1], n[1], &peers[p]);
+                                if (!same_key(now, before) && !same_key(now, after))
+                                        fail_msg("round %d step %zu: peer %zu matches a third key", round, i, p);
+                        }
+                }
+                assert_int_equal(m.n, n[1]);
+                for (size_t i = 0; i < n[1]; i++) {
+                        size_t k = model_find(&m, &lists[1][i]);
+                        assert_true(k != SIZE_MAX);
+                        assert_ptr_equal(m.v[k].secret, lists[1][i].secret);
+                }
+                free(s);
+        }
+}
+
+/* ---- from real configs through plan_keys ---- */
+
+static Config *parse(const char *text) {
+        Config *c = config_new("t");
+        assert_non_null(c);
+        assert_int_equal(config_parse_text(c, "t.conf", text, strlen(text), NULL), 0);
+        assert_int_equal(config_validate(c, true), 0);
+        return c;
+}
+
+static const char base[] = "[Socket]\nListenStream=2222\n"
+                           "[Key office]\nPeer=192.0.2.0/24\nPeer=2001:db8::/32\nSecret=office\n"
+                           "[Key lab]\nPeer=198.51.100.7\nSecret=lab\n";
+
+/* Rotating one key that has one prefix on a dual-stack listener: one
+ * setsockopt, the catch-alls untouched. */
+static void test_one_key_rotation_from_config(void **state) {
+        (void) state;
+        Config *a = parse(base);
+        char text[512];
+        snprintf(text, sizeof text, "%s", base);
+        memcpy(strstr(text, "Secret=lab"), "Secret=new", 10);
+        Config *b = parse(text);
+        ListenerShape shape = { .family = AF_INET6, .dual_stack = true };
+        KeyEntry *o, *n;
+        size_t no, nn, ns;
+        ReloadStep *s;
+        assert_int_equal(plan_keys(a, shape, &CA, &o, &no), 0);
+        assert_int_equal(plan_keys(b, shape, &CA, &n, &nn), 0);
+        assert_int_equal(no, 5); /* 3 prefixes + 2 catch-alls */
+        diff(o, no, n, nn, &s, &ns);
+        assert_int_equal(ns, 1);
+        assert_int_equal(s[0].op, RELOAD_REPLACE);
+        assert_string_equal(s[0].new->key->name, "lab");
+        free(s);
+        free(o);
+        free(n);
+        config_free(a);
+        config_free(b);
+}
+
+/* ---- applying, with a setsockopt that fails on demand ---- */
+
+typedef struct Call {
+        uint8_t prefixlen;
+        uint16_t keylen;
+        char first;
+} Call;
+
+static Call calls[64];
+static size_t n_calls;
+static size_t fail_at = SIZE_MAX;
+
+int __wrap_setsockopt(int fd, int level, int opt, const void *val, socklen_t len);
+int __wrap_setsockopt(int fd, int level, int opt, const void *val, socklen_t len) {
+        (void) fd;
+        (void) level;
+        assert_int_equal(opt, TCP_MD5SIG_EXT);
+        assert_int_equal(len, sizeof(struct tcp_md5sig));
+        const struct tcp_md5sig *sig = val;
+        if (n_calls == fail_at) {
+                n_calls++;
+                errno = ENOMEM;
+                return -1;
+        }
+        calls[n_calls++] = (Call) { sig->tcpm_prefixlen, sig->tcpm_keylen, (char) sig->tcpm_key[0] };
+        return 0;
+}
+
+static void test_apply_failure_is_undone_in_reverse(void **state) {
+        (void) state;
+        KeyEntry o[] = { v4("10.1.0.0", 16, &S1), v4("10.0.0.0", 8, &S1), v4("0.0.0.0", 0, &CA) };
+        KeyEntry n[] = { v4("10.0.0.0", 8, &S2), v4("192.0.2.0", 24, &S1), v4("0.0.0.0", 0, &CA) };
+        ReloadStep *s;
+        size_t ns, failed = 0;
+        ReloadStats stats = { 0 };
+        diff(o, 3, n, 3, &s, &ns);
+        assert_int_equal(ns, 3); /* add /24, replace /8, delete /16 */
+
+        n_calls = 0;
+        fail_at = 2; /* the delete fails */
+        assert_int_equal(reload_apply(42, s, ns, &failed, &stats), -ENOMEM);
+        assert_int_equal(failed, 2);
+        assert_int_equal(reload_undo(42, s, failed, &stats), 0);
+        assert_int_equal(n_calls, 5);
+        assert_int_equal(stats.setsockopts, 5);
+        /* Done: add /24 (S1), replace /8 (S2). Undone: /8 back to S1, then
+         * the /24 deleted (keylen 0). */
+        assert_int_equal(calls[0].prefixlen, 24);
+        assert_int_equal(calls[1].prefixlen, 8);
+        assert_int_equal(calls[1].first, 't');
+        assert_int_equal(calls[3].prefixlen, 8);
+        assert_int_equal(calls[3].first, 'o');
+        assert_int_equal(calls[4].prefixlen, 24);
+        assert_int_equal(calls[4].keylen, 0);
+
+        n_calls = 0;
+        fail_at = SIZE_MAX;
+        assert_int_equal(reload_apply(42, s, ns, &failed, &stats), 0);
+        assert_int_equal(n_calls, 3);
+        assert_int_equal(calls[2].keylen, 0); /* the delete comes last */
+        assert_int_equal(calls[2].prefixlen, 16);
+        free(s);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_unchanged_needs_nothing),
+                cmocka_unit_test(test_changed_secret_is_one_replace),
+                cmocka_unit_test(test_order_adds_replaces_deletes),
+                cmocka_unit_test(test_catch_all_replaced_in_place),
+                cmocka_unit_test(test_interface_is_identity),
+                cmocka_unit_test(test_empty_lists),
+                cmocka_unit_test(test_every_step_old_or_new_key),
+                cmocka_unit_test(test_one_key_rotation_from_config),
+                cmocka_unit_test(test_apply_failure_is_undone_in_reverse),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
