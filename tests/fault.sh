@@ -26,6 +26,7 @@ fault_run() {
 # once the command has started, then stops it.
 fault_count() {
         fault_run
+        ${FAULT_START:-:}
         if ! wait_for 200 test -e "$FAULT_MARKER"; then
                 fail "clean run under the shim: the command did not start"; sed 's/^/#   /' "$T/fault.err"
                 return 1
@@ -89,6 +90,8 @@ fault_check_exit() {
 # FUNC in turn, from call FROM (default 1) to the count of the clean run.
 # MIN_CALLS (default 1) guards against a vacuous sweep. Hooks for modes
 # that keep running (a test sets them before fault_count):
+#   FAULT_START    run by fault_count after the start, before it waits for
+#                  FAULT_MARKER (accept mode: a connection starts the command)
 #   FAULT_TRIGGER  run after each start, e.g. connect (accept mode's fork)
 #                  or send SIGHUP (supervise mode's reload)
 #   FAULT_CHECK    the verdict, instead of fault_check_exit, with the same

@@ -11,7 +11,9 @@
  *                       "socket=N" ... lines, "failed=FUNC detail" for the
  *                       injected fault, and at exit of the first process
  *                       "exit_new_fds=N exit_listening=N": fds opened since
- *                       start and still open, and how many are listening.
+ *                       start and still open, and how many are listening;
+ *                       "reaped=CODE..." the exit codes of the children the
+ *                       target reaped with waitpid (128+N: killed by N).
  *
  * execve runs the new program without LD_PRELOAD and FAULT_*, so only the
  * activator is judged, never the command it starts. */
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { F_SOCKET, F_BIND, F_LISTEN, F_SETSOCKOPT, F_FORK, F_EXECVE, F_MAX };
@@ -33,6 +36,7 @@ static const char *const names[F_MAX] = { "socket", "bind", "listen", "setsockop
 typedef struct Shared {
         unsigned count[F_MAX];
         char failed[128];
+        char reaped[256];       /* "CODE CODE ...", oldest first, cut when full */
 } Shared;
 
 static Shared *shared;
@@ -60,6 +64,8 @@ static void write_report(const char *extra) {
                 n += snprintf(buf + n, sizeof buf - (size_t) n, "%s=%u\n", names[i], shared->count[i]);
         if (shared->failed[0])
                 n += snprintf(buf + n, sizeof buf - (size_t) n, "failed=%s\n", shared->failed);
+        if (shared->reaped[0])
+                n += snprintf(buf + n, sizeof buf - (size_t) n, "reaped=%s\n", shared->reaped);
         if (extra)
                 n += snprintf(buf + n, sizeof buf - (size_t) n, "%s\n", extra);
         int fd = open(report_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -173,6 +179,23 @@ pid_t fork(void) {
         if (hit(F_FORK, "-"))
                 return errno = fault_errno, -1;
         return REAL(fork)();
+}
+
+/* Not faulted: only recorded, so a test sees the status of a child that
+ * the target reaps (accept mode's per-connection children). */
+pid_t waitpid(pid_t pid, int *status, int options) {
+        int st = 0;
+        pid_t r = REAL(waitpid)(pid, &st, options);
+        if (status)
+                *status = st;
+        if (r > 0 && !inert) {
+                size_t len = strlen(shared->reaped);
+                int code = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+                if (len + 8 < sizeof shared->reaped)
+                        snprintf(shared->reaped + len, sizeof shared->reaped - len, "%s%d", len ? " " : "", code);
+                write_report(NULL);
+        }
+        return r;
 }
 
 static bool is_ours(const char *var) {

@@ -1,0 +1,107 @@
+#!/bin/bash
+# Accept mode under fault injection. Start-up: every socket, bind, listen
+# and setsockopt call fails in turn, as in exec mode (exit code, message,
+# nothing open or listening, no command started even for a signed client).
+# Per connection: the fork for connection N fails (that client is reset at
+# once, a message names fork, the next client is served, the activator's
+# fds are back to where they were), or the execve in connection N's child
+# fails (that child exits 127 or 126, the activator goes on).
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../fault.sh"
+
+netns_new "$NS"
+key "$T/office.key" office-secret-0123
+FAULT_SECRETS=(office-secret-0123)
+cat > "$T/svc.conf" <<CONF
+[Socket]
+ListenStream = 2322
+ListenStream = 127.0.0.1:2323
+BindIPv6Only = both
+Accept = yes
+Inetd = yes
+
+[Service]
+ExecStart = /bin/sh -c "touch $T/started; exec cat"
+
+[Key office]
+Peer = 127.0.0.0/8
+Peer = ::1
+SecretFile = $T/office.key
+CONF
+chmod 600 "$T/svc.conf"
+FAULT_CMD=("$ACTIVATE" --config "$T/svc.conf")
+FAULT_MARKER=$T/started
+
+# A signed client, once the activator listens or has given up: the command
+# must not start for it unless everything went well.
+try_client() {
+        wait_for 100 bash -c "! kill -0 $FAULT_PID 2>/dev/null || ip netns exec $NS ss -Htln | grep -q LISTEN" || true
+        # A signed SYN to a closed port meets an unsigned RST, which the
+        # client drops: a short timeout.
+        ip netns exec "$NS" $CLIENT -t 300 -k "$T/office.key" 127.0.0.1 2323 x > /dev/null 2>&1 || true
+}
+FAULT_START=try_client
+fault_count || finish
+FAULT_TRIGGER=try_client
+expect_eq "${FAULT_COUNT[socket]}" 2 "one socket per listener"
+expect_eq "${FAULT_COUNT[fork]}" 1 "one fork for the one connection"
+expect_eq "${FAULT_COUNT[execve]}" 1 "one execve, in its child"
+
+fault_sweep socket EMFILE 71
+fault_sweep setsockopt ENOMEM 71 6
+fault_sweep setsockopt EPERM 77 6
+fault_sweep bind EADDRINUSE 71
+fault_sweep listen EADDRINUSE 71
+
+# ---- per connection
+activator_pid() { # the child of timeout (FAULT_PID): the activator
+        awk -v p="$FAULT_PID" '{ sub(/.*\) /, "") } $2 == p { split(FILENAME, f, "/"); print f[3] }' \
+                /proc/[0-9]*/stat 2>/dev/null | head -1
+}
+nfds() { ls "/proc/$1/fd" | wc -l; }
+fds_are() { [ "$(nfds "$1")" = "$2" ]; }
+reaped_has() { grep -q "^reaped=.*\b$1\b" "$T/fault.report"; }
+# client_lost: a signed client whose connection is closed without a reply,
+# promptly (no hang until its 3 s read timeout).
+client_lost() {
+        local t0 t1 out
+        t0=$(date +%s%N)
+        out=$(ip netns exec "$NS" $CLIENT -t 3000 -k "$T/office.key" 127.0.0.1 2323 lost 2>/dev/null) || true
+        t1=$(date +%s%N)
+        [ -z "$out" ] && [ $(((t1 - t0) / 1000000)) -lt 2000 ]
+}
+
+# conn_fault FUNC ERRNO AT: connection AT (of AT+1) meets the fault.
+conn_fault() {
+        local func=$1 err=$2 at=$3 what="$1 fails with $2 for connection $3" pid base i
+        fault_run FAULT_FUNC="$func" FAULT_AT="$at" FAULT_ERRNO="$err"
+        if ! wait_for 200 listening "$NS" 2323 || ! pid=$(activator_pid) || [ -z "$pid" ]; then
+                fail "$what: the activator did not start"; return
+        fi
+        base=$(nfds "$pid")
+        for ((i = 1; i < at; i++)); do
+                check "$what: connection $i is served" echo_ok "$NS" "$T/office.key" 127.0.0.1 2323
+        done
+        check "$what: that client is closed at once, without a reply" client_lost
+        check "$what: the next signed client is served" echo_ok "$NS" "$T/office.key" ::1 2322
+        check "$what: the activator's fds are back to $base" wait_for 100 fds_are "$pid" "$base"
+        check "$what: the activator is still running" kill -0 "$pid"
+        case $func in
+        fork) check "$what: the message names fork" grep -q "connection refused: cannot fork" "$T/fault.err" ;;
+        execve)
+                check "$what: the child says why" grep -Eq "cannot start /bin/sh for a connection" "$T/fault.err"
+                check "$what: the child exited $4" wait_for 100 reaped_has "$4" ;;
+        esac
+        check "$what: no other error" test "$(grep -c . "$T/fault.err")" = 1
+        kill -TERM "$pid"
+        local rc=0
+        wait "$FAULT_PID" || rc=$?
+        expect_eq "$rc" 0 "$what: SIGTERM: a clean stop"
+        check "$what: nothing open at exit" grep -q '^exit_new_fds=0$' "$T/fault.report"
+        check "$what: nothing listening afterwards" bash -c "! ip netns exec $NS ss -Htln | grep -q LISTEN"
+}
+for at in 1 2 3; do conn_fault fork EAGAIN $at; done
+conn_fault fork ENOMEM 2
+for at in 1 3; do conn_fault execve ENOENT $at 127; done
+conn_fault execve EACCES 2 126
+finish

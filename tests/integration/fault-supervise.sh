@@ -1,0 +1,53 @@
+#!/bin/bash
+# Supervise mode under fault injection: every socket, bind, listen and
+# setsockopt call of start-up fails in turn, then the fork of the daemon,
+# then its execve in the child. Each time the supervisor must exit with the
+# right code (the child's 127/126/71 passed through for a failed execve),
+# name the step, leave nothing open or listening, and the daemon never runs.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../fault.sh"
+
+netns_new "$NS"
+key "$T/office.key" office-secret-0123
+key "$T/lab.key" lab-secret-4567
+FAULT_SECRETS=(office-secret-0123 lab-secret-4567)
+cat > "$T/svc.conf" <<CONF
+[Socket]
+ListenStream = 2222
+ListenStream = 127.0.0.1:2223
+BindIPv6Only = both
+
+[Service]
+ExecStart = $ECHO_DAEMON $T/started
+
+[Key office]
+Peer = 127.0.0.0/8
+Peer = ::1
+SecretFile = $T/office.key
+
+[Key lab]
+Peer = 127.0.0.7/32
+SecretFile = $T/lab.key
+CONF
+chmod 600 "$T/svc.conf"
+FAULT_CMD=("$ACTIVATE" --supervise --config "$T/svc.conf")
+FAULT_MARKER=$T/started
+
+fault_count || finish
+expect_eq "${FAULT_COUNT[socket]}" 2 "one socket per listener"
+expect_eq "${FAULT_COUNT[fork]}" 1 "one fork: the daemon"
+expect_eq "${FAULT_COUNT[execve]}" 1 "one execve, in the child"
+
+fault_sweep socket EMFILE 71
+fault_sweep setsockopt ENOMEM 71 8
+fault_sweep setsockopt EPERM 77 8
+fault_sweep bind EADDRINUSE 71
+fault_sweep listen EADDRINUSE 71
+fault_sweep fork EAGAIN 71
+fault_sweep fork ENOMEM 71
+# execve fails in the child: it says why and exits; the supervisor reaps it
+# and leaves with its status, having closed the listeners.
+fault_sweep execve ENOENT 127
+fault_sweep execve EACCES 126
+fault_sweep execve E2BIG 71
+finish
