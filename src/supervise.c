@@ -55,6 +55,7 @@ static _Noreturn void child_exec(const SuperviseOptions *o, const char *path, ch
          * would be refused (NotifyAccess=main) or, worse, taken for ours. */
         unsetenv("NOTIFY_SOCKET");
         int r = handoff_exec(path, argv, fds, set->n, names);
+        free(fds); /* a leak checker judges this process at _exit */
         log_error("cannot execute %s: %s", path, strerror(-r));
         _exit(r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR);
 }

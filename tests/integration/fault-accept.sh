@@ -55,8 +55,8 @@ fault_sweep listen EADDRINUSE 71
 
 # ---- per connection
 activator_pid() { # the child of timeout (FAULT_PID): the activator
-        awk -v p="$FAULT_PID" '{ sub(/.*\) /, "") } $2 == p { split(FILENAME, f, "/"); print f[3] }' \
-                /proc/[0-9]*/stat 2>/dev/null | head -1
+        local c
+        c=$(cat "/proc/$FAULT_PID/task/$FAULT_PID/children") && [ -n "$c" ] && echo "${c%% *}"
 }
 nfds() { ls "/proc/$1/fd" | wc -l; }
 fds_are() { [ "$(nfds "$1")" = "$2" ]; }
