@@ -88,8 +88,12 @@ static int check_line(Reader *rd, const char *line, size_t len) {
 
 static char *reader_next(char *str, int num, void *stream) {
         Reader *rd = stream;
-        if (rd->error || rd->pos >= rd->size)
+        /* inih's last call. Its line buffer (on its stack) still holds the
+         * last line, and tails of longer ones: perhaps a Secret=. */
+        if (rd->error || rd->pos >= rd->size) {
+                explicit_bzero(str, (size_t) num);
                 return NULL;
+        }
         const char *start = rd->text + rd->pos;
         const char *nl = memchr(start, '\n', rd->size - rd->pos);
         size_t len = nl ? (size_t) (nl - start) : rd->size - rd->pos;
@@ -113,6 +117,7 @@ static char *reader_next(char *str, int num, void *stream) {
         }
         if (r < 0) {
                 rd->error = r;
+                explicit_bzero(str, (size_t) num);
                 return NULL;
         }
         return str;

@@ -89,7 +89,8 @@ KeyConfig *config_find_key(const Config *c, const char *name) {
 }
 
 static int config_add_key(Config *c, const char *name, Origin origin, KeyConfig **ret) {
-        int r = grow_array((void **) &c->keys, &c->cap_keys, c->n_keys + 1, sizeof(KeyConfig));
+        /* Secret= and SecretHex= are already in the keys before this one. */
+        int r = grow_array_wiped((void **) &c->keys, &c->cap_keys, c->n_keys + 1, sizeof(KeyConfig));
         if (r < 0)
                 return r;
         KeyConfig *k = &c->keys[c->n_keys];

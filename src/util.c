@@ -39,19 +39,47 @@ int parse_bool(const char *s, bool *ret) {
         return -EINVAL;
 }
 
-int grow_array(void **array, size_t *cap, size_t need, size_t elem_size) {
-        if (need <= *cap)
-                return 0;
-        size_t n = *cap ? *cap : 4;
+/* The capacity grow_array() moves to: doubling from 4. */
+static int grow_capacity(size_t cap, size_t need, size_t elem_size, size_t *ret) {
+        size_t n = cap ? cap : 4;
         while (n < need) {
                 if (n > SIZE_MAX / 2 / elem_size)
                         return -ENOMEM;
                 n *= 2;
         }
+        *ret = n;
+        return 0;
+}
+
+int grow_array(void **array, size_t *cap, size_t need, size_t elem_size) {
+        size_t n;
+        if (need <= *cap)
+                return 0;
+        if (grow_capacity(*cap, need, elem_size, &n) < 0)
+                return -ENOMEM;
         void *p = realloc(*array, n * elem_size);
         if (!p)
                 return -ENOMEM;
         memset((char *) p + *cap * elem_size, 0, (n - *cap) * elem_size);
+        *array = p;
+        *cap = n;
+        return 0;
+}
+
+int grow_array_wiped(void **array, size_t *cap, size_t need, size_t elem_size) {
+        size_t n;
+        if (need <= *cap)
+                return 0;
+        if (grow_capacity(*cap, need, elem_size, &n) < 0)
+                return -ENOMEM;
+        void *p = calloc(n, elem_size);
+        if (!p)
+                return -ENOMEM;
+        if (*array) {
+                memcpy(p, *array, *cap * elem_size);
+                explicit_bzero(*array, *cap * elem_size);
+                free(*array);
+        }
         *array = p;
         *cap = n;
         return 0;

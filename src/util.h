@@ -46,6 +46,9 @@ int parse_bool(const char *s, bool *ret);
 
 /* Grows *array (of elem_size elements, capacity *cap) to hold at least need. */
 int grow_array(void **array, size_t *cap, size_t need, size_t elem_size);
+/* The same for arrays that hold secrets: realloc() would free the old block
+ * with every byte in it; this copies, then wipes the old block. */
+int grow_array_wiped(void **array, size_t *cap, size_t need, size_t elem_size);
 
 bool str_empty(const char *s);
 bool str_endswith(const char *s, const char *suffix);

@@ -1,0 +1,79 @@
+#!/bin/bash
+# Secret hygiene across a key reload: the supervisor (and the accept-mode
+# activator) must hold the current secrets, but once a reload has rotated
+# them no byte of an old secret may stay anywhere in its memory: not in a
+# freed heap block, the config text, inih's line buffer or a stack frame.
+# Every kind of secret is rotated (SecretFile=, SecretHex=, Secret=), in
+# enough [Key] sections that the key array is reallocated while parsing.
+. "$(dirname "$0")/../lib.sh"
+MEMDUMP=$(dirname "$0")/../helpers/memdump.py
+
+netns_new "$NS"
+# secrets TAG: every secret of generation TAG (hex ones as the bytes and
+# as the hex text of the config).
+secrets() {
+        local t=$1 i
+        echo "file-secret-$t-AAAA"
+        echo "hex-secret-$t-BBBB"
+        printf 'hex-secret-%s-BBBB' "$t" | od -An -tx1 | tr -d ' \n'; echo
+        echo "literal-secret-$t-CCCC"
+        for i in 1 2 3 4 5 6; do echo "many$i-secret-$t-DDDD"; done
+}
+# write_conf TAG MODE-LINES COMMAND: the config of generation TAG.
+write_conf() {
+        local t=$1 i s
+        mapfile -t s < <(secrets "$t")
+        key "$T/k.key" "${s[0]}"
+        {
+                printf '[Socket]\nListenStream = 127.0.0.1:2500\nListenStream = 2501\n%s\n' "$2"
+                printf '[Service]\nExecStart = %s\n' "$3"
+                printf '[Key a]\nPeer = 127.0.0.0/8\nSecretFile = %s\n' "$T/k.key"
+                printf '[Key b]\nPeer = 10.0.0.0/8\nSecretHex = %s\n' "${s[2]}"
+                printf '[Key c]\nPeer = 10.1.0.0/16\nSecret = %s\n' "${s[3]}"
+                for i in 1 2 3 4 5 6; do printf '[Key n%s]\nPeer = 10.2.%s.0/24\nSecret = %s\n' $i $i "${s[$((3 + i))]}"; done
+        } > "$T/svc.conf"
+        chmod 600 "$T/svc.conf"
+}
+reloads_are() { [ "$(grep -c 'reloaded:' "$T/bg.err")" = "$1" ]; }
+# count TAG DUMP: how often each secret of TAG occurs in DUMP, as
+# "SECRET COUNT" lines (one pass: an ASan process's dump is large).
+count() {
+        local s
+        secrets "$1" > "$T/pattern"
+        grep -aoF -f "$T/pattern" "$2" | sort | uniq -c > "$T/counts" || true
+        while read -r s; do echo "$s $(awk -v s="$s" '$2 == s { print $1 }' "$T/counts")"; done < "$T/pattern"
+}
+
+# generations MODE MODE-LINES COMMAND: start with generation g1, reload to
+# g2, then to g3; after each reload the previous generation must be gone
+# and the current one there (the control: the dump can see secrets).
+generations() {
+        local mode=$1 pid g prev dump copies left s
+        write_conf "$mode-g1" "$2" "$3"
+        start_bg "$NS" $WRAP "$ACTIVATE" "${@:4}" --config "$T/svc.conf"
+        pid=$BG_PID
+        check "$mode: listening" wait_for 200 listening "$NS" 2501
+        for g in 2 3; do
+                prev=$mode-g$((g - 1))
+                write_conf "$mode-g$g" "$2" "$3"
+                kill -HUP "$pid"
+                check "$mode: reload to g$g done" wait_for 200 reloads_are $((g - 1))
+                dump=$T/$mode-g$g.mem
+                "$MEMDUMP" "$pid" "$dump" > /dev/null
+                count "$mode-g$g" "$dump" | sed 3d > "$T/now"
+                copies=$(awk '{ printf "%s ", $2 }' "$T/now")
+                expect_eq "$copies" "1 1 1 1 1 1 1 1 1 " \
+                        "$mode: control: after reload $((g - 1)) the memory holds each current secret, once (no stray copy)"
+                left=$(count "$prev" "$dump" | awk '$2 { printf "%s ", $1 }')
+                expect_eq "$left" "" "$mode: after reload $((g - 1)), no secret of the previous generation is left in memory"
+                rm -f "$dump"
+        done
+        check "$mode: a client with the current file key gets through" echo_ok "$NS" "$T/k.key" 127.0.0.1 2500
+        kill -TERM "$pid"
+        wait "$pid" || true
+        ! grep -qaF -- "-secret-" "$T/bg.err" || fail "$mode: a secret is in the messages"
+}
+generations supervise "" "$ECHO_DAEMON $T/report" --supervise --no-forward-reload
+generations accept "Accept = yes
+Inetd = yes" /bin/cat
+finish
