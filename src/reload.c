@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config-pack.h"
 #include "log.h"
 #include "md5sig.h"
 #include "util.h"
@@ -283,6 +284,9 @@ int reload_keys(ListenerSet *live, Config **current, ReloadLoadConfig load, Relo
         /* Only now: the old entries pointed into the old config. */
         config_free(*current);
         *current = TAKE_PTR(next);
+        /* Kept until the next reload: in one block (config-pack.c). Without
+         * memory it stays as parsed, which works as well. */
+        (void) config_pack(current);
         log_info("reloaded: %zu key%s added, %zu replaced, %zu deleted on %zu listener%s (%zu setsockopt calls)",
                  stats.added, stats.added == 1 ? "" : "s", stats.replaced, stats.deleted, live->n,
                  live->n == 1 ? "" : "s", stats.setsockopts);

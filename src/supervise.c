@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
+#include "config-pack.h"
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
@@ -209,6 +210,9 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
         if (o->watch)
                 rewatch(&s);
         (void) notify_ready(set->n, count_keys(set), NULL);
+        /* We keep the config for the next reload: in one block, so that the
+         * heap pages the parser spread it over can go (config-pack.c). */
+        (void) config_pack(config);
         /* Parsing left freed pages in the heap; we stay resident for long. */
         (void) malloc_trim(0);
         int r = supervise_loop(&s, sfd);

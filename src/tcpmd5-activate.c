@@ -7,6 +7,7 @@
 
 #include "accept.h"
 #include "config-files.h"
+#include "config-pack.h"
 #include "config.h"
 #include "handoff.h"
 #include "listener.h"
@@ -286,6 +287,8 @@ static int run(void) {
         int r = load(&c);
         if (r < 0)
                 return exit_code_from_error(r);
+        /* Before what else stays allocated: see config-pack.c. */
+        (void) config_pack(&c);
         char *const *command = arg_command ? arg_command : c->exec_start;
         if (arg_check)
                 return print_plan(c, command) < 0 ? EXIT_OSERR : 0;
