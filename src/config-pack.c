@@ -11,6 +11,7 @@
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Room for a few dozen keys. It sits in .bss, beside the binary's other
  * static data: a page that is dirty anyway, so the common small config
@@ -136,4 +137,60 @@ void config_packed_free(Config *c) {
                 resident_used = false;
         else
                 free(c);
+}
+
+bool config_is_resident(const Config *c) {
+        return (const char *) c == resident;
+}
+
+bool config_pack_fits_resident(const Config *c) {
+        Packer count = { 0 };
+        (void) pack(&count, c);
+        return count.used <= sizeof resident;
+}
+
+/* The block holds absolute pointers into itself, so it only means something
+ * at the same address: in a process forked from ours, at resident. */
+int config_pack_send(int fd, const Config *c) {
+        if ((const char *) c != resident)
+                return -EINVAL;
+        for (size_t done = 0; done < c->packed_size;) {
+                ssize_t n = write(fd, resident + done, c->packed_size - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+static int read_full(int fd, char *buf, size_t size) {
+        for (size_t done = 0; done < size;) {
+                ssize_t n = read(fd, buf + done, size - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EPIPE;
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+int config_pack_receive(int fd, Config **ret) {
+        Config *c = (Config *) resident;
+        if (resident_used)
+                return -EBUSY;
+        int r = read_full(fd, resident, sizeof *c);
+        if (r >= 0 && (c->packed_size < sizeof *c || c->packed_size > sizeof resident))
+                r = -EBADMSG;
+        if (r >= 0)
+                r = read_full(fd, resident + sizeof *c, c->packed_size - sizeof *c);
+        if (r < 0) {
+                explicit_bzero(resident, sizeof resident);
+                return r;
+        }
+        resident_used = true;
+        *ret = c;
+        return 0;
 }

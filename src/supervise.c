@@ -14,7 +14,7 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
-#include "config-pack.h"
+#include "child-load.h"
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
@@ -100,7 +100,8 @@ static void rewatch(Supervisor *s) {
 
 int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load) {
         (void) notify_reloading();
-        int r = reload_keys(set, config, load, NULL);
+        /* In a child, so the parse leaves no dirty heap here (child-load.c). */
+        int r = child_reload(set, config, load);
         (void) notify_ready(set->n, count_keys(set), r < 0 ? "last reload failed, old keys kept" : NULL);
         return r;
 }
@@ -210,9 +211,6 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
         if (o->watch)
                 rewatch(&s);
         (void) notify_ready(set->n, count_keys(set), NULL);
-        /* We keep the config for the next reload: in one block, so that the
-         * heap pages the parser spread it over can go (config-pack.c). */
-        (void) config_pack(config);
         /* Parsing left freed pages in the heap; we stay resident for long. */
         (void) malloc_trim(0);
         int r = supervise_loop(&s, sfd);
