@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config-pack.h"
 #include "log.h"
 #include "md5sig.h"
 #include "util.h"
@@ -173,7 +174,8 @@ static const char *const op_verb[_RELOAD_OP_MAX] = {
         [RELOAD_ADD] = "add", [RELOAD_REPLACE] = "replace", [RELOAD_DELETE] = "delete",
 };
 
-static int explain_step_error(int r, const Listener *l, const ListenerChange *ch, const ReloadStep *s) {
+/* Not inlined, for the same reason as warn_restart_needed(). */
+__attribute__((noinline)) static int explain_step_error(int r, const Listener *l, const ListenerChange *ch, const ReloadStep *s) {
         const KeyEntry *e = s->new ? s->new : s->old;
         char addr[ADDR_STRLEN], pfx[ADDR_STRLEN];
         listen_address_format(&l->address, addr);
@@ -240,8 +242,11 @@ static bool listen_same(const Config *a, const Config *b) {
 }
 
 /* The sockets already exist and the daemon holds them: only keys can
- * change. Say what else changed instead of ignoring it silently. */
-static void warn_restart_needed(const Config *a, const Config *b) {
+ * change. Say what else changed instead of ignoring it silently. Not
+ * inlined: its buffers would stay in reload_keys()'s frame while load()
+ * parses below it, and stack touched that deep stays resident in the
+ * supervisor (bench/supervise-memory). */
+__attribute__((noinline)) static void warn_restart_needed(const Config *a, const Config *b) {
         const struct {
                 bool changed;
                 const char *name;
@@ -283,6 +288,9 @@ int reload_keys(ListenerSet *live, Config **current, ReloadLoadConfig load, Relo
         /* Only now: the old entries pointed into the old config. */
         config_free(*current);
         *current = TAKE_PTR(next);
+        /* Kept until the next reload: in one block (config-pack.c). Without
+         * memory it stays as parsed, which works as well. */
+        (void) config_pack(current);
         log_info("reloaded: %zu key%s added, %zu replaced, %zu deleted on %zu listener%s (%zu setsockopt calls)",
                  stats.added, stats.added == 1 ? "" : "s", stats.replaced, stats.deleted, live->n,
                  live->n == 1 ? "" : "s", stats.setsockopts);

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "accept.h"
+#include "child-load.h"
 #include "config-files.h"
+#include "config-pack.h"
 #include "config.h"
 #include "handoff.h"
 #include "listener.h"
@@ -233,6 +235,21 @@ static int load(Config **ret) {
         return 0;
 }
 
+/* What stays resident (supervise mode, PID 1) is read in a child, so the
+ * parse leaves no dirty heap behind (child-load.c). Returns 0 or the exit
+ * code. */
+static int load_resident(Config **ret) {
+        bool resident = arg_supervise || getpid() == 1;
+        int r = resident ? child_load(load, ret) : -E2BIG;
+        if (r > 0)
+                return r;
+        if (r < 0 && (r = load(ret)) < 0)
+                return exit_code_from_error(r);
+        if (resident) /* before what else stays allocated: see config-pack.c */
+                (void) config_pack(ret);
+        return 0;
+}
+
 /* SIGHUP in accept and on-demand modes: the same key reload as supervise mode. */
 static void reload_on_sighup(ListenerSet *set, void *userdata) {
         (void) supervise_reload(set, userdata, load);
@@ -283,9 +300,9 @@ static int run(void) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *path = NULL;
         ListenerSet set;
-        int r = load(&c);
-        if (r < 0)
-                return exit_code_from_error(r);
+        int r = load_resident(&c);
+        if (r != 0)
+                return r;
         char *const *command = arg_command ? arg_command : c->exec_start;
         if (arg_check)
                 return print_plan(c, command) < 0 ? EXIT_OSERR : 0;
