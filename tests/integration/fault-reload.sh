@@ -112,6 +112,7 @@ clean_reload() {
         kill -HUP "$pid"
         check "$MODE: the clean reload succeeds" wait_for 100 reloaded
         RELOAD=$(($(count_of setsockopt) - START))
+        FORKS=$(count_of fork)
         ok "$MODE: start-up $START setsockopt calls, reload $RELOAD: $(grep -o 'reloaded:.*' "$T/fault.err")"
         clients_as "$MODE: after a clean reload the new keys get in" \
                 "ok office-new - 127.0.0.1 2401" "ok office-new - ::1 2402" "ok lab 192.0.2.20 127.0.0.1 2402" \
@@ -158,8 +159,28 @@ FAULT_MARKER=$T/started
 FAULT_CMD=("$ACTIVATE" --supervise --no-forward-reload --config "$T/svc.conf")
 clean_reload || finish
 expect_eq "$RELOAD" 10 "supervise: 10 key changes (4 on the IPv4 listener, 6 on the dual-stack one)"
+# The config reader, the daemon, and the reload, each in a child
+# (src/child-load.c): the sweep below hits the reloading child.
+expect_eq "$FORKS" 3 "supervise: the reload ran in a child of the supervisor"
 for ((at = 1; at <= RELOAD; at++)); do reload_fault "$at" ENOMEM; done
 reload_fault 5 EPERM
+
+# Without that child (its fork fails) the supervisor reloads by itself.
+write_conf "$T/svc.conf" "" "$COMMAND" "$OLD_KEYS"
+fault_run FAULT_FUNC=fork FAULT_AT=3 FAULT_ERRNO=EAGAIN
+if up && pid=$(activator_pid) && [ -n "$pid" ]; then
+        write_conf "$T/svc.conf" "" "$COMMAND" "$NEW_KEYS"
+        kill -HUP "$pid"
+        check "supervise: the reload's fork fails: the reload is done in the supervisor" wait_for 100 reloaded
+        expect_eq "$(sed -n 's/^failed=//p' "$T/fault.report")" "fork -" "  (the fault was injected)"
+        clients_as "  the new keys get in, the old ones are dropped" \
+                "ok office-new - 127.0.0.1 2401" "ok lab 192.0.2.20 127.0.0.1 2402" "ok any 192.0.2.40 127.0.0.1 2401" \
+                "dropped office-old - ::1 2402" "dropped partner 192.0.2.10 127.0.0.1 2401"
+        kill -TERM "$pid"
+        wait "$FAULT_PID" || true
+else
+        fail "supervise: the run with the reload's fork failing did not start"
+fi
 
 MODE=accept MODE_LINES="Accept = yes
 Inetd = yes" COMMAND="/bin/cat"

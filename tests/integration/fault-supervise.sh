@@ -35,7 +35,7 @@ FAULT_MARKER=$T/started
 
 fault_count || finish
 expect_eq "${FAULT_COUNT[socket]}" 2 "one socket per listener"
-expect_eq "${FAULT_COUNT[fork]}" 1 "one fork: the daemon"
+expect_eq "${FAULT_COUNT[fork]}" 2 "two forks: the config reader, then the daemon"
 expect_eq "${FAULT_COUNT[execve]}" 1 "one execve, in the child"
 
 fault_sweep socket EMFILE 71
@@ -43,8 +43,20 @@ fault_sweep setsockopt ENOMEM 71 8
 fault_sweep setsockopt EPERM 77 8
 fault_sweep bind EADDRINUSE 71
 fault_sweep listen EADDRINUSE 71
-fault_sweep fork EAGAIN 71
-fault_sweep fork ENOMEM 71
+# The first fork is only a memory saving (the config is read in a child,
+# src/child-load.c): when it fails the supervisor reads the config itself
+# and starts as usual.
+fault_run FAULT_FUNC=fork FAULT_AT=1 FAULT_ERRNO=EAGAIN
+check "the config reader's fork fails: the daemon starts all the same" wait_for 200 test -e "$FAULT_MARKER"
+check "  and a signed client gets in" echo_ok "$NS" "$T/office.key" 127.0.0.1 2223
+check "  and an unsigned one is dropped" echo_dropped "$NS" "" 127.0.0.1 2223
+expect_eq "$(sed -n 's/^failed=//p' "$T/fault.report")" "fork -" "  (the fault was injected)"
+kill "$FAULT_PID"
+rc=0; wait "$FAULT_PID" || rc=$?
+expect_eq "$rc" 143 "  SIGTERM ends it as usual"
+# The second is the daemon's.
+fault_sweep fork EAGAIN 71 2 2
+fault_sweep fork ENOMEM 71 2 2
 # execve fails in the child: it says why and exits; the supervisor reaps it
 # and leaves with its status, having closed the listeners.
 fault_sweep execve ENOENT 127
