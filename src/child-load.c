@@ -72,8 +72,10 @@ static int load_child(int fd, void *userdata) {
         int r = load(&c);
         if (r < 0)
                 return exit_code_from_error(r);
-        if (!config_pack_fits_resident(c) || config_pack(&c) < 0)
+        if (!config_pack_fits_resident(c) || config_pack(&c) < 0) {
+                config_free(c); /* a leak checker judges this process at exit */
                 return CHILD_TOO_BIG;
+        }
         return config_pack_send(fd, c) < 0 ? EXIT_OSERR : CHILD_OK;
 }
 
@@ -121,8 +123,10 @@ static int reload_child(int fd, void *userdata) {
                 log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
                 return CHILD_FAILED;
         }
-        if (!config_pack_fits_resident(child_next))
+        if (!config_pack_fits_resident(child_next)) {
+                config_free(TAKE_PTR(child_next));
                 return CHILD_TOO_BIG;
+        }
         if (reload_keys(rc->set, rc->current, take_child_next, NULL) < 0)
                 return CHILD_FAILED;
         bool ok = write_size(fd, (*rc->current)->packed_size);

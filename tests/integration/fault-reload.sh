@@ -95,7 +95,10 @@ reloaded() { grep -q "reloaded:" "$T/fault.err"; }
 reload_failed() { grep -q "reload: .*the old keys stay" "$T/fault.err"; }
 up() { # the activator has started (MODE: the daemon runs, or both listen)
         if [ "$MODE" = supervise ]; then wait_for 200 test -s "$T/started"
-        else wait_for 200 listening "$NS" 2401 && wait_for 200 listening "$NS" 2402; fi
+        else # served: only then does it take SIGHUP as a reload request
+                wait_for 200 listening "$NS" 2401 && wait_for 200 listening "$NS" 2402 &&
+                        echo_ok "$NS" "$T/office-old.key" 127.0.0.1 2401
+        fi
 }
 
 # clean_reload: counts the start-up's and the reload's setsockopt calls,
