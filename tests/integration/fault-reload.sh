@@ -5,7 +5,8 @@
 # of the reload fails in turn (the start-up's calls are skipped by
 # position). Every time: the process stays, the same one (not restarted),
 # the error is logged, and every listener is fully back on the old keys:
-# each old key gets through, each new-only key is dropped.
+# each old key gets through, each new-only key is dropped. And when the
+# supervisor cannot fork the child it reloads in, it reloads by itself.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fault.sh"
 
