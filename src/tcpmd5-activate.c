@@ -2,6 +2,7 @@
  * reach, then hand them to a daemon. main() reads as the list of steps. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -329,6 +330,13 @@ static int run(void) {
 }
 
 int main(int argc, char **argv) {
+        /* A reload request that comes while we start up waits for the modes
+         * that take it (signalfd) instead of killing us; the exec hand-off
+         * clears the mask. */
+        sigset_t hup;
+        sigemptyset(&hup);
+        sigaddset(&hup, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &hup, NULL);
         log_init("tcpmd5-activate");
         if (stdio_ensure_open() < 0)
                 return EXIT_OSERR;
