@@ -86,47 +86,31 @@ const char *file_permission_problem(const struct stat *st, uid_t euid, int holds
 }
 
 int file_read_all(int fd, size_t max, char **ret, size_t *ret_size) {
-        size_t cap = 4096, size = 0;
-        char *buf = malloc(cap + 1);
-        if (!buf)
-                return -ENOMEM;
+        char *buf = NULL;
+        size_t cap = 0, size = 0;
+        int r = 0;
         for (;;) {
-                if (size == cap) {
-                        if (cap > max) {
-                                explicit_bzero(buf, size);
-                                free(buf);
-                                return -EFBIG;
-                        }
-                        /* Grow by copying so no stale copy of the data is left behind. */
-                        char *n = malloc(cap * 2 + 1);
-                        if (!n) {
-                                explicit_bzero(buf, size);
-                                free(buf);
-                                return -ENOMEM;
-                        }
-                        memcpy(n, buf, size);
-                        explicit_bzero(buf, size);
-                        free(buf);
-                        buf = n;
-                        cap *= 2;
-                }
-                ssize_t k = read(fd, buf + size, cap - size);
+                /* Always room for one more byte and the NUL; growing wipes the old block. */
+                if (size + 1 >= cap && (r = grow_array_wiped((void **) &buf, &cap, size + 4096, 1)) < 0)
+                        break;
+                ssize_t k = read(fd, buf + size, cap - size - 1);
                 if (k < 0 && errno == EINTR)
                         continue;
-                if (k < 0) {
-                        int r = -errno;
-                        explicit_bzero(buf, size);
-                        free(buf);
-                        return r;
-                }
-                if (k == 0)
+                if (k <= 0) {
+                        r = k < 0 ? -errno : 0;
                         break;
+                }
                 size += (size_t) k;
+                if (size > max) {
+                        r = -EFBIG;
+                        break;
+                }
         }
-        if (size > max) {
-                explicit_bzero(buf, size);
+        if (r < 0) {
+                if (buf)
+                        explicit_bzero(buf, cap);
                 free(buf);
-                return -EFBIG;
+                return r;
         }
         buf[size] = 0;
         *ret = buf;
