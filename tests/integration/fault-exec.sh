@@ -51,4 +51,9 @@ fault_sweep listen EADDRINUSE 71
 fault_sweep execve ENOENT 127
 fault_sweep execve EACCES 126
 fault_sweep execve E2BIG 71
+
+# A kernel without CONFIG_TCP_MD5SIG refuses the first key (after
+# SO_REUSEADDR and IPV6_V6ONLY) with ENOPROTOOPT: exit 69, and it says so.
+fault_run FAULT_FUNC=setsockopt FAULT_AT=3 FAULT_ERRNO=ENOPROTOOPT
+fault_check_exit setsockopt 3 "${FAULT_COUNT[setsockopt]}" ENOPROTOOPT 69
 finish
