@@ -20,7 +20,7 @@ typedef struct Reader {
         size_t size, pos;
         unsigned line;
         unsigned section_line; /* of the last [Section] header */
-        const struct stat *st;
+        const char *secret_problem; /* checked once per file, not per Secret= */
         KeyConfig *key_cache;
         int error;
 } Reader;
@@ -128,7 +128,7 @@ static int handler(void *user, const char *section, const char *name, const char
         if (rd->error)
                 return 0;
         Origin o = { .file = rd->config->files[rd->config->n_files - 1], .line = rd->line };
-        int r = config_assign(rd->config, section, name, value, o, rd->section_line, rd->st, &rd->key_cache);
+        int r = config_assign(rd->config, section, name, value, o, rd->section_line, rd->secret_problem, &rd->key_cache);
         if (r == -ENOMEM)
                 r = log_errno(r, "%s:%u: out of memory", o.file, o.line);
         if (r < 0) {
@@ -145,7 +145,8 @@ int config_parse_text(Config *c, const char *path, const char *text, size_t size
         if (!(c->files[c->n_files] = strdup(path)))
                 return -ENOMEM;
         c->n_files++;
-        Reader rd = { .config = c, .path = c->files[c->n_files - 1], .text = text, .size = size, .st = st };
+        Reader rd = { .config = c, .path = c->files[c->n_files - 1], .text = text, .size = size,
+                    .secret_problem = st ? file_permission_problem(st, geteuid(), 1) : NULL };
         int line = ini_parse_stream(reader_next, &rd, handler, &rd);
         if (rd.error)
                 return rd.error;

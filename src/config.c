@@ -125,7 +125,7 @@ typedef struct Assignment {
         const char *name;   /* setting name */
         const char *value;
         Origin origin;
-        const struct stat *st;
+        const char *secret_problem; /* of the file, for Secret=/SecretHex= */
 } Assignment;
 
 #define BAD(a, fmt, ...) \
@@ -302,7 +302,7 @@ static int set_secret_source(const Assignment *a, SecretSource source) {
         if (str_empty(a->value)) {
                 source = SECRET_SOURCE_NONE;
         } else if (source == SECRET_SOURCE_LITERAL || source == SECRET_SOURCE_HEX) {
-                const char *problem = a->st ? file_permission_problem(a->st, geteuid(), 1) : NULL;
+                const char *problem = a->secret_problem;
                 if (problem)
                         return log_errno(-EACCES, "%s:%u: %s=: refusing a secret in this file: %s",
                                          a->origin.file, a->origin.line, a->name, problem);
@@ -383,8 +383,9 @@ static bool key_name_valid(const char *s) {
 
 /* Called for every name=value inih hands us. */
 int config_assign(Config *c, const char *section, const char *name, const char *value,
-                  Origin origin, unsigned section_line, const struct stat *st, KeyConfig **key_cache) {
-        Assignment a = { .config = c, .name = name, .value = value, .origin = origin, .st = st };
+                  Origin origin, unsigned section_line, const char *secret_problem, KeyConfig **key_cache) {
+        Assignment a = { .config = c, .name = name, .value = value, .origin = origin,
+                        .secret_problem = secret_problem };
         const char *kind = section;
         if (strncmp(section, "Key ", 4) == 0) {
                 const char *kname = section + 4;

@@ -104,9 +104,10 @@ static inline void config_freep(Config **c) { config_free(*c); }
  * "path:line: ..." and returns -EBADMSG, or -EACCES for permissions. */
 int config_parse_text(Config *c, const char *path, const char *text, size_t size, const struct stat *st);
 
-/* For the parser: applies one Name=Value of [section] at origin. Logs. */
+/* For the parser: applies one Name=Value of [section] at origin. Logs.
+ * secret_problem: why this file may not hold Secret=/SecretHex=, or NULL. */
 int config_assign(Config *c, const char *section, const char *name, const char *value, Origin origin,
-                  unsigned section_line, const struct stat *st, KeyConfig **key_cache);
+                  unsigned section_line, const char *secret_problem, KeyConfig **key_cache);
 
 /* Checks the merged result: listeners, keys with peers and a secret, no
  * prefix claimed twice. Logs and returns -EBADMSG. */
