@@ -81,6 +81,7 @@ expect_stderr() { # PATTERN DESCRIPTION: about the last expect_rc
 expect_eq() { if [ "$1" = "$2" ]; then ok "$3"; else fail "$3: got '$1', wanted '$2'"; fi; }
 
 # wait_for TRIES CMD...: retry CMD every 0.05 s, at most TRIES times.
+# Also for messages of a process still running: its log line may trail what the test saw.
 wait_for() {
         local n=$1; shift
         for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done

@@ -68,7 +68,7 @@ check "SIGTERM reaches the child" wait_for 100 count_is term 1
 check "listening stops at the first SIGTERM" wait_for 100 eval "! listening $NS 2600"
 sleep 0.3
 check "the activator waits for the child that stays" kill -0 "$pid"
-check "and says what it waits for" grep -q 'waiting for 1 running child' "$T/bg.err"
+check "and says what it waits for" wait_for 300 grep -q 'waiting for 1 running child' "$T/bg.err"
 kill -TERM "$pid"
 check "a second SIGTERM ends it at once" wait_for 40 gone "$pid"
 rc=0; wait "$pid" || rc=$?

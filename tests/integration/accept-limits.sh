@@ -44,7 +44,7 @@ check "two held connections have their processes" wait_for 100 started_is 2
 check "a third concurrent connection is closed at once, without a process" refused 127.0.0.1 2500
 expect_eq "$(children "$pid")" 2 "still exactly two children"
 expect_eq "$(started)" 2 "no third process was ever started"
-check "the refusal is logged with the limit" grep -q 'refused connection from 127.0.0.1 port [0-9]*: MaxConnections=2 reached' "$err"
+check "the refusal is logged with the limit" wait_for 300 grep -q 'refused connection from 127.0.0.1 port [0-9]*: MaxConnections=2 reached' "$err"
 for i in $(seq 20); do refused 127.0.0.1 2500 || true; done
 n=$(grep -c 'refused connection' "$err")
 check "21 refusals within a second or two give at most 3 log lines (got $n)" test "$n" -le 3
@@ -72,7 +72,7 @@ rm -f "$T"/m/*
 hold c "$NS" "$T/k.key" 127.0.0.2 127.0.0.1 2510
 check "the first connection from 127.0.0.2 is served" wait_for 100 started_is 1
 check "a second from 127.0.0.2 is refused" refused 127.0.0.2 2510
-check "the refusal names the per-source limit" grep -q 'from 127.0.0.2 port [0-9]*: MaxConnectionsPerSource=1 reached' "$err"
+check "the refusal names the per-source limit" wait_for 300 grep -q 'from 127.0.0.2 port [0-9]*: MaxConnectionsPerSource=1 reached' "$err"
 check "127.0.0.3 is another source: served" served 127.0.0.3 2510
 hold d "$NS" "$T/k.key" ::1 ::1 2510
 check "::1 is another source: served" wait_for 100 children_are "$pid" 2

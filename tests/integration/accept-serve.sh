@@ -78,7 +78,7 @@ expect_eq "$(field LISTEN_FDS)$(field LISTEN_FDNAMES)" "" "inetd: no LISTEN_* va
 expect_eq "$(field sigmask_empty),$(field signals_default)" "1,1" "inetd: clean signal mask and dispositions"
 expect_eq "$(field keepalive),$(field nodelay)" "1,1" "KeepAlive=yes and NoDelay=yes reach the connection"
 child=$(field pid)
-check "inetd: the child's stderr is the activator's" grep -q "conn-report $child: this is stderr" "$T/inetd.err"
+check "inetd: the child's stderr is the activator's" wait_for 300 grep -q "conn-report $child: this is stderr" "$T/inetd.err"
 
 conn_report "$NS" "$T/k.key" 127.0.0.1 0 127.0.0.1 2411
 expect_eq "$(field fds)" "0,1,2,3" "fd 3: the child has stdio and its connection on fd 3 only"

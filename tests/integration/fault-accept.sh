@@ -87,7 +87,7 @@ conn_fault() {
         check "$what: the activator's fds are back to $base" wait_for 100 fds_are "$pid" "$base"
         check "$what: the activator is still running" kill -0 "$pid"
         case $func in
-        fork) check "$what: the message names fork" grep -q "connection refused: cannot fork" "$T/fault.err" ;;
+        fork) check "$what: the message names fork" wait_for 300 grep -q "connection refused: cannot fork" "$T/fault.err" ;;
         execve)
                 check "$what: the child says why" grep -Eq "cannot start /bin/sh for a connection" "$T/fault.err"
                 check "$what: the child exited $4" wait_for 100 reaped_has "$4" ;;

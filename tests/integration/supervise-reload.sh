@@ -95,7 +95,7 @@ check "the daemon was not restarted" kill -0 "$daemon"
 # An 81-byte secret: refused as a whole; the old keys and the process stay.
 head -c 81 /dev/zero | tr '\0' x > "$T/office.key"
 check "invalid reload reported" hup failed_reloads 1
-check "the message names the problem" grep -q "holds more than 80 bytes" "$T/bg.err"
+check "the message names the problem" wait_for 300 grep -q "holds more than 80 bytes" "$T/bg.err"
 check "the supervisor is still running" kill -0 "$sup"
 check "invalid reload: the current key still gets in" echo_ok "$NS" "$T/new.key" 127.0.0.1 2222
 check "invalid reload: the current key still gets in (IPv6)" echo_ok "$NS" "$T/new.key" ::1 2222
@@ -122,7 +122,7 @@ printf 'office-secret\n' > "$T/office.key"
 write_conf "" "$many"
 in_ns "$NS" sysctl -qw net.core.optmem_max=2048
 check "refused reload reported" hup failed_reloads 4
-check "the message says to raise optmem_max" grep -q "raise net.core.optmem_max" "$T/bg.err"
+check "the message says to raise optmem_max" wait_for 300 grep -q "raise net.core.optmem_max" "$T/bg.err"
 check "rolled back: current key still in on the IPv4 listener" echo_ok "$NS" "$T/new.key" 127.0.0.1 2223
 check "rolled back: rotated-back key dropped on the IPv4 listener" echo_dropped "$NS" "$T/old.key" 127.0.0.1 2223
 check "rolled back: current key still in on the dual-stack listener" echo_ok "$NS" "$T/new.key" ::1 2222
@@ -131,7 +131,7 @@ check "rolled back: current key still in on the dual-stack listener" echo_ok "$N
 in_ns "$NS" sysctl -qw net.core.optmem_max=131072
 write_conf "ListenStream = 2224" "$many"
 check "reload 2 done" hup reloads 2
-check "a listener change is reported as needing a restart" grep -q "ListenStream= changed.*restart" "$T/bg.err"
+check "a listener change is reported as needing a restart" wait_for 300 grep -q "ListenStream= changed.*restart" "$T/bg.err"
 check "and not applied" bash -c "! ip netns exec $NS ss -Htln 'sport = :2224' | grep -q LISTEN"
 check "reload 2: office key rotated back (IPv4 listener)" echo_ok "$NS" "$T/old.key" 127.0.0.1 2223
 check "reload 2: office key rotated back (IPv6)" echo_ok "$NS" "$T/old.key" ::1 2222
