@@ -36,7 +36,7 @@ typedef struct RateLimit {
 
 typedef struct AcceptState {
         ListenerSet *set;
-        const AcceptOptions *o;
+        AcceptOptions *o;       /* a reload may change it */
         ConnTable children;
         RateLimit refused_log, error_log;
         struct pollfd *pfd;      /* [0] signalfd, [1..] listeners */
@@ -223,7 +223,7 @@ static int on_signal(AcceptState *s, int sig) {
         case SIGHUP:
                 /* The key reload hook: the lead wires supervise's reload in here. */
                 if (s->o->on_reload && !s->stopping)
-                        s->o->on_reload(s->set, s->o->userdata);
+                        s->o->on_reload(s->set, s->o);
                 else
                         log_warning("SIGHUP: reloading keys is not supported in accept mode yet; ignored");
                 return -1;
@@ -302,7 +302,7 @@ static int prepare(ListenerSet *set, struct pollfd *pfd, int sigfd) {
         return 0;
 }
 
-int accept_run(ListenerSet *set, const AcceptOptions *o) {
+int accept_run(ListenerSet *set, AcceptOptions *o) {
         static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
         _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n, sizeof *pfd);
         if (!pfd) {

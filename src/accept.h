@@ -14,12 +14,13 @@ typedef struct AcceptOptions {
         unsigned max_connections;     /* >= 1 */
         unsigned max_per_source;      /* 0: no per-source limit */
         /* SIGHUP. NULL: logged as not supported yet. Called in the loop, not
-         * in a signal handler; may change keys on set's live listeners. */
-        void (*on_reload)(ListenerSet *set, void *userdata);
+         * in a signal handler; may change keys on set's live listeners, and
+         * the options above: the next connection gets what it leaves. */
+        void (*on_reload)(ListenerSet *set, struct AcceptOptions *o);
         void *userdata;
 } AcceptOptions;
 
 /* Serves until SIGTERM/SIGINT, then passes the signal on to the running
  * children and returns once they are gone (0), or at once on a second such
  * signal (128 + signal). Closes set's listeners. Returns an exit code. */
-int accept_run(ListenerSet *set, const AcceptOptions *o);
+int accept_run(ListenerSet *set, AcceptOptions *o);

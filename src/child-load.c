@@ -100,6 +100,7 @@ typedef struct ReloadChild {
         ListenerSet *set;
         Config **current;
         ReloadLoadConfig load;
+        bool daemon_runs;
 } ReloadChild;
 
 /* reload_keys() loads through a callback: hand it what the child loaded. */
@@ -127,7 +128,7 @@ static int reload_child(int fd, void *userdata) {
                 config_free(TAKE_PTR(child_next));
                 return CHILD_TOO_BIG;
         }
-        if (reload_keys(rc->set, rc->current, take_child_next, NULL) < 0)
+        if (reload_keys(rc->set, rc->current, take_child_next, rc->daemon_runs, NULL) < 0)
                 return CHILD_FAILED;
         bool ok = write_size(fd, (*rc->current)->packed_size);
         for (size_t i = 0; ok && i < rc->set->n; i++)
@@ -147,16 +148,16 @@ static int answer_complete(int fd, size_t n_listeners, size_t *ret_size) {
         return 0;
 }
 
-int child_reload(ListenerSet *set, Config **current, ReloadLoadConfig load) {
+int child_reload(ListenerSet *set, Config **current, ReloadLoadConfig load, bool daemon_runs) {
         _cleanup_close_ int fd = -1;
-        ReloadChild rc = { set, current, load };
+        ReloadChild rc = { set, current, load, daemon_runs };
         size_t size;
         /* A config that did not fit last time will not now: parse once. */
         if (!config_is_resident(*current))
-                return reload_keys(set, current, load, NULL);
+                return reload_keys(set, current, load, daemon_runs, NULL);
         int st = run_child(reload_child, &rc, &fd);
         if (st < 0 || st == CHILD_TOO_BIG)
-                return reload_keys(set, current, load, NULL);
+                return reload_keys(set, current, load, daemon_runs, NULL);
         if (st == CHILD_FAILED)
                 return -EBADMSG;
         int r = st == CHILD_OK ? answer_complete(fd, set->n, &size) : -EIO;

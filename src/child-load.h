@@ -15,4 +15,4 @@ int child_load(ReloadLoadConfig load, Config **ret);
 /* reload_keys() in a child, then *current and the listeners' key counts
  * as it left them. Same result and logs as reload_keys(); a config too
  * large for the static buffer is reloaded here instead. */
-int child_reload(ListenerSet *set, Config **current, ReloadLoadConfig load);
+int child_reload(ListenerSet *set, Config **current, ReloadLoadConfig load, bool daemon_runs);

@@ -88,7 +88,6 @@ static Config *pack(Packer *p, const Config *c) {
         KeyConfig *keys = take(p, c->keys, c->n_keys * sizeof *c->keys);
         for (size_t i = 0; i < c->n_keys; i++)
                 key_pack(p, &c->keys[i], keys ? &keys[i] : NULL);
-        size_t *key_index = take(p, c->key_index, c->key_index_size * sizeof *c->key_index);
         char *name = take_str(p, c->name), *device = take_str(p, c->bind_to_device), *fdname = take_str(p, c->fdname);
         char **exec_start = take_strv(p, c->exec_start);
         if (!d)
@@ -104,12 +103,13 @@ static Config *pack(Packer *p, const Config *c) {
         d->exec_start = exec_start;
         d->keys = keys;
         d->cap_keys = c->n_keys;
-        d->key_index = key_index;
+        /* Nothing merges into a packed config: the name index, a quarter
+         * of a small config, stays behind. */
+        d->key_index = NULL;
+        d->key_index_size = 0;
         d->packed_size = p->used;
-        origin_move(p, &d->accept_origin);
-        origin_move(p, &d->inetd_origin);
-        origin_move(p, &d->on_demand_origin);
-        origin_move(p, &d->exec_origin);
+        for (size_t i = 0; i < _SETTING_MAX; i++)
+                origin_move(p, &d->origin[i]);
         for (size_t i = 0; i < c->n_listen; i++)
                 origin_move(p, &listen[i].origin);
         return d;

@@ -4,7 +4,8 @@
 #include "config.h"
 
 /* Replaces *c by a copy in one block and frees the original (wiping its
- * secrets). A packed config is only read: growing its arrays would fail.
+ * secrets). A packed config is only read: growing its arrays would fail,
+ * and config_find_key() finds nothing (the copy has no name index).
  * config_free() frees it. -ENOMEM leaves *c as it was. */
 int config_pack(Config **c);
 

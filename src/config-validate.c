@@ -66,12 +66,12 @@ int config_validate_keys(const Config *c) {
 }
 
 static int check_modes(const Config *c) {
+        const Origin *inetd = &c->origin[SETTING_INETD], *on_demand = &c->origin[SETTING_ON_DEMAND];
         if (c->inetd && !c->accept)
-                return log_errno(-EBADMSG, "%s:%u: Inetd=yes needs Accept=yes", c->inetd_origin.file,
-                                 c->inetd_origin.line);
+                return log_errno(-EBADMSG, "%s:%u: Inetd=yes needs Accept=yes", inetd->file, inetd->line);
         if (c->on_demand && c->accept)
                 return log_errno(-EBADMSG, "%s:%u: OnDemand=yes and Accept=yes exclude each other",
-                                 c->on_demand_origin.file, c->on_demand_origin.line);
+                                 on_demand->file, on_demand->line);
         return 0;
 }
 

@@ -231,15 +231,9 @@ static int p_fdname(const Assignment *a) {
         return set_string(a, &a->config->fdname, 255, ":");
 }
 
-static int set_mode_flag(const Assignment *a, bool *field, Origin *origin) {
-        *origin = a->origin;
-        return set_bool(a, field, false);
-}
-static int p_accept(const Assignment *a) { return set_mode_flag(a, &a->config->accept, &a->config->accept_origin); }
-static int p_inetd(const Assignment *a) { return set_mode_flag(a, &a->config->inetd, &a->config->inetd_origin); }
-static int p_on_demand(const Assignment *a) {
-        return set_mode_flag(a, &a->config->on_demand, &a->config->on_demand_origin);
-}
+static int p_accept(const Assignment *a) { return set_bool(a, &a->config->accept, false); }
+static int p_inetd(const Assignment *a) { return set_bool(a, &a->config->inetd, false); }
+static int p_on_demand(const Assignment *a) { return set_bool(a, &a->config->on_demand, false); }
 static int p_max_connections(const Assignment *a) {
         return set_unsigned(a, &a->config->max_connections, 1, 1000000, CONFIG_MAX_CONNECTIONS_DEFAULT);
 }
@@ -263,7 +257,6 @@ static int p_exec_start(const Assignment *a) {
                 return BAD(a, "%s", why);
         strv_free(c->exec_start);
         c->exec_start = words;
-        c->exec_origin = a->origin;
         return 0;
 }
 
@@ -341,36 +334,78 @@ static int p_interface(const Assignment *a) {
         return set_string(a, &a->key->interface, IF_NAMESIZE - 1, "/: %");
 }
 
+/* How a reload tells that a [Socket] or [Service] setting changed: the
+ * type of its value in Config. */
+typedef enum ValueKind {
+        VALUE_KEY,      /* a [Key] setting: the key plan compares those */
+        VALUE_BOOL,
+        VALUE_UNSIGNED,
+        VALUE_ENUM,
+        VALUE_STRING,
+        VALUE_WORDS,
+        VALUE_LISTEN,   /* Config.listen, entry by entry */
+} ValueKind;
+
 typedef struct Setting {
         const char *section;
         const char *name;
         int (*parse)(const Assignment *a);
+        ReloadPolicy reload;
+        ValueKind kind;
+        SettingId id;   /* Config.origin[id] holds its line */
+        size_t offset;  /* of its value in Config */
 } Setting;
 
+#define VALUE(k, i, field) .kind = (k), .id = (i), .offset = offsetof(Config, field)
+#define IN_KEY .kind = VALUE_KEY, .id = _SETTING_MAX
+
+/* One row per setting, with what a reload does with it. Live: keys (the
+ * diff in reload.c), options that connections inherit from the listener,
+ * and what the accept loop reads for every connection. */
 static const Setting settings[] = {
-        { "Socket", "ListenStream", p_listen_stream },
-        { "Socket", "BindIPv6Only", p_bind_ipv6_only },
-        { "Socket", "Backlog", p_backlog },
-        { "Socket", "FreeBind", p_free_bind },
-        { "Socket", "ReusePort", p_reuse_port },
-        { "Socket", "BindToDevice", p_bind_to_device },
-        { "Socket", "FileDescriptorName", p_fdname },
-        { "Socket", "UnmatchedPeers", p_unmatched_peers },
-        { "Socket", "Accept", p_accept },
-        { "Socket", "Inetd", p_inetd },
-        { "Socket", "OnDemand", p_on_demand },
-        { "Socket", "MaxConnections", p_max_connections },
-        { "Socket", "MaxConnectionsPerSource", p_max_per_source },
-        { "Socket", "KeepAlive", p_keep_alive },
-        { "Socket", "NoDelay", p_no_delay },
-        { "Service", "ExecStart", p_exec_start },
-        { "Key", "Peer", p_peer },
-        { "Key", "SecretFile", p_secret_file },
-        { "Key", "Secret", p_secret },
-        { "Key", "SecretHex", p_secret_hex },
-        { "Key", "Credential", p_credential },
-        { "Key", "Interface", p_interface },
+        { "Socket", "ListenStream", p_listen_stream, RELOAD_RESTART,
+          VALUE(VALUE_LISTEN, SETTING_LISTEN_STREAM, listen) },
+        { "Socket", "BindIPv6Only", p_bind_ipv6_only, RELOAD_RESTART,
+          VALUE(VALUE_ENUM, SETTING_BIND_IPV6_ONLY, bind_ipv6_only) },
+        { "Socket", "Backlog", p_backlog, RELOAD_RESTART, VALUE(VALUE_UNSIGNED, SETTING_BACKLOG, backlog) },
+        { "Socket", "FreeBind", p_free_bind, RELOAD_RESTART, VALUE(VALUE_BOOL, SETTING_FREE_BIND, free_bind) },
+        { "Socket", "ReusePort", p_reuse_port, RELOAD_RESTART, VALUE(VALUE_BOOL, SETTING_REUSE_PORT, reuse_port) },
+        { "Socket", "BindToDevice", p_bind_to_device, RELOAD_RESTART,
+          VALUE(VALUE_STRING, SETTING_BIND_TO_DEVICE, bind_to_device) },
+        { "Socket", "FileDescriptorName", p_fdname, RELOAD_RESTART, VALUE(VALUE_STRING, SETTING_FDNAME, fdname) },
+        /* The catch-all keys: the key plan adds or deletes them. */
+        { "Socket", "UnmatchedPeers", p_unmatched_peers, RELOAD_LIVE,
+          VALUE(VALUE_ENUM, SETTING_UNMATCHED_PEERS, unmatched_peers) },
+        { "Socket", "Accept", p_accept, RELOAD_RESTART, VALUE(VALUE_BOOL, SETTING_ACCEPT, accept) },
+        { "Socket", "Inetd", p_inetd, RELOAD_NEXT_COMMAND, VALUE(VALUE_BOOL, SETTING_INETD, inetd) },
+        { "Socket", "OnDemand", p_on_demand, RELOAD_RESTART, VALUE(VALUE_BOOL, SETTING_ON_DEMAND, on_demand) },
+        { "Socket", "MaxConnections", p_max_connections, RELOAD_LIVE,
+          VALUE(VALUE_UNSIGNED, SETTING_MAX_CONNECTIONS, max_connections) },
+        { "Socket", "MaxConnectionsPerSource", p_max_per_source, RELOAD_LIVE,
+          VALUE(VALUE_UNSIGNED, SETTING_MAX_PER_SOURCE, max_connections_per_source) },
+        /* Set on the listeners, which accepted connections copy them from. */
+        { "Socket", "KeepAlive", p_keep_alive, RELOAD_LIVE, VALUE(VALUE_BOOL, SETTING_KEEP_ALIVE, keep_alive) },
+        { "Socket", "NoDelay", p_no_delay, RELOAD_LIVE, VALUE(VALUE_BOOL, SETTING_NO_DELAY, no_delay) },
+        { "Service", "ExecStart", p_exec_start, RELOAD_NEXT_COMMAND,
+          VALUE(VALUE_WORDS, SETTING_EXEC_START, exec_start) },
+        { "Key", "Peer", p_peer, RELOAD_LIVE, IN_KEY },
+        { "Key", "SecretFile", p_secret_file, RELOAD_LIVE, IN_KEY },
+        { "Key", "Secret", p_secret, RELOAD_LIVE, IN_KEY },
+        { "Key", "SecretHex", p_secret_hex, RELOAD_LIVE, IN_KEY },
+        { "Key", "Credential", p_credential, RELOAD_LIVE, IN_KEY },
+        { "Key", "Interface", p_interface, RELOAD_LIVE, IN_KEY },
 };
+
+bool config_setting(size_t i, const char **ret_section, const char **ret_name, ReloadPolicy *ret_reload,
+                    SettingId *ret_id) {
+        if (i >= ELEMENTSOF(settings))
+                return false;
+        *ret_section = settings[i].section;
+        *ret_name = settings[i].name;
+        *ret_reload = settings[i].reload;
+        *ret_id = settings[i].id;
+        return true;
+}
 
 static bool key_name_valid(const char *s) {
         if (!*s)
@@ -408,7 +443,76 @@ int config_assign(Config *c, const char *section, const char *name, const char *
                                  origin.file, section_line, section);
         }
         for (size_t i = 0; i < ELEMENTSOF(settings); i++)
-                if (strcmp(settings[i].section, kind) == 0 && strcmp(settings[i].name, name) == 0)
-                        return settings[i].parse(&a);
+                if (strcmp(settings[i].section, kind) == 0 && strcmp(settings[i].name, name) == 0) {
+                        int r = settings[i].parse(&a);
+                        if (r >= 0 && settings[i].id < _SETTING_MAX)
+                                c->origin[settings[i].id] = origin;
+                        return r;
+                }
         return log_errno(-EBADMSG, "%s:%u: unknown setting %s= in [%s]", origin.file, origin.line, name, section);
+}
+
+/* ---- what a reload changes ---- */
+
+static bool str_same(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool value_same(const Setting *s, const Config *a, const Config *b) {
+        const void *x = (const char *) a + s->offset, *y = (const char *) b + s->offset;
+        switch (s->kind) {
+        case VALUE_BOOL:
+                return *(const bool *) x == *(const bool *) y;
+        case VALUE_UNSIGNED:
+                return *(const unsigned *) x == *(const unsigned *) y;
+        case VALUE_ENUM:
+                return *(const int *) x == *(const int *) y;
+        case VALUE_STRING:
+                return str_same(*(char *const *) x, *(char *const *) y);
+        case VALUE_WORDS:
+                return strv_equal(*(char **const *) x, *(char **const *) y);
+        default:
+                return true;
+        }
+}
+
+/* The first ListenStream= entry that differs, in order (the order gives
+ * the fds), or SIZE_MAX when every one is the same. */
+static size_t listen_difference(const Config *a, const Config *b) {
+        size_t n = a->n_listen < b->n_listen ? a->n_listen : b->n_listen;
+        for (size_t i = 0; i < n; i++) {
+                char x[ADDR_STRLEN], y[ADDR_STRLEN];
+                listen_address_format(&a->listen[i].address, x);
+                listen_address_format(&b->listen[i].address, y);
+                if (strcmp(x, y) != 0)
+                        return i;
+        }
+        return a->n_listen == b->n_listen ? SIZE_MAX : n;
+}
+
+static bool setting_change(const Setting *s, const Config *old, const Config *new, SettingChange *ret) {
+        *ret = (SettingChange) { .name = s->name, .reload = s->reload, .origin = new->origin[s->id] };
+        if (s->kind == VALUE_LISTEN) {
+                size_t i = listen_difference(old, new);
+                if (i == SIZE_MAX)
+                        return false;
+                if (i < new->n_listen)
+                        ret->origin = new->listen[i].origin;
+                else
+                        *ret = (SettingChange) { s->name, s->reload, old->listen[i].origin, true };
+                return true;
+        }
+        if (value_same(s, old, new))
+                return false;
+        if (!ret->origin.file)
+                *ret = (SettingChange) { s->name, s->reload, old->origin[s->id], true };
+        return true;
+}
+
+size_t config_changes(const Config *old, const Config *new, SettingChange ret[static _SETTING_MAX]) {
+        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++)
+                if (settings[i].kind != VALUE_KEY && n < _SETTING_MAX && setting_change(&settings[i], old, new, &ret[n]))
+                        n++;
+        return n;
 }

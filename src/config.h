@@ -37,6 +37,41 @@ typedef enum SecretSource {
         _SECRET_SOURCE_MAX,
 } SecretSource;
 
+/* What a reload does with a setting. Each row of the settings table
+ * (config.c) declares one; the zero value is no decision, which the unit
+ * tests refuse, so a new setting cannot be forgotten. */
+typedef enum ReloadPolicy {
+        RELOAD_UNDECLARED,
+        RELOAD_LIVE,         /* a reload applies it: keys, limits, options of new connections */
+        RELOAD_NEXT_COMMAND, /* applies to every command started after a reload (accept mode: each
+                              * connection; on demand: the daemon, until it starts); a daemon that
+                              * already runs (supervise mode) needs a restart for it */
+        RELOAD_RESTART,      /* shapes the sockets or the mode: only a restart applies it, and a
+                              * reload names it in a warning */
+        _RELOAD_POLICY_MAX,
+} ReloadPolicy;
+
+/* The [Socket] and [Service] settings, to index Config.origin. */
+typedef enum SettingId {
+        SETTING_LISTEN_STREAM,
+        SETTING_BIND_IPV6_ONLY,
+        SETTING_BACKLOG,
+        SETTING_FREE_BIND,
+        SETTING_REUSE_PORT,
+        SETTING_BIND_TO_DEVICE,
+        SETTING_FDNAME,
+        SETTING_UNMATCHED_PEERS,
+        SETTING_ACCEPT,
+        SETTING_INETD,
+        SETTING_ON_DEMAND,
+        SETTING_MAX_CONNECTIONS,
+        SETTING_MAX_PER_SOURCE,
+        SETTING_KEEP_ALIVE,
+        SETTING_NO_DELAY,
+        SETTING_EXEC_START,
+        _SETTING_MAX,
+} SettingId;
+
 typedef struct ListenEntry {
         ListenAddress address;
         Origin origin;
@@ -75,11 +110,10 @@ typedef struct Config {
         char *fdname;
         UnmatchedPeers unmatched_peers;
         bool accept, inetd, on_demand, keep_alive, no_delay;
-        Origin accept_origin, inetd_origin, on_demand_origin;
         unsigned max_connections, max_connections_per_source;
 
         char **exec_start;
-        Origin exec_origin;
+        Origin origin[_SETTING_MAX]; /* where each was last assigned; file NULL: never */
 
         KeyConfig *keys;
         size_t n_keys, cap_keys;
@@ -121,6 +155,24 @@ int config_validate_keys(const Config *c);
 int config_resolve(Config *c);
 /* The same for one key: a client needs only the key it uses. */
 int config_resolve_key(KeyConfig *k);
+
+/* A [Socket] or [Service] setting whose value differs between two configs. */
+typedef struct SettingChange {
+        const char *name;      /* without '=' */
+        ReloadPolicy reload;
+        Origin origin;         /* the line that gives the new value... */
+        bool unset;            /* ...or, when the new config no longer sets it, the old one's */
+} SettingChange;
+
+/* Pure. The [Socket] and [Service] settings that differ from old to new,
+ * in the settings table's order. [Key] settings are left to the key plan.
+ * Returns how many (at most _SETTING_MAX). */
+size_t config_changes(const Config *old, const Config *new, SettingChange ret[static _SETTING_MAX]);
+
+/* Row i of the settings table, or false past its end: for tests that walk
+ * every setting. ret_id is _SETTING_MAX for a [Key] setting. */
+bool config_setting(size_t i, const char **ret_section, const char **ret_name, ReloadPolicy *ret_reload,
+                    SettingId *ret_id);
 
 KeyConfig *config_find_key(const Config *c, const char *name);
 const char *bind_ipv6_only_to_string(BindIPv6Only b);

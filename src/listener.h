@@ -29,5 +29,10 @@ ListenerShape listener_expected_shape(const Config *c, const ListenAddress *a);
 int listener_set_open(const Config *c, ListenerSet *ret);
 void listener_set_close(ListenerSet *s);
 
+/* Sets SO_KEEPALIVE and TCP_NODELAY on an open listener as c says
+ * (KeepAlive=, NoDelay=): connections accepted later copy them. Returns
+ * -errno with *ret_step the option that failed. */
+int listener_connection_options(int fd, const Config *c, const char **ret_step);
+
 /* How many keys net.core.optmem_max must allow on one socket for n keys. */
 size_t optmem_needed(size_t n_keys);

@@ -174,7 +174,7 @@ static const char *const op_verb[_RELOAD_OP_MAX] = {
         [RELOAD_ADD] = "add", [RELOAD_REPLACE] = "replace", [RELOAD_DELETE] = "delete",
 };
 
-/* Not inlined, for the same reason as warn_restart_needed(). */
+/* Not inlined, for the same reason as report_changes(). */
 __attribute__((noinline)) static int explain_step_error(int r, const Listener *l, const ListenerChange *ch, const ReloadStep *s) {
         const KeyEntry *e = s->new ? s->new : s->old;
         char addr[ADDR_STRLEN], pfx[ADDR_STRLEN];
@@ -224,67 +224,120 @@ static int changes_apply(ListenerSet *live, const ListenerChange *v, ReloadStats
         return 0;
 }
 
-static bool str_same(const char *a, const char *b) {
-        return a == b || (a && b && strcmp(a, b) == 0);
-}
+/* ---- settings other than keys ---- */
 
-static bool listen_same(const Config *a, const Config *b) {
-        if (a->n_listen != b->n_listen)
+/* The unit to name in the restart hint: the service in our cgroup, when
+ * systemd started us (it sets INVOCATION_ID). */
+static bool own_unit(char ret[static 256]) {
+        char line[1024];
+        bool found = false;
+        if (!getenv("INVOCATION_ID"))
                 return false;
-        for (size_t i = 0; i < a->n_listen; i++) {
-                char x[ADDR_STRLEN], y[ADDR_STRLEN];
-                listen_address_format(&a->listen[i].address, x);
-                listen_address_format(&b->listen[i].address, y);
-                if (strcmp(x, y) != 0)
-                        return false;
+        FILE *f = fopen("/proc/self/cgroup", "re");
+        if (!f)
+                return false;
+        while (fgets(line, sizeof line, f)) {
+                char *save = NULL;
+                line[strcspn(line, "\n")] = 0;
+                for (char *t = strtok_r(strchr(line, '/'), "/", &save); t; t = strtok_r(NULL, "/", &save))
+                        if (str_endswith(t, ".service") && strlen(t) < 256) {
+                                strcpy(ret, t);
+                                found = true;
+                        }
         }
-        return true;
+        fclose(f);
+        return found;
 }
 
-/* The sockets already exist and the daemon holds them: only keys can
- * change. Say what else changed instead of ignoring it silently. Not
- * inlined: its buffers would stay in reload_keys()'s frame while load()
- * parses below it, and stack touched that deep stays resident in the
- * supervisor (bench/supervise-memory). */
-__attribute__((noinline)) static void warn_restart_needed(const Config *a, const Config *b) {
-        const struct {
-                bool changed;
-                const char *name;
-        } s[] = {
-                { !listen_same(a, b), "ListenStream=" },
-                { a->bind_ipv6_only != b->bind_ipv6_only, "BindIPv6Only=" },
-                { a->backlog != b->backlog, "Backlog=" },
-                { a->free_bind != b->free_bind, "FreeBind=" },
-                { a->reuse_port != b->reuse_port, "ReusePort=" },
-                { !str_same(a->bind_to_device, b->bind_to_device), "BindToDevice=" },
-                { !str_same(a->fdname, b->fdname), "FileDescriptorName=" },
-                { a->accept != b->accept || a->inetd != b->inetd || a->on_demand != b->on_demand,
-                  "Accept=/Inetd=/OnDemand=" },
-        };
-        char what[256] = "";
-        for (size_t i = 0; i < ELEMENTSOF(s); i++)
-                if (s[i].changed)
-                        snprintf(what + strlen(what), sizeof what - strlen(what), "%s%s", what[0] ? " " : "",
-                                 s[i].name);
-        if (what[0])
-                log_warning("reload: %s changed: the listening sockets stay as they are until a restart; "
-                            "applying only the key changes", what);
+static void name_change(FILE *f, const SettingChange *ch) {
+        fprintf(f, "%s%s= (%s%s", ftell(f) ? ", " : "", ch->name, ch->unset ? "no longer set; was " : "",
+                ch->origin.file ? ch->origin.file : "?");
+        if (ch->origin.line)
+                fprintf(f, ":%u", ch->origin.line);
+        fputc(')', f);
 }
 
-int reload_keys(ListenerSet *live, Config **current, ReloadLoadConfig load, ReloadStats *ret_stats) {
+/* Names every changed setting with its file:line: those this reload cannot
+ * apply in one warning, the rest in one line. Not inlined: its buffers
+ * would stay in reload_keys()'s frame while load() parses below it, and
+ * stack touched that deep stays resident in the supervisor
+ * (bench/supervise-memory). */
+__attribute__((noinline)) static void report_changes(const Config *old, const Config *new, bool daemon_runs) {
+        SettingChange ch[_SETTING_MAX];
+        char *restart = NULL, *live = NULL, unit[256];
+        size_t restart_size = 0, live_size = 0, n = config_changes(old, new, ch);
+        if (n == 0)
+                return;
+        FILE *fr = open_memstream(&restart, &restart_size), *fl = open_memstream(&live, &live_size);
+        for (size_t i = 0; fr && fl && i < n; i++) {
+                bool later = ch[i].reload == RELOAD_RESTART || (ch[i].reload == RELOAD_NEXT_COMMAND && daemon_runs);
+                name_change(later ? fr : fl, &ch[i]);
+        }
+        if (fr)
+                fclose(fr);
+        if (fl)
+                fclose(fl);
+        if (!fr || !fl)
+                log_warning("reload: some settings other than keys changed; restart to apply them all");
+        else if (restart_size && own_unit(unit))
+                log_warning("reload: %s changed, which only a restart applies: systemctl restart %s; until then "
+                            "the old values stay, and this reload applies the rest", restart, unit);
+        else if (restart_size)
+                log_warning("reload: %s changed, which only a restart applies (systemctl restart the unit, or "
+                            "start tcpmd5-activate again); until then the old values stay, and this reload "
+                            "applies the rest", restart);
+        if (live_size)
+                log_info("reload: applying %s", live);
+        free(restart);
+        free(live);
+}
+
+/* KeepAlive= and NoDelay= live on the listeners: every connection accepted
+ * later copies them, in every mode (the daemon's listeners are these very
+ * sockets). All listeners or, on an error, none. */
+static int options_apply(ListenerSet *live, const Config *old, const Config *new, ReloadStats *stats) {
+        if (old->keep_alive == new->keep_alive && old->no_delay == new->no_delay)
+                return 0;
+        for (size_t i = 0; i < live->n; i++) {
+                const char *step;
+                stats->setsockopts += 2;
+                int r = listener_connection_options(live->v[i].fd, new, &step);
+                if (r >= 0)
+                        continue;
+                char addr[ADDR_STRLEN];
+                listen_address_format(&live->v[i].address, addr);
+                log_errno(r, "%s: reload: cannot set %s: %s; the old keys and options stay", addr, step, strerror(-r));
+                for (size_t k = i + 1; k-- > 0;)
+                        (void) listener_connection_options(live->v[k].fd, old, &step);
+                return r;
+        }
+        return 0;
+}
+
+static void options_undo(ListenerSet *live, const Config *old, const Config *new) {
+        const char *step;
+        if (old->keep_alive != new->keep_alive || old->no_delay != new->no_delay)
+                for (size_t i = 0; i < live->n; i++)
+                        (void) listener_connection_options(live->v[i].fd, old, &step);
+}
+
+int reload_keys(ListenerSet *live, Config **current, ReloadLoadConfig load, bool daemon_runs,
+                ReloadStats *ret_stats) {
         _cleanup_(config_freep) Config *next = NULL;
         ListenerChange *changes = NULL;
         ReloadStats stats = { 0 };
         int r = load(&next);
         if (r < 0)
                 return log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
-        warn_restart_needed(*current, next);
         if ((r = changes_plan(live, *current, next, &changes)) < 0)
                 return log_errno(r, "reload: out of memory; the old keys stay");
-        r = changes_apply(live, changes, &stats);
+        r = options_apply(live, *current, next, &stats);
+        if (r >= 0 && (r = changes_apply(live, changes, &stats)) < 0)
+                options_undo(live, *current, next);
         changes_free(changes, live->n);
         if (r < 0)
                 return r;
+        report_changes(*current, next, daemon_runs);
         /* Only now: the old entries pointed into the old config. */
         config_free(*current);
         *current = TAKE_PTR(next);

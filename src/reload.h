@@ -4,6 +4,7 @@
  * fails. Established connections keep the key they were accepted with. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -49,9 +50,14 @@ int reload_apply(int fd, const ReloadStep *steps, size_t n, size_t *ret_failed, 
 /* Undoes steps[0..n) in reverse. Returns the first error, going on anyway. */
 int reload_undo(int fd, const ReloadStep *steps, size_t n, ReloadStats *stats);
 
-/* The whole reload: loads a new config, warns about listener changes that
- * need a restart, changes the keys on every live listener (all of them or,
- * on any error, none), then frees the old config and stores the new one in
- * *current. The catch-all secret in live stays the same. Logs; returns 0,
- * or -errno with the old keys and *current kept. */
-int reload_keys(ListenerSet *live, Config **current, ReloadLoadConfig load, ReloadStats *ret_stats);
+/* The whole reload: loads a new config; sets KeepAlive= and NoDelay= on
+ * every live listener and changes their keys (all of them or, on any
+ * error, none); names every other changed setting, warning about those
+ * only a restart applies (RELOAD_NEXT_COMMAND ones too when daemon_runs:
+ * the command they are for already runs); then frees the old config and
+ * stores the new one in *current, for the caller to apply what it reads
+ * from there (the accept loop's limits). The catch-all secret in live
+ * stays the same. Logs; returns 0, or -errno with the old keys and
+ * *current kept. */
+int reload_keys(ListenerSet *live, Config **current, ReloadLoadConfig load, bool daemon_runs,
+                ReloadStats *ret_stats);

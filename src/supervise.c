@@ -99,16 +99,16 @@ static void rewatch(Supervisor *s) {
                 log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
 }
 
-int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load) {
+int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load, bool daemon_runs) {
         (void) notify_reloading();
         /* In a child, so the parse leaves no dirty heap here (child-load.c). */
-        int r = child_reload(set, config, load);
+        int r = child_reload(set, config, load, daemon_runs);
         (void) notify_ready(set->n, count_keys(set), r < 0 ? "last reload failed, old keys kept" : NULL);
         return r;
 }
 
 static void reload(Supervisor *s) {
-        (void) supervise_reload(s->set, s->config, s->o->load);
+        (void) supervise_reload(s->set, s->config, s->o->load, true);
         if (s->o->watch)
                 rewatch(s);
         (void) malloc_trim(0);

@@ -26,5 +26,6 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
                   const char *const *names, Config **config);
 
 /* A SIGHUP reload with its notifications: RELOADING=1, reload_keys(), then
- * READY=1 (STATUS= says when it failed). For accept mode too. */
-int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load);
+ * READY=1 (STATUS= says when it failed). For accept and on-demand mode too,
+ * where no daemon runs yet (daemon_runs false). */
+int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load, bool daemon_runs);

@@ -197,23 +197,33 @@ static int print_plan(const Config *c, char *const *command) {
 }
 
 /* The command line picks the mode over the config: --accept/--inetd turn
- * OnDemand= off, --on-demand turns Accept=/Inetd= off. */
-static void apply_mode_options(Config *c) {
+ * OnDemand= off, --on-demand turns Accept=/Inetd= off. A COMMAND takes
+ * ExecStart='s place, so a reload compares the command that runs. */
+static int apply_command_line(Config *c) {
         static const Origin cmdline = { .file = "(command line)" };
         if (arg_accept > 0) {
                 c->accept = true;
-                c->accept_origin = cmdline;
+                c->origin[SETTING_ACCEPT] = cmdline;
                 c->on_demand = false;
         }
         if (arg_inetd > 0) {
                 c->inetd = true;
-                c->inetd_origin = cmdline;
+                c->origin[SETTING_INETD] = cmdline;
         }
         if (arg_on_demand > 0) {
                 c->on_demand = true;
-                c->on_demand_origin = cmdline;
+                c->origin[SETTING_ON_DEMAND] = cmdline;
                 c->accept = c->inetd = false;
         }
+        if (arg_command) {
+                char **words = strv_copy(arg_command);
+                if (!words)
+                        return -ENOMEM;
+                strv_free(c->exec_start);
+                c->exec_start = words;
+                c->origin[SETTING_EXEC_START] = cmdline;
+        }
+        return 0;
 }
 
 static int load(Config **ret) {
@@ -227,7 +237,8 @@ static int load(Config **ret) {
         int r = config_load(c, arg_config, arg_unit, arg_dirs ? arg_dirs : default_dirs);
         if (r < 0)
                 return r;
-        apply_mode_options(c);
+        if ((r = apply_command_line(c)) < 0)
+                return r;
         if ((r = config_validate(c, arg_command != NULL)) < 0)
                 return r;
         if ((r = config_resolve(c)) < 0)
@@ -251,19 +262,91 @@ static int load_resident(Config **ret) {
         return 0;
 }
 
-/* SIGHUP in accept and on-demand modes: the same key reload as supervise mode. */
-static void reload_on_sighup(ListenerSet *set, void *userdata) {
-        (void) supervise_reload(set, userdata, load);
+/* What the activator holds while it runs: the config, and the command for
+ * the next process it starts, resolved anew when a reload changes
+ * ExecStart= before that process starts. */
+typedef struct Activator {
+        Config *config;
+        char *path;   /* from exec_resolve() */
+        char **argv;  /* a copy: a reload frees the config */
+} Activator;
+
+static void activator_done(Activator *a) {
+        config_free(a->config);
+        free(a->path);
+        strv_free(a->argv);
 }
 
-static int run_accept(Config **c, const char *path, char *const *argv, ListenerSet *set) {
+static const char *exec_problem(int r) {
+        return r == -ENOMEM ? "out of memory" : r == -EACCES ? "not executable" : "command not found";
+}
+
+static int command_resolve(Activator *a) {
+        _cleanup_free_ char *path = NULL;
+        int r = exec_resolve(a->config->exec_start[0], &path);
+        if (r < 0)
+                return r;
+        char **argv = strv_copy(a->config->exec_start);
+        if (!argv)
+                return -ENOMEM;
+        free(a->path);
+        strv_free(a->argv);
+        a->path = TAKE_PTR(path);
+        a->argv = argv;
+        return 0;
+}
+
+/* A reload before the next process starts checks its command as start-up
+ * does: one that cannot run fails the reload, and nothing changes. */
+static int load_checked_command(Config **ret) {
+        _cleanup_free_ char *path = NULL;
+        int r = load(ret);
+        if (r < 0)
+                return r;
+        const Origin *o = &(*ret)->origin[SETTING_EXEC_START];
+        if ((r = exec_resolve((*ret)->exec_start[0], &path)) < 0) {
+                log_error("%s:%u: ExecStart=: %s: %s", o->file, o->line, (*ret)->exec_start[0], exec_problem(r));
+                config_free(*ret);
+                *ret = NULL;
+        }
+        return r;
+}
+
+/* SIGHUP in accept and on-demand modes: the same reload as supervise mode,
+ * and the processes started after it run what ExecStart= says now. */
+static void reload_on_sighup(ListenerSet *set, void *userdata) {
+        Activator *a = userdata;
+        if (supervise_reload(set, &a->config, load_checked_command, false) < 0 ||
+            strv_equal(a->argv, a->config->exec_start))
+                return;
+        int r = command_resolve(a);
+        if (r < 0) /* checked by the reload a moment ago: gone since */
+                log_error("reload: ExecStart=: %s: %s; new processes run %s as before", a->config->exec_start[0],
+                          exec_problem(r), a->path);
+}
+
+/* What the accept loop reads for every connection. */
+static void accept_options_set(AcceptOptions *o) {
+        const Activator *a = o->userdata;
+        o->path = a->path;
+        o->argv = a->argv;
+        o->inetd = a->config->inetd;
+        o->max_connections = a->config->max_connections;
+        o->max_per_source = a->config->max_connections_per_source;
+}
+
+static void reload_accept(ListenerSet *set, AcceptOptions *o) {
+        reload_on_sighup(set, o->userdata);
+        accept_options_set(o);
+}
+
+static int run_accept(Activator *a, ListenerSet *set) {
+        AcceptOptions o = { .on_reload = reload_accept, .userdata = a };
+        accept_options_set(&o);
         /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). The
          * secrets stay: a SIGHUP reload diffs against them. */
         (void) notify_send("READY=1");
-        return accept_run(set, &(AcceptOptions) { .path = path, .argv = argv, .inetd = (*c)->inetd,
-                                                  .max_connections = (*c)->max_connections,
-                                                  .max_per_source = (*c)->max_connections_per_source,
-                                                  .on_reload = reload_on_sighup, .userdata = c });
+        return accept_run(set, &o);
 }
 
 /* The daemon gets every listener: as our child (supervise) or as us (exec). */
@@ -298,35 +381,29 @@ static int run_daemon(Config **c, const char *path, char *const *argv, ListenerS
 }
 
 static int run(void) {
-        _cleanup_(config_freep) Config *c = NULL;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_(activator_done) Activator a = { 0 };
         ListenerSet set;
-        int r = load_resident(&c);
+        int r = load_resident(&a.config);
         if (r != 0)
                 return r;
-        char *const *command = arg_command ? arg_command : c->exec_start;
         if (arg_check)
-                return print_plan(c, command) < 0 ? EXIT_OSERR : 0;
+                return print_plan(a.config, a.config->exec_start) < 0 ? EXIT_OSERR : 0;
 
         /* Before any socket exists, so a typo in the command opens nothing. */
-        if ((r = exec_resolve(command[0], &path)) < 0) {
-                log_error("%s: %s", command[0], r == -EACCES ? "not executable" : "command not found");
-                return exec_exit_code(r);
+        if ((r = command_resolve(&a)) < 0) {
+                log_error("%s: %s", a.config->exec_start[0], exec_problem(r));
+                return r == -ENOMEM ? EXIT_OSERR : exec_exit_code(r);
         }
-        /* A reload frees the config that ExecStart= words live in. */
-        _cleanup_(strv_freep) char **argv = strv_copy(command);
-        if (!argv)
-                return log_errno(EXIT_OSERR, "out of memory");
-        if ((r = listener_set_open(c, &set)) < 0)
+        if ((r = listener_set_open(a.config, &set)) < 0)
                 return exit_code_from_error(r);
 
-        if (c->accept)
-                return run_accept(&c, path, argv, &set);
-        if (c->on_demand && (r = ondemand_wait(&set, reload_on_sighup, &c)) != 0) {
+        if (a.config->accept)
+                return run_accept(&a, &set);
+        if (a.config->on_demand && (r = ondemand_wait(&set, reload_on_sighup, &a)) != 0) {
                 listener_set_close(&set);
                 return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
         }
-        return run_daemon(&c, path, argv, &set);
+        return run_daemon(&a.config, a.path, a.argv, &set);
 }
 
 int main(int argc, char **argv) {

@@ -62,3 +62,5 @@ void strv_free(char **v);
 static inline void strv_freep(char ***v) { strv_free(*v); }
 size_t strv_length(char *const *v);
 char **strv_copy(char *const *v);
+/* NULL and empty are equal. */
+bool strv_equal(char *const *a, char *const *b);

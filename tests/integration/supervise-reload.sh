@@ -131,7 +131,8 @@ check "rolled back: current key still in on the dual-stack listener" echo_ok "$N
 in_ns "$NS" sysctl -qw net.core.optmem_max=131072
 write_conf "ListenStream = 2224" "$many"
 check "reload 2 done" hup reloads 2
-check "a listener change is reported as needing a restart" wait_for 300 grep -q "ListenStream= changed.*restart" "$T/bg.err"
+check "a listener change is reported with its line as needing a restart" wait_for 300 grep -qF \
+        "reload: ListenStream= ($T/svc.conf:4) changed, which only a restart applies (systemctl restart" "$T/bg.err"
 check "and not applied" bash -c "! ip netns exec $NS ss -Htln 'sport = :2224' | grep -q LISTEN"
 check "reload 2: office key rotated back (IPv4 listener)" echo_ok "$NS" "$T/old.key" 127.0.0.1 2223
 check "reload 2: office key rotated back (IPv6)" echo_ok "$NS" "$T/old.key" ::1 2222

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 
 #include "common.h"
+#include "config-pack.h"
 #include "config.h"
+#include "util.h"
 
 static Config *c;
 
@@ -212,6 +214,175 @@ static void allow_unsigned_without_keys(void **state) {
         assert_int_equal(c->unmatched_peers, UNMATCHED_PEERS_ALLOW_UNSIGNED);
 }
 
+
+/* ---- reload policies ---- */
+
+static void every_setting_declares_a_reload_policy(void **state) {
+        (void) state;
+        const char *section, *name;
+        ReloadPolicy reload;
+        SettingId id;
+        unsigned seen[_SETTING_MAX] = { 0 };
+        size_t i = 0;
+        for (; config_setting(i, &section, &name, &reload, &id); i++) {
+                if (reload <= RELOAD_UNDECLARED || reload >= _RELOAD_POLICY_MAX)
+                        fail_msg("%s= in [%s] declares no reload policy", name, section);
+                if (strcmp(section, "Key") == 0) {
+                        assert_int_equal(id, _SETTING_MAX);
+                        continue;
+                }
+                /* Config.origin keeps one line per setting, for the reload's messages. */
+                if (id >= _SETTING_MAX || seen[id]++)
+                        fail_msg("%s= in [%s] has no SettingId of its own", name, section);
+        }
+        for (size_t k = 0; k < _SETTING_MAX; k++)
+                if (!seen[k])
+                        fail_msg("SettingId %zu belongs to no row of the settings table", k);
+        assert_true(i > _SETTING_MAX);
+}
+
+/* Two values for every [Socket] and [Service] setting; the second is
+ * never the default. A new setting needs a line here. */
+static const struct {
+        const char *name, *a, *b;
+} change_values[] = {
+        { "ListenStream", "2222", "2223" },
+        { "BindIPv6Only", "both", "ipv6-only" },
+        { "Backlog", "16", "17" },
+        { "FreeBind", "no", "yes" },
+        { "ReusePort", "no", "yes" },
+        { "BindToDevice", "lo", "eth0" },
+        { "FileDescriptorName", "a", "b" },
+        { "UnmatchedPeers", "drop", "allow-unsigned" },
+        { "Accept", "no", "yes" },
+        { "Inetd", "no", "yes" },
+        { "OnDemand", "no", "yes" },
+        { "MaxConnections", "1", "3" },
+        { "MaxConnectionsPerSource", "1", "2" },
+        { "KeepAlive", "no", "yes" },
+        { "NoDelay", "no", "yes" },
+        { "ExecStart", "/bin/true", "/bin/true x" },
+};
+
+static Config *config_with(const char *file, const char *section, const char *name, const char *value) {
+        char text[256];
+        Config *x = config_new("unit");
+        assert_non_null(x);
+        snprintf(text, sizeof text, "[%s]\n# comment\n%s = %s\n", section, name, value);
+        assert_int_equal(config_parse_text(x, file, text, strlen(text), NULL), 0);
+        return x;
+}
+
+static void reload_notices_every_setting(void **state) {
+        (void) state;
+        const char *section, *name;
+        ReloadPolicy reload;
+        SettingId id;
+        SettingChange ch[_SETTING_MAX];
+        for (size_t i = 0; config_setting(i, &section, &name, &reload, &id); i++) {
+                if (strcmp(section, "Key") == 0)
+                        continue; /* the key plan's diff: test-reload.c */
+                size_t v = 0;
+                while (v < ELEMENTSOF(change_values) && strcmp(change_values[v].name, name) != 0)
+                        v++;
+                if (v == ELEMENTSOF(change_values))
+                        fail_msg("no test values for %s=", name);
+                Config *a = config_with("a.conf", section, name, change_values[v].a);
+                Config *same = config_with("same.conf", section, name, change_values[v].a);
+                Config *b = config_with("b.conf", section, name, change_values[v].b);
+                Config *none = config_new("unit");
+                assert_int_equal(config_changes(a, same, ch), 0);
+                assert_int_equal(config_changes(a, b, ch), 1);
+                assert_string_equal(ch[0].name, name);
+                assert_int_equal(ch[0].reload, reload);
+                assert_string_equal(ch[0].origin.file, "b.conf");
+                assert_int_equal(ch[0].origin.line, 3);
+                assert_false(ch[0].unset);
+                /* Taken out of the config: named where it was. */
+                assert_int_equal(config_changes(b, none, ch), 1);
+                assert_true(ch[0].unset);
+                assert_string_equal(ch[0].origin.file, "b.conf");
+                assert_int_equal(ch[0].origin.line, 3);
+                config_free(a);
+                config_free(same);
+                config_free(b);
+                config_free(none);
+        }
+}
+
+static void reload_policies_as_documented(void **state) {
+        (void) state;
+        static const struct {
+                const char *name;
+                ReloadPolicy reload;
+        } want[] = {
+                { "ListenStream", RELOAD_RESTART },     { "Accept", RELOAD_RESTART },
+                { "MaxConnections", RELOAD_LIVE },      { "MaxConnectionsPerSource", RELOAD_LIVE },
+                { "KeepAlive", RELOAD_LIVE },           { "NoDelay", RELOAD_LIVE },
+                { "ExecStart", RELOAD_NEXT_COMMAND },   { "SecretFile", RELOAD_LIVE },
+        };
+        const char *section, *name;
+        ReloadPolicy reload;
+        SettingId id;
+        size_t found = 0;
+        for (size_t i = 0; config_setting(i, &section, &name, &reload, &id); i++)
+                for (size_t k = 0; k < ELEMENTSOF(want); k++)
+                        if (strcmp(want[k].name, name) == 0) {
+                                assert_int_equal(reload, want[k].reload);
+                                found++;
+                        }
+        assert_int_equal(found, ELEMENTSOF(want));
+}
+
+static void changed_listener_names_its_line(void **state) {
+        (void) state;
+        SettingChange ch[_SETTING_MAX];
+        Config *b = config_new("unit");
+        assert_int_equal(parse("main.conf", base), 0);
+        const char *drop = "[Socket]\nListenStream = 2222\nListenStream = 127.0.0.1:2224\nBacklog = 16\n"
+                           "MaxConnections = 3\n[Service]\nExecStart = /usr/sbin/sshd -i -o 'Banner none'\n";
+        assert_int_equal(config_parse_text(b, "drop.conf", drop, strlen(drop), NULL), 0);
+        /* Backlog: same value from another line is no change. */
+        size_t n = config_changes(c, b, ch);
+        assert_int_equal(n, 2);
+        assert_string_equal(ch[0].name, "ListenStream");
+        assert_int_equal(ch[0].origin.line, 3);
+        assert_string_equal(ch[1].name, "MaxConnections");
+        /* One listener fewer: the line that had it. */
+        config_free(b);
+        b = config_new("unit");
+        drop = "[Socket]\nListenStream = 2222\nBacklog = 16\n[Service]\nExecStart = /usr/sbin/sshd -i -o 'Banner none'\n";
+        assert_int_equal(config_parse_text(b, "drop.conf", drop, strlen(drop), NULL), 0);
+        assert_int_equal(config_changes(c, b, ch), 1);
+        assert_true(ch[0].unset);
+        assert_string_equal(ch[0].origin.file, "main.conf");
+        assert_int_equal(ch[0].origin.line, 3);
+        config_free(b);
+}
+
+/* The supervisor keeps its config packed: the origins must move with it. */
+static void origins_survive_pack(void **state) {
+        (void) state;
+        SettingChange ch[_SETTING_MAX];
+        Config *b = config_new("unit");
+        assert_int_equal(parse("main.conf", base), 0);
+        assert_int_equal(config_parse_text(b, "main.conf", base, strlen(base), NULL), 0);
+        assert_int_equal(config_pack(&b), 0);
+        assert_int_equal(config_changes(c, b, ch), 0);
+        const Origin *o = &b->origin[SETTING_BACKLOG];
+        assert_string_equal(o->file, "main.conf");
+        assert_int_equal(o->line, 4);
+        assert_true((const char *) o->file > (const char *) b && (const char *) o->file < (const char *) b + b->packed_size);
+        config_free(c);
+        c = config_new("unit");
+        assert_int_equal(parse("main.conf", "[Socket]\nBacklog = 17\n"), 0);
+        assert_int_equal(config_changes(b, c, ch), 3); /* ListenStream and ExecStart gone, Backlog */
+        assert_true(ch[0].unset);
+        assert_string_equal(ch[0].origin.file, "main.conf"); /* the packed config's */
+        assert_int_equal(ch[1].origin.line, 2);
+        config_free(b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(settings_basic, setup, teardown),
@@ -222,6 +393,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(nul_byte, setup, teardown),
                 cmocka_unit_test_setup_teardown(validate_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(allow_unsigned_without_keys, setup, teardown),
+                cmocka_unit_test(every_setting_declares_a_reload_policy),
+                cmocka_unit_test(reload_notices_every_setting),
+                cmocka_unit_test(reload_policies_as_documented),
+                cmocka_unit_test_setup_teardown(changed_listener_names_its_line, setup, teardown),
+                cmocka_unit_test_setup_teardown(origins_survive_pack, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
