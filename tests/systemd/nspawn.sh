@@ -141,6 +141,15 @@ if [ "$SUPERVISE" = 1 ]; then
         expect_eq "$(ct systemctl is-active tcpmd5-activate@echo.service)" active "the unit stays active"
         check "the running keys still work" in_ct_ok "$T/echo2.key" 127.0.0.1 7777
         cp "$T/echo.conf.good" "$CT_ROOT/etc/tcpmd5-activate/echo.conf"
+
+        # A listener change: the rest is reloaded, and one warning names the
+        # setting's line and the unit to restart.
+        printf '[Socket]\nListenStream = 7778\n' | ct_write /etc/tcpmd5-activate/echo.conf.d/50-port.conf 644
+        expect_rc 0 "systemctl reload with a ListenStream= added" ct systemctl reload tcpmd5-activate@echo.service
+        check "the journal names it with file:line and says which unit to restart" wait_for 100 \
+                journal_has tcpmd5-activate@echo.service "reload: ListenStream= (/etc/tcpmd5-activate/echo.conf.d/50-port.conf:2) changed, which only a restart applies: systemctl restart tcpmd5-activate@echo.service;"
+        check "the running listener still serves" in_ct_ok "$T/echo2.key" 127.0.0.1 7777
+        rm "$CT_ROOT/etc/tcpmd5-activate/echo.conf.d/50-port.conf"
 else
         skip "reload rotates keys, keeps the daemon and the connection: waiting for supervise mode (--supervise)"
 fi
