@@ -12,15 +12,15 @@ netns_new "$NS"
 key "$T/k.key" reload-settings-secret
 mkdir "$T/m" "$T/m2"
 
-# conf: the accept-mode config; the variables below fill lines 3, 6-10, 12.
-LISTEN2= MAX=1 PER= KA=no ND=no BACKLOG= CMD="$REPORT -d $T/m"
+# conf: the accept-mode config; the variables below fill lines 3, 5-10, 12.
+LISTEN2= INETD=yes MAX=1 PER= KA=no ND=no BACKLOG= CMD="$REPORT -d $T/m"
 conf() {
         cat > "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2620
 $LISTEN2
 Accept = yes
-Inetd = yes
+Inetd = $INETD
 MaxConnections = $MAX
 MaxConnectionsPerSource = $PER
 KeepAlive = $KA
@@ -131,6 +131,13 @@ hup "ExecStart= changed: reloaded"
 rm -f "$T"/m/* "$T"/m2/*
 check "the next connection runs the new command" served 127.0.0.1
 expect_eq "$(started "$T/m"),$(started "$T/m2")" "0,1" "  (it marked the new command's directory)"
+
+# --- Inetd=: how the next connection is handed over
+expect_eq "$(field LISTEN_FDS)" "" "Inetd=yes: the connection on stdin/stdout, no LISTEN_FDS"
+INETD=no
+hup "Inetd=no: reloaded"
+check "the next connection" served 127.0.0.1
+expect_eq "$(field LISTEN_FDS),$(field LISTEN_FDNAMES)" "1,connection" "Inetd=no: it is on fd 3, LISTEN_FDS=1"
 
 # --- ListenStream= and Backlog=: one warning, each with file:line; the old listener serves on
 warnings() { grep -c "which only a restart applies" "$T/bg.err" || true; }
