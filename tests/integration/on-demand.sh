@@ -67,7 +67,8 @@ expect_eq "$rc" 0 "SIGTERM while waiting: clean exit"
 check "no daemon was started" test ! -e "$T/report"
 check "nothing listens any more" eval "! listening $NS 2711"
 
-# SIGHUP while waiting rotates the keys before any daemon exists.
+# SIGHUP while waiting rotates the keys before any daemon exists, and
+# the daemon it starts is the ExecStart= of that reload.
 rm -f "$T/report"
 conf "$T/rot.conf" 2720 2721 "OnDemand = yes"
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/rot.conf"
@@ -75,12 +76,15 @@ pid=$BG_PID
 check "on-demand activator for rotation listens" wait_for 300 listening "$NS" 2720
 key "$T/k.key" rotated-secret
 key "$T/old.key" demand-secret
+sed -i "s|^ExecStart = .*|ExecStart = $ECHO_DAEMON $T/report2|" "$T/rot.conf"
 kill -HUP "$pid"
 check "the reload is logged" wait_for 300 grep -q "reloaded:" "$T/bg.err"
+check "it applies the new ExecStart=, with file:line" grep -qF "reload: applying ExecStart= ($T/rot.conf:6)" "$T/bg.err"
 check "the old key is dropped after SIGHUP" echo_dropped "$NS" "$T/old.key" 127.0.0.1 2720
 expect_eq "$(exe "$pid")" "$ACTIVATOR_EXE" "still waiting after the reload"
 check "the new key starts the daemon" echo_ok "$NS" "$T/k.key" 127.0.0.1 2720
-check "the daemon wrote its report" wait_for 300 test -s "$T/report"
+check "the daemon wrote its report, as the reloaded ExecStart= says" wait_for 300 test -s "$T/report2"
+check "  (not where the ExecStart= at start said)" test ! -e "$T/report"
 expect_eq "$(exe "$pid")" echo-daemon "the activator became the daemon after a reload"
 
 expect_rc 64 "--on-demand with --accept is a usage error" "$ACTIVATE" --on-demand --accept --config "$T/od.conf"
