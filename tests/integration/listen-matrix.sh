@@ -86,56 +86,74 @@ verdict() { # WANT RC
         case $1 in served) [ "$2" = 0 ] ;; silent) [ "$2" = 3 ] ;; nothing) [ "$2" != 0 ] ;; esac
 }
 
+write_cell_conf() { # CONF LISTEN EXTRA SHAPE PORT
+        { printf '[Socket]\nListenStream = %s\n%s\n' "$2" "$3"
+          printf '[Service]\nExecStart = %s %s\n' "$ECHO_DAEMON" "$T/report-$5"
+          shape_conf "$4"; } > "$1"
+        chmod 600 "$1"
+}
+refused_cell() { # CELL CONF PORT
+        # Bounded: an activator that took the form would serve for ever.
+        expect_rc 78 "$1: refused" timeout 30 ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$2"
+        expect_stderr "IPv4-mapped.*write it as (127\.0\.0\.1|0\.0\.0\.0):$3" "$1: says the IPv4 spelling"
+        listening "$NS" "$3" && fail "$1: left listening" || ok "$1: nothing listening"
+        check "$1: --check refuses it too" bash -c "! '$ACTIVATE' --config '$2' --check >/dev/null 2>&1"
+        tally[refused]=$((${tally[refused]:-0} + 1))
+}
+
+# One form at a time, its key shapes side by side (a port each), and every
+# client of the form at once: the silent ones each wait out their timeout.
 port=20000
 declare -A tally
 for form in "${FORMS[@]}"; do
         IFS='|' read -r name listen extra t4 t6 recv scope <<<"$form"
-        for shape in "${SHAPES[@]}"; do
-                port=$((port + 1))
-                cell="$name x $shape"
-                conf=$T/$name-$shape.conf
-                { printf '[Socket]\nListenStream = %s\n%s\n' "${listen//P/$port}" "$extra"
-                  printf '[Service]\nExecStart = %s %s\n' "$ECHO_DAEMON" "$T/report-$port"
-                  shape_conf "$shape"; } > "$conf"
-                chmod 600 "$conf"
+        base=$port
+        port=$((port + ${#SHAPES[@]}))
+        declare -A pid_of=()
+        for i in "${!SHAPES[@]}"; do
+                shape=${SHAPES[$i]} p=$((base + i))
+                write_cell_conf "$T/$name-$shape.conf" "${listen//P/$p}" "$extra" "$shape" "$p"
                 if [ "$recv" = refused ]; then
-                        # Bounded: an activator that takes the form would serve for ever.
-                        expect_rc 78 "$cell: refused" timeout 30 ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$conf"
-                        expect_stderr "IPv4-mapped.*write it as (127\.0\.0\.1|0\.0\.0\.0):$port" "$cell: says the IPv4 spelling"
-                        listening "$NS" "$port" && fail "$cell: left listening" || ok "$cell: nothing listening"
-                        check "$cell: --check refuses it too" bash -c "! '$ACTIVATE' --config '$conf' --check >/dev/null 2>&1"
-                        tally[refused]=$((${tally[refused]:-0} + 1))
+                        refused_cell "$name x $shape" "$T/$name-$shape.conf" "$p"
                         continue
                 fi
-                start_bg "$NS" $WRAP "$ACTIVATE" --config "$conf"
-                pid=$BG_PID
-                if ! wait_for 400 test -s "$T/report-$port"; then
-                        fail "$cell: did not start"; sed 's/^/#   /' "$T/bg.err" | head; kill "$pid"; continue
+                ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$T/$name-$shape.conf" 2> "$T/err-$p" &
+                pid_of[$shape]=$!
+                PIDS+=("$!")
+        done
+        [ "$recv" != refused ] || continue
+        jobs=()
+        for i in "${!SHAPES[@]}"; do
+                shape=${SHAPES[$i]} p=$((base + i))
+                if ! wait_for 600 test -s "$T/report-$p"; then
+                        fail "$name x $shape: did not start"; sed 's/^/#   /' "$T/err-$p" | head
+                        continue
                 fi
-                # All clients of a cell at once: the silent ones each wait out their timeout.
-                jobs=()
                 for fam in 4 6; do
                         target=t$fam
                         [ -n "${!target}" ] || continue
                         for client in "${CLIENTS[@]}"; do
                                 want=$(expected "$recv" "$shape" "$fam" "$client")
-                                attempt "$want" "$fam" "$scope" "$client" "${!target}" "$port" > "$T/rc.$fam.$client" &
+                                attempt "$want" "$fam" "$scope" "$client" "${!target}" "$p" > "$T/rc.$p.$fam.$client" &
                                 jobs+=("$!")
                         done
                 done
-                wait "${jobs[@]}"
+        done
+        wait "${jobs[@]}"
+        for i in "${!SHAPES[@]}"; do
+                shape=${SHAPES[$i]} p=$((base + i))
                 for fam in 4 6; do
                         target=t$fam
-                        [ -n "${!target}" ] || continue
+                        [ -n "${!target}" ] && [ -s "$T/rc.$p.$fam.${CLIENTS[0]}" ] || continue
                         for client in "${CLIENTS[@]}"; do
                                 want=$(expected "$recv" "$shape" "$fam" "$client")
-                                rc=$(cat "$T/rc.$fam.$client")
+                                rc=$(cat "$T/rc.$p.$fam.$client")
                                 tally[$want]=$((${tally[$want]:-0} + 1))
-                                if verdict "$want" "$rc"; then ok "$cell: IPv$fam $client: $want"
-                                else fail "$cell: IPv$fam $client: wanted $want, client exit $rc"; fi
+                                if verdict "$want" "$rc"; then ok "$name x $shape: IPv$fam $client: $want"
+                                else fail "$name x $shape: IPv$fam $client: wanted $want, client exit $rc"; fi
                         done
                 done
-                kill "$pid"; wait "$pid" 2>/dev/null || true
+                kill "${pid_of[$shape]}"; wait "${pid_of[$shape]}" 2>/dev/null || true
         done
 done
 # A reload follows the same rule: a v4-mapped form is refused, the old keys stay.
