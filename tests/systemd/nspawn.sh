@@ -250,7 +250,8 @@ ssh_session() {
         wait_for 300 grep -qx session-up "$T/$1.out"
 }
 session_echoes() { # NAME WORD
-        echo "$2" >&"$SESSION_FD"
+        # In a subshell: if the session is gone, SIGPIPE ends that, not the test.
+        (echo "$2" >&"$SESSION_FD") 2>/dev/null || return 1
         wait_for 300 grep -qx "echo $2" "$T/$1.out"
 }
 session_end() { # closes the session's input; SESSION_RC: the ssh client's exit status
