@@ -50,22 +50,20 @@ expect_eq "$rc" 42 "SIGTERM reaches the daemon, whose exit code 42 is passed on"
 # Orphans: not PID 1, so we are a subreaper; a grandchild whose parent
 # exits becomes ours and must be reaped when it ends.
 cat > "$T/orphans.sh" <<'SH'
-for i in 1 2 3; do (sleep 60 & echo $! >> "$1.orphans"); done
+for i in 1 2 3; do (sleep 0.4 & echo $! >> "$1.orphans"); done
 exec sleep 30
 SH
 start_bg "$NS" $WRAP "$ACTIVATE" --supervise --config "$T/svc.conf" -- sh "$T/orphans.sh" "$T/o"
 s=$BG_PID
 n_orphans() { test "$(cat "$T/o.orphans" 2>/dev/null | wc -l)" = 3; }
-check "orphans started" wait_for 200 n_orphans
-parents_are() { # PID: every orphan's parent is PID
-        test "$(for p in $(cat "$T/o.orphans"); do ps -o ppid= -p "$p"; done | tr -d ' ' | sort -u)" = "$1"
-}
-check "orphaned grandchildren are re-parented to the supervisor (subreaper)" wait_for 200 parents_are "$s"
-kill $(cat "$T/o.orphans")
-only_daemon_left() { # no zombie, one child
-        [ "$(ps -o stat= --ppid "$s" | grep -c Z)" = 0 ] && [ "$(ps -o pid= --ppid "$s" | wc -l)" = 1 ]
-}
-check "the supervisor reaped them: no zombies, only the daemon left" wait_for 200 only_daemon_left
+check "orphans started" wait_for 100 n_orphans
+parents=$(for p in $(cat "$T/o.orphans"); do awk '/^PPid:/ { print $2 }' /proc/$p/status 2>/dev/null; done | sort -u)
+expect_eq "$parents" "$s" "orphaned grandchildren are re-parented to the supervisor (subreaper)"
+sleep 0.6
+zombies=$(ps -o stat= --ppid "$s" | grep -c Z || true)
+expect_eq "$zombies" 0 "the supervisor reaped them: no zombies"
+children=$(ps -o pid= --ppid "$s" | wc -l)
+expect_eq "$children" 1 "only the daemon is left"
 kill -TERM "$s"
 rc=0; wait "$s" || rc=$?
 expect_eq "$rc" 143 "sleep killed by SIGTERM: 143"
