@@ -132,7 +132,12 @@ open_session() {
         HOLDER=$!
         PIDS+=("$HOLDER")
 }
-close_session() { echo bye > "$T/hold"; kill "$HOLDER" 2>/dev/null || true; wait "$SESSION" || true; }
+# Opened read-write, the fifo never blocks the writer, even when ssh is gone.
+close_session() {
+        echo bye 1<> "$T/hold"
+        kill "$HOLDER" 2>/dev/null || true
+        wait "$SESSION" || true
+}
 signed_wire() { # the session's segments on the wire, checked by tcpdump -M
         in_ns "$NS" timeout 20 tcpdump -i lo -n -l -M ssh-md5-secret 'tcp port 2222' > "$T/wire.txt" 2> "$T/wire.err" &
         TCPDUMP=$!
