@@ -130,9 +130,10 @@ static int end_output(int fd) {
 }
 
 /* EOF towards the peer. ENOTCONN: the peer has closed, and its answer to
- * our last data was a reset (an ssh server exits once the session is
- * over): the connection is gone both ways, there is nothing to half-close,
- * and everything we had was handed to the kernel. An ordinary end. */
+ * our last data was a reset (the end of an ssh session, the server having
+ * gone first): the connection is gone both ways, there is nothing to
+ * half-close, and everything we had was handed to the kernel. An ordinary
+ * end. */
 static int sock_end_output(int sock) {
         return shutdown(sock, SHUT_WR) < 0 && errno != ENOTCONN ? -errno : 0;
 }
