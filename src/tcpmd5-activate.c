@@ -158,8 +158,14 @@ static void print_key_line(const KeyEntry *e) {
                 return;
         }
         const KeyConfig *k = e->key;
-        printf("  %-43s [Key %s] %s%s%s (%zu bytes)", pfx, k->name, secret_source_to_string(k->source),
+        printf("  %-43s [Key %s] %s%s%s (%zu bytes", pfx, k->name, secret_source_to_string(k->source),
                k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", k->secret.len);
+        if (k->secret.len > 0) { /* tcpmd5-connect -v prints the same */
+                char fp[SECRET_FINGERPRINT_STRLEN];
+                secret_fingerprint(&k->secret, fp);
+                printf(", fingerprint %s", fp);
+        }
+        printf(")");
         if (k->interface)
                 printf(" Interface=%s", k->interface);
         printf("\n");
@@ -187,7 +193,7 @@ static int print_plan(const Config *c, char *const *command) {
                 listen_address_format(&c->listen[i].address, addr);
                 if (plan_keys(c, shape, &placeholder, &e, &n) < 0)
                         return -ENOMEM;
-                printf("listen %s%s backlog %u, %zu keys\n", addr, shape.dual_stack ? " (dual-stack)" : "",
+                printf("listen %s%s backlog %u, %zu keys\n", addr, shape.ipv4 && shape.ipv6 ? " (dual-stack)" : "",
                        c->backlog, n);
                 for (size_t j = 0; j < n; j++)
                         print_key_line(&e[j]);
