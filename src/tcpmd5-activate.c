@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "accept.h"
 #include "child-load.h"
@@ -294,7 +295,7 @@ static int run_daemon(Config **c, const char *path, char *const *argv, ListenerS
          * listens while we exit. */
         (void) fds_move_to(NULL, 0, 3);
         log_error("cannot execute %s: %s", path, strerror(-r));
-        return r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR;
+        return exec_exit_code(r);
 }
 
 static int run(void) {
@@ -310,7 +311,8 @@ static int run(void) {
 
         /* Before any socket exists, so a typo in the command opens nothing. */
         if ((r = exec_resolve(command[0], &path)) < 0) {
-                log_error("%s: %s", command[0], r == -EACCES ? "not executable" : "command not found");
+                bool missing = exec_exit_code(r) == EXIT_EXEC_NOT_FOUND;
+                log_error("%s: %s", command[0], missing ? "command not found" : r == -EACCES ? "not executable" : strerror(-r));
                 return exec_exit_code(r);
         }
         /* A reload frees the config that ExecStart= words live in. */
@@ -330,6 +332,13 @@ static int run(void) {
 }
 
 int main(int argc, char **argv) {
+        /* Before any secret is read: every mode but exec keeps secrets for
+         * long (supervise and accept mode for life, on-demand until the
+         * first connection), and none may land in a core file or be read by
+         * another process of our user through /proc/PID/mem or ptrace. The
+         * programs we exec are dumpable again (execve resets it). */
+        if (prctl(PR_SET_DUMPABLE, 0) < 0)
+                return EXIT_OSERR;
         /* A reload request that comes while we start up waits for the modes
          * that take it (signalfd) instead of killing us; the exec hand-off
          * clears the mask. */
