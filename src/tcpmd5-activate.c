@@ -332,13 +332,14 @@ static int run(void) {
 }
 
 int main(int argc, char **argv) {
+        log_init("tcpmd5-activate");
         /* Before any secret is read: every mode but exec keeps secrets for
          * long (supervise and accept mode for life, on-demand until the
          * first connection), and none may land in a core file or be read by
          * another process of our user through /proc/PID/mem or ptrace. The
          * programs we exec are dumpable again (execve resets it). */
         if (prctl(PR_SET_DUMPABLE, 0) < 0)
-                return EXIT_OSERR;
+                return log_errno(EXIT_OSERR, "cannot make this process non-dumpable: %m");
         /* A reload request that comes while we start up waits for the modes
          * that take it (signalfd) instead of killing us; the exec hand-off
          * clears the mask. */
@@ -346,7 +347,6 @@ int main(int argc, char **argv) {
         sigemptyset(&hup);
         sigaddset(&hup, SIGHUP);
         (void) sigprocmask(SIG_BLOCK, &hup, NULL);
-        log_init("tcpmd5-activate");
         if (stdio_ensure_open() < 0)
                 return EXIT_OSERR;
         int r = parse_argv(argc, argv);
