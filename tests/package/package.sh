@@ -26,10 +26,12 @@ ok "dpkg-buildpackage -us -uc -b on a clean clone: $(basename "$deb")"
 t1=$(now_ms)
 
 # --- lintian: no error, no warning but the ones overridden with a reason ----
-rc=0; lintian --fail-on error,warning --pedantic --show-overrides "$deb" > "$T/lintian.out" 2>&1 || rc=$?
+# (Overridden tags show as O:, pedantic ones as P:, and I: and N: inform.)
+rc=0; lintian --pedantic --show-overrides "$deb" > "$T/lintian.out" 2>&1 || rc=$?
 sed 's/^/#   lintian: /' "$T/lintian.out"
-expect_eq "$rc" 0 "lintian --fail-on error,warning"
+expect_eq "$rc" 0 "lintian runs"
 check "lintian reports no error" not grep -q '^E:' "$T/lintian.out"
+check "lintian reports no warning" not grep -q '^W:' "$T/lintian.out"
 t2=$(now_ms)
 
 # --- the files --------------------------------------------------------------
@@ -99,6 +101,7 @@ check "purge keeps the admin's key" test -s "$CT_ROOT/etc/tcpmd5-activate/keys/o
 expect_eq "$(in_root dpkg-query -W -f='${db:Status-Abbrev}' tcpmd5-activate 2>/dev/null || true)" "" \
         "dpkg has forgotten the package"
 # Control: without admin files, purge leaves no directory behind either.
+rm -r "$CT_ROOT/etc/tcpmd5-activate"
 expect_rc 0 "dpkg -i again" in_root dpkg -i "/tmp/$(basename "$deb")"
 expect_rc 0 "dpkg --purge with nothing of the admin's" in_root dpkg --purge tcpmd5-activate
 check "then /etc/tcpmd5-activate is gone too" test ! -e "$CT_ROOT/etc/tcpmd5-activate"
