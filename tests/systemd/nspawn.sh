@@ -193,6 +193,10 @@ expect_eq "$(ct systemctl show -p NRestarts --value tcpmd5-activate@broken.servi
 expect_eq "$(ct ss -Htln 'sport = :7778' | wc -l)" 0 "nothing listens after the failure"
 
 # --- examples/sd-listen-fds: hello-daemon, hardened, key as a credential ------
+# As its README says: the dynamic user must reach its config through the
+# package's root-only /etc/tcpmd5-activate (0711: no listing).
+expect_rc 0 "dpkg-statoverride: /etc/tcpmd5-activate 0711 for the DynamicUser= examples" \
+        ct dpkg-statoverride --update --add root root 0711 /etc/tcpmd5-activate
 key "$T/office.key" office-secret
 ct_write /etc/tcpmd5-activate/keys/office.key 600 < "$T/office.key"
 sed 's|^Peer = 192.0.2.0/24|Peer = 127.0.0.0/8|; s|^Peer = 2001:db8:100::/48|Peer = ::1|' \
