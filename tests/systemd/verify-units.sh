@@ -25,6 +25,9 @@ for f in sshd/sshd.conf sshd/keys.conf sshd/ssh_config sd-listen-fds/hello-daemo
 done
 grep -q "^ExecStart=$prefix/bin/tcpmd5-activate " "$unit" && ok "ExecStart= names the installed binary" ||
         fail "ExecStart= does not name $prefix/bin/tcpmd5-activate"
+grep -q "^ExecReload=$prefix/bin/tcpmd5-activate --check --quiet " "$unit" &&
+        ok "ExecReload= checks quietly (no plan in the journal at every reload)" ||
+        fail "ExecReload= does not run --check --quiet"
 
 # verify checks that ExecStart= exists, so point it into DESTDIR.
 # verify DESCRIPTION INSTANCE [DROP-IN...]: no output, exit 0.
