@@ -282,8 +282,8 @@ static int run_accept(Config **c, const char *path, char *const *argv, ListenerS
 }
 
 /* Waits for the first signed connection. Ready already: the sockets
- * listen, and whoever connects is queued for the daemon. 0 once one came,
- * else the exit code (listeners closed). */
+ * listen, and whoever connects is queued for the daemon. -1 once one came,
+ * else the exit code to leave with (listeners closed). */
 static int run_ondemand(Config **c, ListenerSet *set) {
         notify_set_keys(set->n, listener_set_keys(set));
         notify_set_activity("waiting for the first connection");
@@ -295,7 +295,7 @@ static int run_ondemand(Config **c, ListenerSet *set) {
         }
         notify_set_activity("started at the first connection");
         (void) notify_status();
-        return 0;
+        return -1;
 }
 
 /* The daemon gets every listener: as our child (supervise) or as us (exec). */
@@ -368,7 +368,7 @@ static int run(void) {
 
         if (c->accept)
                 return run_accept(&c, path, argv, &set);
-        if (c->on_demand && (r = run_ondemand(&c, &set)) != 0)
+        if (c->on_demand && (r = run_ondemand(&c, &set)) >= 0)
                 return r;
         return run_daemon(&c, path, argv, &set);
 }
