@@ -1,7 +1,8 @@
 /* Accept mode: one process per connection, as systemd's Accept=yes and
  * inetd do it. A single poll() loop over the signalfd and the listeners:
  * the activator never waits for one child, reaps every child, and answers a
- * connection over a limit by closing it at once. */
+ * connection over a limit by closing it at once. A stop closes the listeners
+ * and leaves the running connections to the service manager. */
 #include "accept.h"
 
 #include <errno.h>
@@ -47,7 +48,8 @@ typedef struct AcceptState {
         int64_t paused_until_ms; /* 0: accepting */
         size_t status_n;         /* connections STATUS= last said */
         int64_t status_ms;       /* when it said so */
-        bool stopping;
+        bool init;               /* PID 1: our exit would kill every child */
+        bool stopping;           /* listeners closed; as PID 1, waiting for the children */
 } AcceptState;
 
 static int64_t now_ms(void) {
@@ -220,6 +222,31 @@ static void stop_listening(AcceptState *s) {
         listener_set_close(s->set);
 }
 
+/* Not PID 1: the connection processes are the service manager's to stop or
+ * keep (systemd's KillMode=), as with tcpserver and systemd-socket-activate;
+ * they never hold a listener, so a restarted activator can bind at once.
+ * As PID 1 nobody else can tell them, and the pid namespace dies with us:
+ * pass the signal on and wait for them, as tini does, unless told twice. */
+static int on_stop(AcceptState *s, int sig) {
+        const char *what = s->children.n == 1 ? "child" : "children";
+        if (s->init)
+                forward(s, sig);
+        if (s->stopping)
+                return 128 + sig;
+        s->stopping = true;
+        stop_listening(s);
+        if (!s->init) {
+                if (s->children.n)
+                        log_info("SIG%s: listening stopped; %zu running %s left to the service manager",
+                                 sigabbrev_np(sig), s->children.n, what);
+                return 0;
+        }
+        if (s->children.n)
+                log_info("SIG%s: no more connections; waiting for %zu running %s (again to exit at once)",
+                         sigabbrev_np(sig), s->children.n, what);
+        return -1;
+}
+
 /* >= 0: the exit code to leave with; -1: carry on. */
 static int on_signal(AcceptState *s, int sig) {
         switch (sig) {
@@ -227,23 +254,13 @@ static int on_signal(AcceptState *s, int sig) {
                 reap(s);
                 return -1;
         case SIGHUP:
-                /* The key reload hook: the lead wires supervise's reload in here. */
-                if (s->o->on_reload && !s->stopping)
+                /* Stopping, the listeners are closed: no keys left to change. */
+                if (!s->stopping)
                         s->o->on_reload(s->set, s->o->userdata);
-                else
-                        log_warning("SIGHUP: reloading keys is not supported in accept mode yet; ignored");
                 return -1;
         case SIGTERM:
         case SIGINT:
-                forward(s, sig);
-                if (s->stopping)
-                        return 128 + sig;
-                if (s->children.n)
-                        log_info("SIG%s: no more connections; waiting for %zu running %s (again to exit at once)",
-                                 sigabbrev_np(sig), s->children.n, s->children.n == 1 ? "child" : "children");
-                s->stopping = true;
-                stop_listening(s);
-                return -1;
+                return on_stop(s, sig);
         default:
                 return -1;
         }
@@ -341,7 +358,7 @@ int accept_run(ListenerSet *set, const AcceptOptions *o) {
                 listener_set_close(set);
                 return log_errno(EXIT_OSERR, "cannot set up signal handling: %s", strerror(-r));
         }
-        AcceptState s = { .set = set, .o = o, .pfd = pfd };
+        AcceptState s = { .set = set, .o = o, .pfd = pfd, .init = getpid() == 1 };
         int code = serve(&s, sigfd);
         listener_set_close(set);
         conn_table_free(&s.children);

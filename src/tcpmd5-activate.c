@@ -200,7 +200,7 @@ static int print_plan(const Config *c, char *const *command) {
                 listen_address_format(&c->listen[i].address, addr);
                 if (plan_keys(c, shape, &placeholder, &e, &n) < 0)
                         return -ENOMEM;
-                printf("listen %s%s backlog %u, %zu keys\n", addr, shape.dual_stack ? " (dual-stack)" : "",
+                printf("listen %s%s backlog %u, %zu keys\n", addr, shape.ipv4 && shape.ipv6 ? " (dual-stack)" : "",
                        c->backlog, n);
                 for (size_t j = 0; j < n; j++)
                         print_key_line(&e[j]);

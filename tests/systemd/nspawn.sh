@@ -4,8 +4,9 @@
 # into it, and checks what an admin relies on: `systemctl enable --now`,
 # signed peers in and unsigned ones out, `systemctl reload` rotating keys
 # without restarting the daemon or dropping a connection, `systemctl stop`
-# closing the port, and a broken config failing the unit with file:line in
-# the journal. Checks that need a mode not built yet say so and are skipped.
+# closing the port, open ssh sessions outliving `systemctl restart` and
+# `stop` of the sshd example (KillMode=process), and a broken config failing
+# the unit with file:line in the journal. Checks that need a mode not built yet say so and are skipped.
 . "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -241,6 +242,73 @@ readme_block() {
                 on && /^```sh$/ { n++; inblock = (n == want); next } /^```$/ { inblock = 0 }
                 on && inblock' "$SRC/README.md"
 }
+# --- examples/sshd: open sessions across stop and restart ---------------------
+# Needs the quick start's unit and the ssh client setup below ($T/ssh_config,
+# $T/id). ssh_session NAME: a login held open; each line written to
+# $SESSION_FD comes back as "echo LINE" in $T/NAME.out.
+ssh_opts=(-F "$T/ssh_config" -i "$T/id" -o BatchMode=yes -o StrictHostKeyChecking=no
+          -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10)
+ssh_session() {
+        mkfifo "$T/$1.in"
+        # Not ct_net: its 60 s timeout would end the session, not the test.
+        nsenter -t "$CT_PID" -n ssh "${ssh_opts[@]}" server \
+                'echo session-up; while read -r l; do echo "echo $l"; done' < "$T/$1.in" > "$T/$1.out" 2>&1 &
+        SESSION_PID=$!; PIDS+=("$SESSION_PID")
+        exec {SESSION_FD}> "$T/$1.in"
+        wait_for 300 grep -qx session-up "$T/$1.out"
+}
+session_echoes() { # NAME WORD
+        # In a subshell: if the session is gone, SIGPIPE ends that, not the test.
+        (echo "$2" >&"$SESSION_FD") 2>/dev/null || return 1
+        wait_for 300 grep -qx "echo $2" "$T/$1.out"
+}
+session_end() { # closes the session's input; SESSION_RC: the ssh client's exit status
+        SESSION_RC=0
+        exec {SESSION_FD}>&-
+        wait_for 300 eval '! kill -0 $SESSION_PID 2>/dev/null' || kill "$SESSION_PID"
+        wait "$SESSION_PID" || SESSION_RC=$?
+}
+sshd_listening() { ct ss -Htln 'sport = :2222' | grep -q LISTEN; }
+sshd_sessions_survive_stop_and_restart() {
+        local u=tcpmd5-activate@sshd.service main out t0 t1
+        check "an ssh session is open (KillMode=process, from examples/sshd/service.conf)" ssh_session s1
+        check "and echoes" session_echoes s1 before
+        main=$(ct systemctl show -p MainPID --value $u)
+        t0=$(now_ms)
+        expect_rc 0 "systemctl restart $u with the session open" ct systemctl restart $u
+        t1=$(now_ms)
+        echo "# systemctl restart took $((t1 - t0)) ms"
+        expect_eq "$(ct systemctl is-active $u)" active "the restarted unit is active"
+        check "with a new main process" test "$(ct systemctl show -p MainPID --value $u)" != "$main"
+        check "the session survives the restart" session_echoes s1 after-restart
+        out=$(ct_net ssh "${ssh_opts[@]}" server echo new-login-as-\$USER 2>&1) || true
+        expect_eq "$out" new-login-as-root "a new ssh login works after the restart"
+        expect_rc 0 "systemctl stop $u with the session open" ct systemctl stop $u
+        expect_eq "$(ct systemctl is-active $u)" inactive "stopped cleanly (not failed)"
+        expect_eq "$(ct systemctl show -p ExecMainStatus --value $u)" 0 "the activator exited 0"
+        check "nothing listens on 2222 after the stop" not sshd_listening
+        check "the session survives the stop" session_echoes s1 after-stop
+        session_end
+        expect_eq "$SESSION_RC" 0 "the session ends when its user leaves (ssh exit 0)"
+}
+# The default KillMode=control-group: a stop ends the unit's sessions too.
+sshd_stop_cuts_without_killmode_process() {
+        local u=tcpmd5-activate@sshd.service
+        printf '[Service]\nKillMode=control-group\n' |
+                ct_write /etc/systemd/system/$u.d/zz-control-group.conf 644
+        ct systemctl daemon-reload
+        expect_rc 0 "start $u with KillMode=control-group" ct systemctl start $u
+        check "an ssh session is open (KillMode=control-group)" ssh_session s2
+        check "and echoes" session_echoes s2 before
+        expect_rc 0 "systemctl stop $u" ct systemctl stop $u
+        check "the stop ends the session (the default, as documented)" wait_for 300 \
+                eval '! kill -0 $SESSION_PID 2>/dev/null'
+        session_end
+        expect_eq "$SESSION_RC" 255 "ssh reports the connection lost"
+        rm "$CT_ROOT/etc/systemd/system/$u.d/zz-control-group.conf"
+        ct systemctl daemon-reload
+}
+
 if [ "$ACCEPT" = 1 ]; then
         readme_block 1 > "$T/server.sh"
         check "the README's server block has the config and the enable" \
@@ -277,6 +345,9 @@ if [ "$ACCEPT" = 1 ]; then
                 rc=0; ct_net ssh -F none -p 2222 -o BatchMode=yes -o ConnectTimeout=1 -o StrictHostKeyChecking=no \
                         -o UserKnownHostsFile=/dev/null root@127.0.0.1 true >/dev/null 2>&1 || rc=$?
                 check "plain ssh without the key does not connect (exit $rc)" test "$rc" = 255
+                sshd_sessions_survive_stop_and_restart
+                sshd_stop_cuts_without_killmode_process
+                expect_rc 0 "systemctl start tcpmd5-activate@sshd again" ct systemctl start tcpmd5-activate@sshd.service
         else
                 skip "ssh login through ProxyCommand: waiting for tcpmd5-connect"
         fi
