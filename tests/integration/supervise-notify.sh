@@ -135,7 +135,8 @@ release a; release b
 check "accept: back to 0 when they end (at most a second later)" \
         wait_for 100 last_is "STATUS=2 listeners, 5 keys installed; 0 connections; reloaded after SIGHUP"
 # A burst of short connections: STATUS= follows at most once a second, so
-# fewer messages than connections, and no more than the seconds it took + 1.
+# no more messages than the seconds the burst took + 1 (however slow the
+# machine), where each connection would otherwise send two.
 before=$(wc -l < "$T/accept.log")
 t0=$(date +%s%N)
 in_ns "$NS" bash -c "for i in \$(seq 40); do $CLIENT -t 3000 -k $T/k.key 127.0.0.1 2600 x >/dev/null || echo failed; done" \
@@ -146,7 +147,7 @@ check "accept: STATUS= settles at 0 connections" wait_for 100 last_is \
 secs=$(( ($(date +%s%N) - t0 + 999999999) / 1000000000 ))
 sent=$(tail -n +$((before + 1)) "$T/accept.log" | grep -c ' STATUS=' || true)
 check "accept: $sent STATUS= messages for 80 changes in ${secs} s (at most one a second)" \
-        test "$sent" -ge 1 -a "$sent" -le "$((secs + 1))" -a "$sent" -lt 40
+        test "$sent" -ge 1 -a "$sent" -le "$((secs + 1))"
 kill -TERM "$acc"; wait "$acc" || true
 
 # --- on demand: READY=1 while waiting, so a Type=notify start does not hang --
