@@ -171,8 +171,14 @@ static void print_key_line(const KeyEntry *e) {
                        k->name, k->source_arg);
                 return;
         }
-        printf("  %-43s [Key %s] %s%s%s (%zu bytes)", pfx, k->name, secret_source_to_string(k->source),
+        printf("  %-43s [Key %s] %s%s%s (%zu bytes", pfx, k->name, secret_source_to_string(k->source),
                k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", k->secret.len);
+        if (k->secret.len > 0) { /* tcpmd5-connect -v prints the same */
+                char fp[SECRET_FINGERPRINT_STRLEN];
+                secret_fingerprint(&k->secret, fp);
+                printf(", fingerprint %s", fp);
+        }
+        printf(")");
         if (k->interface)
                 printf(" Interface=%s", k->interface);
         printf("\n");

@@ -57,7 +57,7 @@ expect_rc 0 "--check without \$CREDENTIALS_DIRECTORY" env -u CREDENTIALS_DIRECTO
 grep -q '192.0.2.0/24 *\[Key office\] Credential office.key: supplied by systemd at start (not checked here)$' \
         "$T/last.out" && ok "the credential is reported as supplied by systemd at start" ||
         fail "the credential is reported as supplied by systemd at start"
-grep -q "\[Key lab\] SecretFile $T/k (8 bytes)" "$T/last.out" && ok "the key file is still read and checked" ||
+grep -q "\[Key lab\] SecretFile $T/k (8 bytes, fingerprint " "$T/last.out" && ok "the key file is still read and checked" ||
         fail "the key file is still read and checked"
 expect_eq "$(cat "$T/last.err")" "" "nothing on stderr"
 # What --check still refuses there: a key file it cannot use.
@@ -77,7 +77,7 @@ expect_stderr "sshd.conf:9: Credential=: cannot read $T/creds/office.key" "names
 key "$T/creds/office.key" office-secret
 expect_rc 0 "--check in the service with the credential" env CREDENTIALS_DIRECTORY="$T/creds" \
         $WRAP "$ACTIVATE" --unit sshd --config-dir "$T/cred" --check
-grep -q '\[Key office\] Credential office.key (13 bytes)' "$T/last.out" && ok "the credential is read and measured" ||
+grep -q '\[Key office\] Credential office.key (13 bytes, fingerprint ' "$T/last.out" && ok "the credential is read and measured" ||
         fail "the credential is read and measured"
 
 # --- --check refuses the command a start would refuse --------------------------
