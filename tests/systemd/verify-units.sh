@@ -29,6 +29,17 @@ for f in sshd/sshd.conf sshd/keys.conf sshd/ssh_config sd-listen-fds/hello-daemo
 done
 grep -q "^ExecStart=$prefix/sbin/tcpmd5-activate " "$unit" && ok "ExecStart= names the installed binary" ||
         fail "ExecStart= does not name $prefix/sbin/tcpmd5-activate"
+# Each example has its own key file: one that regenerated office.key would
+# lock out the clients the sshd quick start gave that key to.
+check "the sd-listen-fds example keeps to its own key file" \
+        bash -c "! grep -rq 'keys/office\.key' '$SRC/examples/sd-listen-fds'"
+check "and its commands, drop-in and config agree on it" \
+        bash -c "grep -q 'keys/hello.key\$' '$SRC/examples/sd-listen-fds/README.md' &&
+                 grep -q '^LoadCredential=hello.key:/etc/tcpmd5-activate/keys/hello.key\$' '$SRC/examples/sd-listen-fds/hardening.conf' &&
+                 grep -q '^Credential = hello.key\$' '$SRC/examples/sd-listen-fds/hello.conf'"
+grep -q "^ExecReload=$prefix/sbin/tcpmd5-activate --check --quiet " "$unit" &&
+        ok "ExecReload= checks quietly (no plan in the journal at every reload)" ||
+        fail "ExecReload= does not run --check --quiet"
 
 # verify checks that ExecStart= exists, so point it into DESTDIR.
 # verify DESCRIPTION INSTANCE [DROP-IN...]: no output, exit 0.
