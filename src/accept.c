@@ -17,6 +17,7 @@
 #include "conntable.h"
 #include "handoff.h"
 #include "log.h"
+#include "notify.h"
 #include "sigfd.h"
 #include "util.h"
 
@@ -28,6 +29,9 @@ extern char **environ;
  * at once again: leave the listeners alone this long instead of spinning. */
 #define ACCEPT_PAUSE_MS 100
 #define RATELIMIT_MS 1000
+/* STATUS= follows the number of connections at most this often: a flood
+ * of short connections must not become a flood of messages to PID 1. */
+#define STATUS_INTERVAL_MS 1000
 
 typedef struct RateLimit {
         int64_t last_ms;
@@ -42,6 +46,8 @@ typedef struct AcceptState {
         RateLimit refused_log, error_log;
         struct pollfd *pfd;      /* [0] signalfd, [1..] listeners */
         int64_t paused_until_ms; /* 0: accepting */
+        size_t status_n;         /* connections STATUS= last said */
+        int64_t status_ms;       /* when it said so */
         bool init;               /* PID 1: our exit would kill every child */
         bool stopping;           /* listeners closed; as PID 1, waiting for the children */
 } AcceptState;
@@ -126,7 +132,7 @@ static _Noreturn void child_exec(const AcceptOptions *o, int conn, const PeerAdd
                 r = -errno;
         }
         log_error("cannot start %s for a connection: %s", o->path, strerror(-r));
-        _exit(r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR);
+        _exit(exec_exit_code(r));
 }
 
 static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {
@@ -260,10 +266,29 @@ static int on_signal(AcceptState *s, int sig) {
         }
 }
 
+/* Tells the service manager how many connections run, once the count
+ * differs from what it was told and the interval has passed. */
+static void status_update(AcceptState *s) {
+        int64_t now = now_ms();
+        if (s->children.n == s->status_n || now - s->status_ms < STATUS_INTERVAL_MS)
+                return;
+        s->status_n = s->children.n;
+        s->status_ms = now;
+        notify_set_connections(s->status_n);
+        (void) notify_status();
+}
+
 static int poll_timeout(const AcceptState *s) {
         int64_t t = -1, now = now_ms();
-        if (s->paused_until_ms)
-                t = s->paused_until_ms > now ? s->paused_until_ms - now : 0;
+        if (s->children.n != s->status_n) {
+                int64_t due = s->status_ms + STATUS_INTERVAL_MS - now;
+                t = due > 0 ? due : 0;
+        }
+        if (s->paused_until_ms) {
+                int64_t pause = s->paused_until_ms > now ? s->paused_until_ms - now : 0;
+                if (t < 0 || pause < t)
+                        t = pause;
+        }
         if (s->refused_log.suppressed || s->error_log.suppressed) {
                 int64_t flush = RATELIMIT_MS;
                 if (t < 0 || flush < t)
@@ -284,6 +309,7 @@ static int serve(AcceptState *s, int sigfd) {
                         s->pfd[i].events = paused ? 0 : POLLIN;
                 if (poll(s->pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
                         return log_errno(EXIT_OSERR, "poll: %m");
+                status_update(s);
                 ratelimit_flush(&s->refused_log, "connections refused over a limit");
                 ratelimit_flush(&s->error_log, "connections lost to errors");
                 if (s->pfd[0].revents) {

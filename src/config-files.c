@@ -17,9 +17,13 @@ static int config_load_one(Config *c, const char *path) {
         int r = file_open_regular(path, &fd, &st);
         if (r == -ELOOP)
                 return log_errno(-EACCES, "%s: is a symbolic link; refusing to follow it (name the target instead)", path);
+        if (r == -EISDIR)
+                return log_errno(-EBADMSG, "%s: not a regular file (name a file)", path);
         if (r < 0)
                 return log_errno(r, "%s: cannot open: %s", path, strerror(-r));
         const char *problem = file_permission_problem(&st, geteuid(), 0);
+        if (!problem)
+                problem = file_dirs_problem(fd, path, false, geteuid());
         if (problem)
                 return log_errno(-EACCES, "%s: refusing this config: %s", path, problem);
         _cleanup_free_ char *text = NULL;
@@ -60,6 +64,12 @@ static int collect_dropins(const char *dir, DropIn **list, size_t *n, size_t *ca
         DIR *d = opendir(dir);
         if (!d)
                 return errno == ENOENT || errno == ENOTDIR ? 0 : log_errno(-errno, "%s: cannot open: %m", dir);
+        /* Whoever can add to it can mask a drop-in of a later directory. */
+        const char *problem = file_dirs_problem(dirfd(d), dir, true, geteuid());
+        if (problem) {
+                closedir(d);
+                return log_errno(-EACCES, "%s: refusing these drop-ins: %s", dir, problem);
+        }
         struct dirent *de;
         int r = 0;
         while ((de = readdir(d))) {
@@ -171,12 +181,16 @@ bool unit_name_valid(const char *name) {
         return true;
 }
 
-static int resolve_secret(KeyConfig *k) {
+static int resolve_secret(KeyConfig *k, bool check_only) {
         _cleanup_free_ char *path = NULL;
         const char *problem = NULL;
         const Origin *o = &k->secret_origin;
         if (k->source == SECRET_SOURCE_CREDENTIAL) {
                 const char *dir = getenv("CREDENTIALS_DIRECTORY");
+                /* Outside the service (an admin's shell) there is nothing
+                 * to read: systemd copies credentials in only at start. */
+                if (str_empty(dir) && check_only)
+                        return 0;
                 if (str_empty(dir))
                         return log_errno(-EBADMSG, "%s:%u: Credential=%s: $CREDENTIALS_DIRECTORY is not set "
                                          "(load it with LoadCredential= in the service unit)",
@@ -201,11 +215,14 @@ static int resolve_secret(KeyConfig *k) {
                                  "keys are never cut", o->file, o->line, setting, p, SECRET_MAX);
         if (r == -ENODATA)
                 return log_errno(-EBADMSG, "%s:%u: %s=: %s is empty", o->file, o->line, setting, p);
+        if (r == -EISDIR)
+                return log_errno(-EBADMSG, "%s:%u: %s=: %s is not a regular file (name a file holding the key)",
+                                 o->file, o->line, setting, p);
         return log_errno(r, "%s:%u: %s=: cannot read %s: %s", o->file, o->line, setting, p, strerror(-r));
 }
 
-int config_resolve_key(KeyConfig *k) {
-        int r = resolve_secret(k);
+static int resolve_key(KeyConfig *k, bool check_only) {
+        int r = resolve_secret(k, check_only);
         if (r < 0)
                 return r;
         k->ifindex = 0;
@@ -219,9 +236,13 @@ int config_resolve_key(KeyConfig *k) {
         return 0;
 }
 
-int config_resolve(Config *c) {
+int config_resolve_key(KeyConfig *k) {
+        return resolve_key(k, false);
+}
+
+int config_resolve(Config *c, bool check_only) {
         for (size_t i = 0; i < c->n_keys; i++) {
-                int r = config_resolve_key(&c->keys[i]);
+                int r = resolve_key(&c->keys[i], check_only);
                 if (r < 0)
                         return r;
         }

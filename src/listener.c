@@ -30,6 +30,13 @@ ListenerShape listener_expected_shape(const Config *c, const ListenAddress *a) {
         return listener_shape(a, v6only != 0);
 }
 
+size_t listener_set_keys(const ListenerSet *s) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->n; i++)
+                n += s->v[i].n_keys;
+        return n;
+}
+
 size_t optmem_needed(size_t n_keys) {
         /* Measured: about 136 bytes of option memory per key. Leave room. */
         size_t bytes = (n_keys + 16) * 144;

@@ -31,13 +31,6 @@ static void supervise_signal_set(sigset_t *ret) {
                 sigdelset(ret, keep[i]);
 }
 
-static size_t count_keys(const ListenerSet *set) {
-        size_t n = 0;
-        for (size_t i = 0; i < set->n; i++)
-                n += set->v[i].n_keys;
-        return n;
-}
-
 /* In the child, between fork and exec. Only this process exists in it, so
  * the non-async-signal-safe calls of the exec path are fine. */
 static _Noreturn void child_exec(const SuperviseOptions *o, const char *path, char *const *argv,
@@ -58,7 +51,7 @@ static _Noreturn void child_exec(const SuperviseOptions *o, const char *path, ch
         int r = handoff_exec(path, argv, fds, set->n, names);
         free(fds); /* a leak checker judges this process at _exit */
         log_error("cannot execute %s: %s", path, strerror(-r));
-        _exit(r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR);
+        _exit(exec_exit_code(r));
 }
 
 static void forward(const SuperviseOptions *o, pid_t child, int sig) {
@@ -99,16 +92,19 @@ static void rewatch(Supervisor *s) {
                 log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
 }
 
-int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load, bool daemon_runs) {
-        (void) notify_reloading();
+int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load, const char *trigger,
+                     bool daemon_runs) {
+        (void) notify_reloading(trigger);
         /* In a child, so the parse leaves no dirty heap here (child-load.c). */
         int r = child_reload(set, config, load, daemon_runs);
-        (void) notify_ready(set->n, count_keys(set), r < 0 ? "last reload failed, old keys kept" : NULL);
+        notify_set_keys(set->n, listener_set_keys(set));
+        notify_set_reload(trigger, r < 0);
+        (void) notify_ready();
         return r;
 }
 
-static void reload(Supervisor *s) {
-        (void) supervise_reload(s->set, s->config, s->o->load, true);
+static void reload(Supervisor *s, const char *trigger) {
+        (void) supervise_reload(s->set, s->config, s->o->load, trigger, true);
         if (s->o->watch)
                 rewatch(s);
         (void) malloc_trim(0);
@@ -123,7 +119,7 @@ static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
         if (si->ssi_code == SI_USER && (pid_t) si->ssi_pid == getpid())
                 return -1;
         if (sig == SIGHUP && s->o->load)
-                reload(s);
+                reload(s, "SIGHUP");
         if (sig == SIGHUP && !s->o->forward_reload)
                 return -1;
         if (sig == SIGTERM || sig == SIGINT)
@@ -149,7 +145,7 @@ static int supervise_loop(Supervisor *s, int sfd) {
                         return log_errno(EXIT_OSERR, "poll failed: %m");
                 if (k == 0 && s->reload_due) {
                         s->reload_due = false;
-                        reload(s);
+                        reload(s, watch_changed(s->watch));
                         continue;
                 }
                 if (p[1].revents && watch_drain(s->watch))
@@ -189,9 +185,6 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
         /* Orphans of the daemon come to us, as they would to PID 1. */
         if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
-        /* We hold every secret for the next reload: no core dumps, no ptrace
-         * by the same user. */
-        (void) prctl(PR_SET_DUMPABLE, 0);
         (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
 
         pid_t child = fork();
@@ -211,7 +204,8 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
         Supervisor s = { .o = o, .child = child, .set = set, .config = config };
         if (o->watch)
                 rewatch(&s);
-        (void) notify_ready(set->n, count_keys(set), NULL);
+        notify_set_keys(set->n, listener_set_keys(set));
+        (void) notify_ready();
         /* Parsing left freed pages in the heap; we stay resident for long. */
         (void) malloc_trim(0);
         int r = supervise_loop(&s, sfd);

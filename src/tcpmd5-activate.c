@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "accept.h"
 #include "child-load.h"
@@ -29,6 +30,7 @@ static const char *arg_unit;
 static char **arg_dirs;
 static size_t arg_n_dirs;
 static bool arg_check;
+static bool arg_quiet;
 static char **arg_command;
 static int arg_accept = -1, arg_inetd = -1, arg_on_demand = -1; /* -1: as the config says */
 static bool arg_supervise;
@@ -48,6 +50,7 @@ static void help(void) {
                "                         search path (/etc, /run, /usr/lib/tcpmd5-activate)\n"
                "      --config-dir=DIR   search DIR instead (repeatable, in order)\n"
                "      --check            validate everything and print the plan; open nothing\n"
+               "  -q, --quiet            with --check: print nothing unless something is wrong\n"
                "      --accept           one COMMAND per connection, on fd 3 (Accept=yes)\n"
                "      --inetd            with the connection on stdin/stdout (Inetd=yes;\n"
                "                         implies --accept)\n"
@@ -72,6 +75,7 @@ static int parse_argv(int argc, char **argv) {
                 { "unit", required_argument, NULL, 'u' },
                 { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
                 { "check", no_argument, NULL, ARG_CHECK },
+                { "quiet", no_argument, NULL, 'q' },
                 { "accept", no_argument, NULL, ARG_ACCEPT },
                 { "inetd", no_argument, NULL, ARG_INETD },
                 { "on-demand", no_argument, NULL, ARG_ON_DEMAND },
@@ -84,7 +88,7 @@ static int parse_argv(int argc, char **argv) {
                 {},
         };
         int c;
-        while ((c = getopt_long(argc, argv, "+c:u:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+c:u:hq", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         arg_config = optarg;
@@ -103,6 +107,9 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_CHECK:
                         arg_check = true;
+                        break;
+                case 'q':
+                        arg_quiet = true;
                         break;
                 case ARG_ACCEPT:
                         arg_accept = true;
@@ -136,6 +143,8 @@ static int parse_argv(int argc, char **argv) {
                 }
         if (!!arg_config == !!arg_unit)
                 return log_errno(-EINVAL, "give exactly one of --config=FILE and --unit=NAME (see --help)");
+        if (arg_quiet && !arg_check)
+                return log_errno(-EINVAL, "--quiet only applies to --check");
         if (arg_dirs && !arg_unit)
                 return log_errno(-EINVAL, "--config-dir only applies to --unit");
         if (arg_accept > 0 && arg_on_demand > 0)
@@ -158,6 +167,11 @@ static void print_key_line(const KeyEntry *e) {
                 return;
         }
         const KeyConfig *k = e->key;
+        if (config_key_deferred(k)) {
+                printf("  %-43s [Key %s] Credential %s: supplied by systemd at start (not checked here)\n", pfx,
+                       k->name, k->source_arg);
+                return;
+        }
         printf("  %-43s [Key %s] %s%s%s (%zu bytes", pfx, k->name, secret_source_to_string(k->source),
                k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", k->secret.len);
         if (k->secret.len > 0) { /* tcpmd5-connect -v prints the same */
@@ -247,7 +261,7 @@ static int load(Config **ret) {
                 return r;
         if ((r = config_validate(c, arg_command != NULL)) < 0)
                 return r;
-        if ((r = config_resolve(c)) < 0)
+        if ((r = config_resolve(c, arg_check)) < 0)
                 return r;
         *ret = TAKE_PTR(c);
         return 0;
@@ -284,17 +298,34 @@ static void activator_done(Activator *a) {
 }
 
 static const char *exec_problem(int r) {
-        return r == -ENOMEM ? "out of memory" : r == -EACCES ? "not executable" : "command not found";
+        return exec_exit_code(r) == EXIT_EXEC_NOT_FOUND ? "command not found"
+               : r == -EACCES                            ? "not executable"
+                                                         : strerror(-r);
 }
 
+/* Resolves c's command, or logs why it cannot run: with ExecStart='s
+ * file:line when the config gave it. */
+static int resolve_command(const Config *c, char **ret_path) {
+        int r = exec_resolve(c->exec_start[0], ret_path);
+        const Origin *o = &c->origin[SETTING_EXEC_START];
+        if (r >= 0)
+                return 0;
+        if (arg_command)
+                log_error("%s: %s", c->exec_start[0], exec_problem(r));
+        else
+                log_error("%s:%u: ExecStart=%s: %s", o->file, o->line, c->exec_start[0], exec_problem(r));
+        return r;
+}
+
+/* The command for the next process, from the current config. Logs. */
 static int command_resolve(Activator *a) {
         _cleanup_free_ char *path = NULL;
-        int r = exec_resolve(a->config->exec_start[0], &path);
+        int r = resolve_command(a->config, &path);
         if (r < 0)
                 return r;
         char **argv = strv_copy(a->config->exec_start);
         if (!argv)
-                return -ENOMEM;
+                return log_errno(-ENOMEM, "out of memory");
         free(a->path);
         strv_free(a->argv);
         a->path = TAKE_PTR(path);
@@ -309,9 +340,7 @@ static int load_checked_command(Config **ret) {
         int r = load(ret);
         if (r < 0)
                 return r;
-        const Origin *o = &(*ret)->origin[SETTING_EXEC_START];
-        if ((r = exec_resolve((*ret)->exec_start[0], &path)) < 0) {
-                log_error("%s:%u: ExecStart=: %s: %s", o->file, o->line, (*ret)->exec_start[0], exec_problem(r));
+        if ((r = resolve_command(*ret, &path)) < 0) {
                 config_free(*ret);
                 *ret = NULL;
         }
@@ -322,13 +351,11 @@ static int load_checked_command(Config **ret) {
  * and the processes started after it run what ExecStart= says now. */
 static void reload_on_sighup(ListenerSet *set, void *userdata) {
         Activator *a = userdata;
-        if (supervise_reload(set, &a->config, load_checked_command, false) < 0 ||
+        if (supervise_reload(set, &a->config, load_checked_command, "SIGHUP", false) < 0 ||
             strv_equal(a->argv, a->config->exec_start))
                 return;
-        int r = command_resolve(a);
-        if (r < 0) /* checked by the reload a moment ago: gone since */
-                log_error("reload: ExecStart=: %s: %s; new processes run %s as before", a->config->exec_start[0],
-                          exec_problem(r), a->path);
+        if (command_resolve(a) < 0) /* checked by the reload a moment ago: gone since */
+                log_error("reload: new processes run %s as before", a->path);
 }
 
 /* What the accept loop reads for every connection. */
@@ -351,8 +378,27 @@ static int run_accept(Activator *a, ListenerSet *set) {
         accept_options_set(&o);
         /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). The
          * secrets stay: a SIGHUP reload diffs against them. */
-        (void) notify_send("READY=1");
+        notify_set_keys(set->n, listener_set_keys(set));
+        notify_set_connections(0);
+        (void) notify_ready();
         return accept_run(set, &o);
+}
+
+/* Waits for the first signed connection. Ready already: the sockets
+ * listen, and whoever connects is queued for the daemon. -1 once one came,
+ * else the exit code to leave with (listeners closed). */
+static int run_ondemand(Activator *a, ListenerSet *set) {
+        notify_set_keys(set->n, listener_set_keys(set));
+        notify_set_activity("waiting for the first connection");
+        (void) notify_ready();
+        int r = ondemand_wait(set, reload_on_sighup, a);
+        if (r != 0) {
+                listener_set_close(set);
+                return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
+        }
+        notify_set_activity("started at the first connection");
+        (void) notify_status();
+        return -1;
 }
 
 /* The daemon gets every listener: as our child (supervise) or as us (exec). */
@@ -383,36 +429,44 @@ static int run_daemon(Config **c, const char *path, char *const *argv, ListenerS
          * listens while we exit. */
         (void) fds_move_to(NULL, 0, 3);
         log_error("cannot execute %s: %s", path, strerror(-r));
-        return r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR;
+        return exec_exit_code(r);
 }
 
+/* The program to run, found as execve() will find it. Returns 0, or the
+ * exit code: 127 not found, 126 not executable, 71 a system error. */
 static int run(void) {
         _cleanup_(activator_done) Activator a = { 0 };
         ListenerSet set;
         int r = load_resident(&a.config);
         if (r != 0)
                 return r;
+        /* Before any socket exists, so a typo in the command opens nothing;
+         * and in --check, which refuses what a start would refuse. */
+        if ((r = command_resolve(&a)) < 0)
+                return r == -ENOMEM ? EXIT_OSERR : exec_exit_code(r);
+        if (arg_check && arg_quiet)
+                return 0;
         if (arg_check)
                 return print_plan(a.config, a.config->exec_start) < 0 ? EXIT_OSERR : 0;
-
-        /* Before any socket exists, so a typo in the command opens nothing. */
-        if ((r = command_resolve(&a)) < 0) {
-                log_error("%s: %s", a.config->exec_start[0], exec_problem(r));
-                return r == -ENOMEM ? EXIT_OSERR : exec_exit_code(r);
-        }
         if ((r = listener_set_open(a.config, &set)) < 0)
                 return exit_code_from_error(r);
 
         if (a.config->accept)
                 return run_accept(&a, &set);
-        if (a.config->on_demand && (r = ondemand_wait(&set, reload_on_sighup, &a)) != 0) {
-                listener_set_close(&set);
-                return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
-        }
+        if (a.config->on_demand && (r = run_ondemand(&a, &set)) >= 0)
+                return r;
         return run_daemon(&a.config, a.path, a.argv, &set);
 }
 
 int main(int argc, char **argv) {
+        log_init("tcpmd5-activate");
+        /* Before any secret is read: every mode but exec keeps secrets for
+         * long (supervise and accept mode for life, on-demand until the
+         * first connection), and none may land in a core file or be read by
+         * another process of our user through /proc/PID/mem or ptrace. The
+         * programs we exec are dumpable again (execve resets it). */
+        if (prctl(PR_SET_DUMPABLE, 0) < 0)
+                return log_errno(EXIT_OSERR, "cannot make this process non-dumpable: %m");
         /* A reload request that comes while we start up waits for the modes
          * that take it (signalfd) instead of killing us; the exec hand-off
          * clears the mask. */
@@ -420,7 +474,6 @@ int main(int argc, char **argv) {
         sigemptyset(&hup);
         sigaddset(&hup, SIGHUP);
         (void) sigprocmask(SIG_BLOCK, &hup, NULL);
-        log_init("tcpmd5-activate");
         if (stdio_ensure_open() < 0)
                 return EXIT_OSERR;
         int r = parse_argv(argc, argv);

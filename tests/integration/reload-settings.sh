@@ -122,7 +122,7 @@ conf
 kill -HUP "$pid"
 check "a command that is not there fails the reload" wait_for 100 count_is failed_reloads 1
 check "the error names ExecStart='s file:line" \
-        grep -qF "$T/svc.conf:12: ExecStart=: /nonexistent/conn-report: command not found" "$T/bg.err"
+        grep -qF "$T/svc.conf:12: ExecStart=/nonexistent/conn-report: command not found" "$T/bg.err"
 rm -f "$T"/m/* "$T"/m2/*
 check "so the next connection runs the old command" served 127.0.0.1
 expect_eq "$(started "$T/m"),$(started "$T/m2")" "1,0" "  (it marked the old command's directory)"
