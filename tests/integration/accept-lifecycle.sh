@@ -52,7 +52,7 @@ check "two held connections have their processes" wait_for 100 count_is started 
 kill -TERM "$pid"
 check "SIGTERM reaches both children" wait_for 100 count_is term 2
 check "the activator exits once they are gone" wait_for 100 gone "$pid"
-rc=0; wait "$pid" || rc=$?
+rc=0; wait_exit "$pid" || rc=$?
 expect_eq "$rc" 0 "exit status 0 after a graceful stop"
 check "nothing listens any more" eval "! listening $NS 2600"
 
@@ -71,6 +71,6 @@ check "the activator waits for the child that stays" kill -0 "$pid"
 check "and says what it waits for" wait_for 300 grep -q 'waiting for 1 running child' "$T/bg.err"
 kill -TERM "$pid"
 check "a second SIGTERM ends it at once" wait_for 40 gone "$pid"
-rc=0; wait "$pid" || rc=$?
+rc=0; wait_exit "$pid" || rc=$?
 expect_eq "$rc" 143 "exit status 128+SIGTERM after a forced stop"
 finish

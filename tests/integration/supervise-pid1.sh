@@ -50,6 +50,6 @@ u=$BG_PID
 check "started" wait_for 100 test -s "$T/t"
 init=$(pgrep -P "$u" -x "$ACTIVATOR_COMM")
 kill -TERM "$init"
-rc=0; wait "$u" || rc=$?
+rc=0; wait_exit "$u" || rc=$?
 expect_eq "$rc" 9 "SIGTERM to pid 1 reaches the daemon; its exit code 9 comes back"
 finish

@@ -44,7 +44,7 @@ kill -INT "$s"
 check "SIGINT reaches the daemon" wait_for 100 grep -q int "$T/sig"
 check "the supervisor survives SIGINT (it only passes it on)" kill -0 "$s"
 kill -TERM "$s"
-rc=0; wait "$s" || rc=$?
+rc=0; wait_exit "$s" || rc=$?
 expect_eq "$rc" 42 "SIGTERM reaches the daemon, whose exit code 42 is passed on"
 
 # Orphans: not PID 1, so we are a subreaper; a grandchild whose parent
@@ -65,7 +65,7 @@ expect_eq "$zombies" 0 "the supervisor reaped them: no zombies"
 children=$(ps -o pid= --ppid "$s" | wc -l)
 expect_eq "$children" 1 "only the daemon is left"
 kill -TERM "$s"
-rc=0; wait "$s" || rc=$?
+rc=0; wait_exit "$s" || rc=$?
 expect_eq "$rc" 143 "sleep killed by SIGTERM: 143"
 
 # --process-group: the daemon's own children get the signal too.
@@ -81,7 +81,7 @@ for mode in plain group; do
         s=$BG_PID
         check "$mode: started" wait_for 100 test -s "$T/g.sleep"
         kill -TERM "$s"
-        rc=0; wait "$s" || rc=$?
+        rc=0; wait_exit "$s" || rc=$?
         expect_eq "$rc" 143 "$mode: the shell died of SIGTERM"
         gsleep=$(cat "$T/g.sleep")
         if [ $mode = group ]; then
