@@ -71,6 +71,7 @@ fault_check_exit() {
         wait_exit "$FAULT_PID" || rc=$?
         failed=$(sed -n 's/^failed=//p' "$T/fault.report" 2>/dev/null)
         step=$(fault_step_pattern "$failed" "$err")
+        [ "$rc" != 124 ] || { FAULT_HUNG=1; bad+=("hung: killed by timeout after 20 s"); }
         [ -n "$failed" ] || bad+=("the fault was never injected")
         [ "$rc" = "$want" ] || bad+=("exit $rc, wanted $want")
         grep -Eq -- "$step" "$T/fault.err" || bad+=("stderr lacks /$step/")
@@ -106,5 +107,7 @@ fault_sweep() {
                 fault_run FAULT_FUNC="$func" FAULT_AT="$at" FAULT_ERRNO="$err"
                 ${FAULT_TRIGGER:-:}
                 ${FAULT_CHECK:-fault_check_exit} "$func" "$at" "$n" "$err" "$want"
+                # One hang is enough to know: the rest would each wait as long.
+                if [ -n "${FAULT_HUNG:-}" ]; then fail "$func: sweep stopped after a hang at call $at/$n"; return; fi
         done
 }
