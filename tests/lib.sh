@@ -119,9 +119,9 @@ wait_for() {
 # exited PID: PID is gone or a zombie (kill -0 succeeds on a zombie).
 exited() { local s; s=$(ps --no-headers -o stat= -p "$1" 2>/dev/null) || true; [ -z "$s" ] || [ "${s:0:1}" = Z ]; }
 # wait_exit PID [TRIES]: wait for the background job PID, at most TRIES *
-# 0.05 s (default 15 s, 30 s under valgrind), and return its exit status. One still running then
-# is a failure: it is killed (status 137) so that a broken build fails in
-# seconds, not at meson's timeout.
+# 0.05 s (default 15 s, 30 s under valgrind), and return its exit status.
+# One still running then is a failure: it is killed (status 137) so that a
+# broken build fails in seconds, not at meson's timeout.
 wait_exit() {
         local pid=$1 n=${2:-$([ -z "$VG" ] && echo 300 || echo 600)} rc=0
         if ! wait_for "$n" exited "$pid"; then
@@ -169,9 +169,10 @@ field() { sed -n "s/^$1=//p" "$T/conn.out"; }
 # children PID: how many processes have PID as parent (zombies included).
 # ps, not awk over /proc/[0-9]*/stat: mawk aborts, printing nothing, when a
 # process ends between the glob and the open.
-children() { ps --no-headers --ppid "$1" -o stat= | wc -l; }
+# (ps exits 1 when it selects nothing: under pipefail that is no error here.)
+children() { { ps --no-headers --ppid "$1" -o stat= || true; } | wc -l; }
 children_are() { [ "$(children "$1")" = "$2" ]; } # for wait_for
-zombies() { ps --no-headers --ppid "$1" -o stat= | { grep -c '^Z' || true; }; }
+zombies() { { ps --no-headers --ppid "$1" -o stat= || true; } | { grep -c '^Z' || true; }; }
 declare -A HOLD   # NAME -> pid of the sleep holding its fifo open
 # hold NAME NS KEY SRC ADDR PORT: a connection kept open until release NAME.
 # Only a sleep holds the fifo's write end, so nothing else delays the EOF.
