@@ -1,7 +1,8 @@
 /* Accept mode: one process per connection, as systemd's Accept=yes and
  * inetd do it. A single poll() loop over the signalfd and the listeners:
  * the activator never waits for one child, reaps every child, and answers a
- * connection over a limit by closing it at once. */
+ * connection over a limit by closing it at once. A stop closes the listeners
+ * and leaves the running connections to the service manager. */
 #include "accept.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "conntable.h"
 #include "handoff.h"
 #include "log.h"
+#include "notify.h"
 #include "sigfd.h"
 #include "util.h"
 
@@ -27,6 +29,9 @@ extern char **environ;
  * at once again: leave the listeners alone this long instead of spinning. */
 #define ACCEPT_PAUSE_MS 100
 #define RATELIMIT_MS 1000
+/* STATUS= follows the number of connections at most this often: a flood
+ * of short connections must not become a flood of messages to PID 1. */
+#define STATUS_INTERVAL_MS 1000
 
 typedef struct RateLimit {
         int64_t last_ms;
@@ -41,7 +46,10 @@ typedef struct AcceptState {
         RateLimit refused_log, error_log;
         struct pollfd *pfd;      /* [0] signalfd, [1..] listeners */
         int64_t paused_until_ms; /* 0: accepting */
-        bool stopping;
+        size_t status_n;         /* connections STATUS= last said */
+        int64_t status_ms;       /* when it said so */
+        bool init;               /* PID 1: our exit would kill every child */
+        bool stopping;           /* listeners closed; as PID 1, waiting for the children */
 } AcceptState;
 
 static int64_t now_ms(void) {
@@ -214,6 +222,31 @@ static void stop_listening(AcceptState *s) {
         listener_set_close(s->set);
 }
 
+/* Not PID 1: the connection processes are the service manager's to stop or
+ * keep (systemd's KillMode=), as with tcpserver and systemd-socket-activate;
+ * they never hold a listener, so a restarted activator can bind at once.
+ * As PID 1 nobody else can tell them, and the pid namespace dies with us:
+ * pass the signal on and wait for them, as tini does, unless told twice. */
+static int on_stop(AcceptState *s, int sig) {
+        const char *what = s->children.n == 1 ? "child" : "children";
+        if (s->init)
+                forward(s, sig);
+        if (s->stopping)
+                return 128 + sig;
+        s->stopping = true;
+        stop_listening(s);
+        if (!s->init) {
+                if (s->children.n)
+                        log_info("SIG%s: listening stopped; %zu running %s left to the service manager",
+                                 sigabbrev_np(sig), s->children.n, what);
+                return 0;
+        }
+        if (s->children.n)
+                log_info("SIG%s: no more connections; waiting for %zu running %s (again to exit at once)",
+                         sigabbrev_np(sig), s->children.n, what);
+        return -1;
+}
+
 /* >= 0: the exit code to leave with; -1: carry on. */
 static int on_signal(AcceptState *s, int sig) {
         switch (sig) {
@@ -221,32 +254,41 @@ static int on_signal(AcceptState *s, int sig) {
                 reap(s);
                 return -1;
         case SIGHUP:
-                /* The key reload hook: the lead wires supervise's reload in here. */
-                if (s->o->on_reload && !s->stopping)
+                /* Stopping, the listeners are closed: no keys left to change. */
+                if (!s->stopping)
                         s->o->on_reload(s->set, s->o->userdata);
-                else
-                        log_warning("SIGHUP: reloading keys is not supported in accept mode yet; ignored");
                 return -1;
         case SIGTERM:
         case SIGINT:
-                forward(s, sig);
-                if (s->stopping)
-                        return 128 + sig;
-                if (s->children.n)
-                        log_info("SIG%s: no more connections; waiting for %zu running %s (again to exit at once)",
-                                 sigabbrev_np(sig), s->children.n, s->children.n == 1 ? "child" : "children");
-                s->stopping = true;
-                stop_listening(s);
-                return -1;
+                return on_stop(s, sig);
         default:
                 return -1;
         }
 }
 
+/* Tells the service manager how many connections run, once the count
+ * differs from what it was told and the interval has passed. */
+static void status_update(AcceptState *s) {
+        int64_t now = now_ms();
+        if (s->children.n == s->status_n || now - s->status_ms < STATUS_INTERVAL_MS)
+                return;
+        s->status_n = s->children.n;
+        s->status_ms = now;
+        notify_set_connections(s->status_n);
+        (void) notify_status();
+}
+
 static int poll_timeout(const AcceptState *s) {
         int64_t t = -1, now = now_ms();
-        if (s->paused_until_ms)
-                t = s->paused_until_ms > now ? s->paused_until_ms - now : 0;
+        if (s->children.n != s->status_n) {
+                int64_t due = s->status_ms + STATUS_INTERVAL_MS - now;
+                t = due > 0 ? due : 0;
+        }
+        if (s->paused_until_ms) {
+                int64_t pause = s->paused_until_ms > now ? s->paused_until_ms - now : 0;
+                if (t < 0 || pause < t)
+                        t = pause;
+        }
         if (s->refused_log.suppressed || s->error_log.suppressed) {
                 int64_t flush = RATELIMIT_MS;
                 if (t < 0 || flush < t)
@@ -267,6 +309,7 @@ static int serve(AcceptState *s, int sigfd) {
                         s->pfd[i].events = paused ? 0 : POLLIN;
                 if (poll(s->pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
                         return log_errno(EXIT_OSERR, "poll: %m");
+                status_update(s);
                 ratelimit_flush(&s->refused_log, "connections refused over a limit");
                 ratelimit_flush(&s->error_log, "connections lost to errors");
                 if (s->pfd[0].revents) {
@@ -315,7 +358,7 @@ int accept_run(ListenerSet *set, const AcceptOptions *o) {
                 listener_set_close(set);
                 return log_errno(EXIT_OSERR, "cannot set up signal handling: %s", strerror(-r));
         }
-        AcceptState s = { .set = set, .o = o, .pfd = pfd };
+        AcceptState s = { .set = set, .o = o, .pfd = pfd, .init = getpid() == 1 };
         int code = serve(&s, sigfd);
         listener_set_close(set);
         conn_table_free(&s.children);

@@ -13,13 +13,14 @@ typedef struct AcceptOptions {
         bool inetd;
         unsigned max_connections;     /* >= 1 */
         unsigned max_per_source;      /* 0: no per-source limit */
-        /* SIGHUP. NULL: logged as not supported yet. Called in the loop, not
-         * in a signal handler; may change keys on set's live listeners. */
+        /* SIGHUP: called in the loop, not in a signal handler; may change
+         * keys on set's live listeners. */
         void (*on_reload)(ListenerSet *set, void *userdata);
         void *userdata;
 } AcceptOptions;
 
-/* Serves until SIGTERM/SIGINT, then passes the signal on to the running
- * children and returns once they are gone (0), or at once on a second such
- * signal (128 + signal). Closes set's listeners. Returns an exit code. */
+/* Serves until SIGTERM/SIGINT, then returns 0 at once, leaving the running
+ * children alone. As PID 1 it passes the signal on to them instead and
+ * returns once they are gone (0), or at once on a second such signal
+ * (128 + signal). Closes set's listeners. Returns an exit code. */
 int accept_run(ListenerSet *set, const AcceptOptions *o);

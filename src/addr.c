@@ -40,7 +40,11 @@ static int parse_bracketed_ipv6(const char *s, ListenAddress *a) {
         if (pct && !IN6_IS_ADDR_LINKLOCAL(&a->addr.in6))
                 return -EINVAL; /* a scope only makes sense for link-local */
         a->family = AF_INET6;
-        return parse_port(close + 2, &a->port);
+        int r = parse_port(close + 2, &a->port);
+        if (r < 0)
+                return r;
+        /* Such a socket receives IPv4: one spelling per meaning, the IPv4 one. */
+        return IN6_IS_ADDR_V4MAPPED(&a->addr.in6) ? -EAFNOSUPPORT : 0;
 }
 
 int listen_address_parse(const char *s, ListenAddress *ret) {
@@ -66,10 +70,10 @@ int listen_address_parse(const char *s, ListenAddress *ret) {
                 a.port_only = true;
                 r = parse_port(s, &a.port);
         }
-        if (r < 0)
+        if (r < 0 && r != -EAFNOSUPPORT)
                 return r;
         *ret = a;
-        return 0;
+        return r;
 }
 
 void listen_address_format(const ListenAddress *a, char buf[static ADDR_STRLEN]) {
@@ -79,10 +83,6 @@ void listen_address_format(const ListenAddress *a, char buf[static ADDR_STRLEN])
                 snprintf(buf, ADDR_STRLEN, "%s:%u", host, a->port);
         else
                 snprintf(buf, ADDR_STRLEN, "[%s%s%s]:%u", host, a->scope[0] ? "%" : "", a->scope, a->port);
-}
-
-bool listen_address_is_ipv6_any(const ListenAddress *a) {
-        return a->family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->addr.in6);
 }
 
 static void mask_bits(uint8_t *bytes, size_t size, unsigned len) {

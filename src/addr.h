@@ -30,11 +30,10 @@ typedef struct ListenAddress {
 #define ADDR_STRLEN (INET6_ADDRSTRLEN + IF_NAMESIZE + 16)
 
 /* PORT, IPv4:PORT, [IPv6]:PORT, [IPv6%if]:PORT. -EINVAL on bad syntax,
- * -ERANGE for a port outside 1..65535. */
+ * -ERANGE for a port outside 1..65535, -EAFNOSUPPORT for a v4-mapped
+ * address (ret then holds it, to suggest the IPv4 spelling). */
 int listen_address_parse(const char *s, ListenAddress *ret);
 void listen_address_format(const ListenAddress *a, char buf[static ADDR_STRLEN]);
-/* True for [::] that can also take IPv4 peers (unless IPV6_V6ONLY). */
-bool listen_address_is_ipv6_any(const ListenAddress *a);
 
 /* CIDR, bare address (a host prefix) or "any" (both families: two entries).
  * -EINVAL bad syntax, -ERANGE bad length, -EDOM host bits set (ret[0] then

@@ -163,11 +163,14 @@ int child_reload(ListenerSet *set, Config **current, ReloadLoadConfig load) {
         if (r < 0)
                 return log_errno(-EIO, "reload: the reloading process failed (status %d); the listeners may "
                                  "hold a mix of old and new keys: reload again", st);
-        for (size_t i = 0; i < set->n; i++)
-                (void) read(fd, &set->v[i].n_keys, sizeof(size_t)); /* there: see answer_complete() */
+        /* The counts are there (answer_complete()); a short read all the
+         * same is handled as an incomplete answer. */
+        for (size_t i = 0; i < set->n && r == 0; i++)
+                if (read(fd, &set->v[i].n_keys, sizeof(size_t)) != (ssize_t) sizeof(size_t))
+                        r = -EIO;
         config_free(*current);
         *current = NULL;
-        if ((r = config_pack_receive(fd, current)) < 0) {
+        if (r < 0 || (r = config_pack_receive(fd, current)) < 0) {
                 /* Not with a complete answer; should it happen, the files
                  * say what the child installed. */
                 log_error("reload: cannot take the new configuration over (%s); reading it again", strerror(-r));

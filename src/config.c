@@ -203,6 +203,14 @@ static int p_listen_stream(const Assignment *a) {
         int r = listen_address_parse(a->value, &e.address);
         if (r == -ERANGE)
                 return BAD(a, "port in '%s' is out of range (1..65535)", a->value);
+        if (r == -EAFNOSUPPORT) {
+                char v4[ADDR_STRLEN];
+                ListenAddress as_v4 = { .family = AF_INET, .port = e.address.port };
+                memcpy(&as_v4.addr.in, &e.address.addr.in6.s6_addr[12], sizeof as_v4.addr.in);
+                listen_address_format(&as_v4, v4);
+                return BAD(a, "'%s' is an IPv4-mapped address: the socket would receive IPv4 peers; "
+                           "write it as %s", a->value, v4);
+        }
         if (r < 0)
                 return BAD(a, "'%s' is not PORT, IPv4:PORT, [IPv6]:PORT or [fe80::1%%if]:PORT", a->value);
         if ((r = grow_array((void **) &c->listen, &c->cap_listen, c->n_listen + 1, sizeof e)) < 0)

@@ -117,10 +117,17 @@ int config_validate(const Config *c, bool have_command);
  * claimed twice. For tcpmd5-connect's keys-only files. Logs; -EBADMSG. */
 int config_validate_keys(const Config *c);
 
-/* Reads SecretFile=/Credential= and resolves Interface=. Logs. */
-int config_resolve(Config *c);
+/* Reads SecretFile=/Credential= and resolves Interface=. Logs. With
+ * check_only and no $CREDENTIALS_DIRECTORY, Credential= keys stay unread
+ * (secret.len 0, which a read key never has): see config_key_deferred(). */
+int config_resolve(Config *c, bool check_only);
 /* The same for one key: a client needs only the key it uses. */
 int config_resolve_key(KeyConfig *k);
+
+/* A Credential= key that config_resolve(c, true) left for systemd to supply. */
+static inline bool config_key_deferred(const KeyConfig *k) {
+        return k->source == SECRET_SOURCE_CREDENTIAL && k->secret.len == 0;
+}
 
 KeyConfig *config_find_key(const Config *c, const char *name);
 const char *bind_ipv6_only_to_string(BindIPv6Only b);

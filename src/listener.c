@@ -22,15 +22,19 @@ static bool read_sysctl_long(const char *path, long *ret) {
 }
 
 ListenerShape listener_expected_shape(const Config *c, const ListenAddress *a) {
-        ListenerShape s = { .family = a->family };
-        if (!listen_address_is_ipv6_any(a))
-                return s;
         long v6only = 0;
         if (c->bind_ipv6_only == BIND_IPV6_ONLY_DEFAULT)
                 read_sysctl_long("/proc/sys/net/ipv6/bindv6only", &v6only);
-        s.dual_stack = c->bind_ipv6_only == BIND_IPV6_ONLY_BOTH ||
-                       (c->bind_ipv6_only == BIND_IPV6_ONLY_DEFAULT && v6only == 0);
-        return s;
+        else
+                v6only = c->bind_ipv6_only == BIND_IPV6_ONLY_IPV6_ONLY;
+        return listener_shape(a, v6only != 0);
+}
+
+size_t listener_set_keys(const ListenerSet *s) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->n; i++)
+                n += s->v[i].n_keys;
+        return n;
 }
 
 size_t optmem_needed(size_t n_keys) {
@@ -84,13 +88,15 @@ static int socket_options(const Config *c, int fd, const ListenAddress *a, const
         return 0;
 }
 
-static ListenerShape actual_shape(int fd, const ListenAddress *a) {
-        ListenerShape s = { .family = a->family };
-        int v6only = 1;
+/* From the socket itself, not the config: the keys must cover what the
+ * kernel will deliver to it. */
+static int actual_shape(int fd, const ListenAddress *a, ListenerShape *ret) {
+        int v6only = 0;
         socklen_t len = sizeof v6only;
-        if (listen_address_is_ipv6_any(a) && getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0)
-                s.dual_stack = v6only == 0;
-        return s;
+        if (a->family == AF_INET6 && getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) < 0)
+                return -errno;
+        *ret = listener_shape(a, v6only != 0);
+        return 0;
 }
 
 static int explain_key_error(int r, const Listener *l, const KeyEntry *e, size_t i, size_t n) {
@@ -171,7 +177,9 @@ static int listener_open(const Config *c, const ListenEntry *e, const Secret *ca
         if (r < 0)
                 return log_errno(r, "%s:%u: ListenStream=%s: cannot set %s: %s", e->origin.file, e->origin.line, addr,
                                  step, strerror(-r));
-        l->shape = actual_shape(l->fd, &e->address);
+        if ((r = actual_shape(l->fd, &e->address, &l->shape)) < 0)
+                return log_errno(r, "%s:%u: ListenStream=%s: cannot read IPV6_V6ONLY: %s", e->origin.file,
+                                 e->origin.line, addr, strerror(-r));
         if ((r = install_keys(c, l, catch_all)) < 0)
                 return r;
         r = listener_bind(l);

@@ -28,6 +28,8 @@ ListenerShape listener_expected_shape(const Config *c, const ListenAddress *a);
  * failure with the address and what to do; on error nothing is left open. */
 int listener_set_open(const Config *c, ListenerSet *ret);
 void listener_set_close(ListenerSet *s);
+/* Keys installed on all listeners together. */
+size_t listener_set_keys(const ListenerSet *s);
 
 /* How many keys net.core.optmem_max must allow on one socket for n keys. */
 size_t optmem_needed(size_t n_keys);

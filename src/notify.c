@@ -45,18 +45,72 @@ int notify_send(const char *text) {
         return 0;
 }
 
-int notify_ready(size_t n_listeners, size_t n_keys, const char *note) {
-        char buf[256];
-        snprintf(buf, sizeof buf, "READY=1\nSTATUS=%zu listener%s, %zu key%s installed%s%s", n_listeners,
-                 n_listeners == 1 ? "" : "s", n_keys, n_keys == 1 ? "" : "s", note ? "; " : "", note ? note : "");
+/* What STATUS= says, kept between messages so that each repeats the rest:
+ * "2 listeners, 5 keys installed; 3 connections; reloaded after SIGHUP". */
+static struct {
+        size_t listeners, keys;
+        const char *activity;       /* static text, or NULL */
+        char connections[32];       /* accept mode: "3 connections" */
+        char reload[256];           /* how the last reload went and why */
+} status;
+
+void notify_set_keys(size_t n_listeners, size_t n_keys) {
+        status.listeners = n_listeners;
+        status.keys = n_keys;
+}
+
+void notify_set_activity(const char *what) {
+        status.activity = what;
+}
+
+void notify_set_connections(size_t n) {
+        snprintf(status.connections, sizeof status.connections, "%zu connection%s", n, n == 1 ? "" : "s");
+}
+
+void notify_set_reload(const char *trigger, bool failed) {
+        if (failed)
+                snprintf(status.reload, sizeof status.reload, "reload after %s failed, old keys kept", trigger);
+        else
+                snprintf(status.reload, sizeof status.reload, "reloaded after %s", trigger);
+}
+
+static void append(char *buf, size_t size, const char *part) {
+        size_t n = strlen(buf);
+        if (!str_empty(part) && n < size)
+                snprintf(buf + n, size - n, "; %s", part);
+}
+
+size_t notify_status_format(char *buf, size_t size) {
+        snprintf(buf, size, "%zu listener%s, %zu key%s installed", status.listeners,
+                 status.listeners == 1 ? "" : "s", status.keys, status.keys == 1 ? "" : "s");
+        append(buf, size, status.activity);
+        append(buf, size, status.connections);
+        append(buf, size, status.reload);
+        return strlen(buf);
+}
+
+static int send_status(const char *prefix) {
+        char text[448], buf[512];
+        if (str_empty(getenv("NOTIFY_SOCKET")))
+                return 0;
+        notify_status_format(text, sizeof text);
+        snprintf(buf, sizeof buf, "%sSTATUS=%s", prefix, text);
         return notify_send(buf);
 }
 
-int notify_reloading(void) {
+int notify_ready(void) {
+        return send_status("READY=1\n");
+}
+
+int notify_status(void) {
+        return send_status("");
+}
+
+int notify_reloading(const char *trigger) {
         struct timespec ts;
-        char buf[96];
+        char buf[384];
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        snprintf(buf, sizeof buf, "RELOADING=1\nSTATUS=reloading keys\nMONOTONIC_USEC=%llu",
+        snprintf(buf, sizeof buf, "RELOADING=1\nSTATUS=reloading keys after %s\nMONOTONIC_USEC=%llu", trigger,
                  (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
         return notify_send(buf);
 }

@@ -7,10 +7,15 @@
 
 #include "util.h"
 
+ListenerShape listener_shape(const ListenAddress *a, bool v6only) {
+        if (a->family == AF_INET || IN6_IS_ADDR_V4MAPPED(&a->addr.in6))
+                return (ListenerShape) { .family = a->family, .ipv4 = true };
+        return (ListenerShape) { .family = AF_INET6, .ipv6 = true,
+                                 .ipv4 = IN6_IS_ADDR_UNSPECIFIED(&a->addr.in6) && !v6only };
+}
+
 static bool prefix_fits(const Prefix *p, ListenerShape shape) {
-        if (shape.family == AF_INET)
-                return p->family == AF_INET;
-        return p->family == AF_INET6 || shape.dual_stack;
+        return p->family == AF_INET ? shape.ipv4 : shape.ipv6;
 }
 
 static KeyEntry entry_for(const Prefix *p, ListenerShape shape, const KeyConfig *k, const Secret *secret) {
@@ -50,9 +55,9 @@ int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, Key
         }
         if (c->unmatched_peers == UNMATCHED_PEERS_DROP) {
                 Prefix any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
-                if (shape.family == AF_INET6 && !covered[1])
+                if (shape.ipv6 && !covered[1])
                         v[n++] = entry_for(&any6, shape, NULL, catch_all);
-                if ((shape.family == AF_INET || shape.dual_stack) && !covered[0])
+                if (shape.ipv4 && !covered[0])
                         v[n++] = entry_for(&any4, shape, NULL, catch_all);
         }
         *ret = v;

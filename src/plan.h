@@ -18,10 +18,18 @@ typedef struct KeyEntry {
         const KeyConfig *key;  /* NULL for a catch-all */
 } KeyEntry;
 
+/* What a listener receives, which is not always what its address looks
+ * like: [::] without IPV6_V6ONLY takes IPv4 too, a v4-mapped address takes
+ * only IPv4. Keys follow what is received. */
 typedef struct ListenerShape {
-        int family;
-        bool dual_stack;       /* AF_INET6 wildcard without IPV6_V6ONLY */
+        int family;            /* the socket's: how key addresses are written */
+        bool ipv4;             /* IPv4 peers reach it (as v4-mapped on AF_INET6) */
+        bool ipv6;             /* IPv6 peers reach it */
 } ListenerShape;
+
+/* The shape of a socket bound to a, with IPV6_V6ONLY as given (ignored for
+ * AF_INET). */
+ListenerShape listener_shape(const ListenAddress *a, bool v6only);
 
 /* The entries for one listener; catch_all holds the random secret. */
 int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n);

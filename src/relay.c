@@ -129,6 +129,15 @@ static int end_output(int fd) {
         return dup2(null, fd) < 0 ? -errno : 0;
 }
 
+/* EOF towards the peer. ENOTCONN: the peer has closed, and its answer to
+ * our last data was a reset (the end of an ssh session, the server having
+ * gone first): the connection is gone both ways, there is nothing to
+ * half-close, and everything we had was handed to the kernel. An ordinary
+ * end. */
+static int sock_end_output(int sock) {
+        return shutdown(sock, SHUT_WR) < 0 && errno != ENOTCONN ? -errno : 0;
+}
+
 /* One attempt to fill: 1 when something changed, 0 when blocked, -errno. */
 static int flow_fill_once(Flow *f) {
         ssize_t n = flow_fill(f);
@@ -204,7 +213,7 @@ static int flow_step(Flow *f, int sock, const char **ret_failed) {
                         moved |= r;
                 }
                 if (f->eof && f->pending == 0 && !f->done) {
-                        r = f->dst.fd == sock ? (shutdown(sock, SHUT_WR) < 0 ? -errno : 0) : end_output(f->dst.fd);
+                        r = f->dst.fd == sock ? sock_end_output(sock) : end_output(f->dst.fd);
                         if (r < 0) {
                                 *ret_failed = f->writing;
                                 return r;

@@ -4,10 +4,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "sha256.h"
 #include "util.h"
 
 void secret_wipe(Secret *s) {
@@ -157,4 +159,19 @@ int secret_random(Secret *ret) {
                 return -EIO;
         ret->len = SECRET_MAX;
         return 0;
+}
+
+void secret_fingerprint(const Secret *s, char ret[static SECRET_FINGERPRINT_STRLEN]) {
+        /* The label keeps the value apart from any other hash of the same
+         * bytes, such as a sha256sum of the key file. */
+        static const char label[] = "tcpmd5 key fingerprint v1";
+        uint8_t digest[SHA256_DIGEST_SIZE];
+        Sha256 c;
+        sha256_init(&c);
+        sha256_update(&c, label, sizeof label); /* with its NUL */
+        sha256_update(&c, s->bytes, s->len);
+        sha256_final(&c, digest);
+        for (size_t i = 0; i < (SECRET_FINGERPRINT_STRLEN - 1) / 2; i++)
+                snprintf(ret + 2 * i, 3, "%02x", digest[i]);
+        explicit_bzero(digest, sizeof digest);
 }

@@ -29,6 +29,12 @@ int secret_read_fd(int fd, Secret *ret);
 /* Random bytes nobody knows, for catch-all keys. */
 int secret_random(Secret *ret);
 
+/* A short name for a key, to compare both ends without showing it: the
+ * first 8 bytes of SHA-256("tcpmd5 key fingerprint v1" NUL, secret), in hex.
+ * It tells a guesser no more than one captured signed segment does. */
+#define SECRET_FINGERPRINT_STRLEN 17
+void secret_fingerprint(const Secret *s, char ret[static SECRET_FINGERPRINT_STRLEN]);
+
 /* Opens for reading without following a final symlink; refuses anything but
  * a regular file. */
 int file_open_regular(const char *path, int *ret_fd, struct stat *ret_st);

@@ -31,13 +31,6 @@ static void supervise_signal_set(sigset_t *ret) {
                 sigdelset(ret, keep[i]);
 }
 
-static size_t count_keys(const ListenerSet *set) {
-        size_t n = 0;
-        for (size_t i = 0; i < set->n; i++)
-                n += set->v[i].n_keys;
-        return n;
-}
-
 /* In the child, between fork and exec. Only this process exists in it, so
  * the non-async-signal-safe calls of the exec path are fine. */
 static _Noreturn void child_exec(const SuperviseOptions *o, const char *path, char *const *argv,
@@ -99,16 +92,18 @@ static void rewatch(Supervisor *s) {
                 log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
 }
 
-int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load) {
-        (void) notify_reloading();
+int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load, const char *trigger) {
+        (void) notify_reloading(trigger);
         /* In a child, so the parse leaves no dirty heap here (child-load.c). */
         int r = child_reload(set, config, load);
-        (void) notify_ready(set->n, count_keys(set), r < 0 ? "last reload failed, old keys kept" : NULL);
+        notify_set_keys(set->n, listener_set_keys(set));
+        notify_set_reload(trigger, r < 0);
+        (void) notify_ready();
         return r;
 }
 
-static void reload(Supervisor *s) {
-        (void) supervise_reload(s->set, s->config, s->o->load);
+static void reload(Supervisor *s, const char *trigger) {
+        (void) supervise_reload(s->set, s->config, s->o->load, trigger);
         if (s->o->watch)
                 rewatch(s);
         (void) malloc_trim(0);
@@ -123,7 +118,7 @@ static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
         if (si->ssi_code == SI_USER && (pid_t) si->ssi_pid == getpid())
                 return -1;
         if (sig == SIGHUP && s->o->load)
-                reload(s);
+                reload(s, "SIGHUP");
         if (sig == SIGHUP && !s->o->forward_reload)
                 return -1;
         if (sig == SIGTERM || sig == SIGINT)
@@ -149,7 +144,7 @@ static int supervise_loop(Supervisor *s, int sfd) {
                         return log_errno(EXIT_OSERR, "poll failed: %m");
                 if (k == 0 && s->reload_due) {
                         s->reload_due = false;
-                        reload(s);
+                        reload(s, watch_changed(s->watch));
                         continue;
                 }
                 if (p[1].revents && watch_drain(s->watch))
@@ -211,7 +206,8 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
         Supervisor s = { .o = o, .child = child, .set = set, .config = config };
         if (o->watch)
                 rewatch(&s);
-        (void) notify_ready(set->n, count_keys(set), NULL);
+        notify_set_keys(set->n, listener_set_keys(set));
+        (void) notify_ready();
         /* Parsing left freed pages in the heap; we stay resident for long. */
         (void) malloc_trim(0);
         int r = supervise_loop(&s, sfd);

@@ -25,6 +25,7 @@ typedef struct SuperviseOptions {
 int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv, ListenerSet *set,
                   const char *const *names, Config **config);
 
-/* A SIGHUP reload with its notifications: RELOADING=1, reload_keys(), then
- * READY=1 (STATUS= says when it failed). For accept mode too. */
-int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load);
+/* A reload with its notifications: RELOADING=1, reload_keys(), then READY=1
+ * with STATUS= naming the trigger ("SIGHUP", "FILE changed") and saying
+ * whether it failed. For accept and on-demand mode too. */
+int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load, const char *trigger);

@@ -29,6 +29,7 @@ static const char *arg_unit;
 static char **arg_dirs;
 static size_t arg_n_dirs;
 static bool arg_check;
+static bool arg_quiet;
 static char **arg_command;
 static int arg_accept = -1, arg_inetd = -1, arg_on_demand = -1; /* -1: as the config says */
 static bool arg_supervise;
@@ -48,6 +49,7 @@ static void help(void) {
                "                         search path (/etc, /run, /usr/lib/tcpmd5-activate)\n"
                "      --config-dir=DIR   search DIR instead (repeatable, in order)\n"
                "      --check            validate everything and print the plan; open nothing\n"
+               "  -q, --quiet            with --check: print nothing unless something is wrong\n"
                "      --accept           one COMMAND per connection, on fd 3 (Accept=yes)\n"
                "      --inetd            with the connection on stdin/stdout (Inetd=yes;\n"
                "                         implies --accept)\n"
@@ -72,6 +74,7 @@ static int parse_argv(int argc, char **argv) {
                 { "unit", required_argument, NULL, 'u' },
                 { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
                 { "check", no_argument, NULL, ARG_CHECK },
+                { "quiet", no_argument, NULL, 'q' },
                 { "accept", no_argument, NULL, ARG_ACCEPT },
                 { "inetd", no_argument, NULL, ARG_INETD },
                 { "on-demand", no_argument, NULL, ARG_ON_DEMAND },
@@ -84,7 +87,7 @@ static int parse_argv(int argc, char **argv) {
                 {},
         };
         int c;
-        while ((c = getopt_long(argc, argv, "+c:u:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+c:u:hq", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         arg_config = optarg;
@@ -103,6 +106,9 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_CHECK:
                         arg_check = true;
+                        break;
+                case 'q':
+                        arg_quiet = true;
                         break;
                 case ARG_ACCEPT:
                         arg_accept = true;
@@ -136,6 +142,8 @@ static int parse_argv(int argc, char **argv) {
                 }
         if (!!arg_config == !!arg_unit)
                 return log_errno(-EINVAL, "give exactly one of --config=FILE and --unit=NAME (see --help)");
+        if (arg_quiet && !arg_check)
+                return log_errno(-EINVAL, "--quiet only applies to --check");
         if (arg_dirs && !arg_unit)
                 return log_errno(-EINVAL, "--config-dir only applies to --unit");
         if (arg_accept > 0 && arg_on_demand > 0)
@@ -158,8 +166,19 @@ static void print_key_line(const KeyEntry *e) {
                 return;
         }
         const KeyConfig *k = e->key;
-        printf("  %-43s [Key %s] %s%s%s (%zu bytes)", pfx, k->name, secret_source_to_string(k->source),
+        if (config_key_deferred(k)) {
+                printf("  %-43s [Key %s] Credential %s: supplied by systemd at start (not checked here)\n", pfx,
+                       k->name, k->source_arg);
+                return;
+        }
+        printf("  %-43s [Key %s] %s%s%s (%zu bytes", pfx, k->name, secret_source_to_string(k->source),
                k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", k->secret.len);
+        if (k->secret.len > 0) { /* tcpmd5-connect -v prints the same */
+                char fp[SECRET_FINGERPRINT_STRLEN];
+                secret_fingerprint(&k->secret, fp);
+                printf(", fingerprint %s", fp);
+        }
+        printf(")");
         if (k->interface)
                 printf(" Interface=%s", k->interface);
         printf("\n");
@@ -187,7 +206,7 @@ static int print_plan(const Config *c, char *const *command) {
                 listen_address_format(&c->listen[i].address, addr);
                 if (plan_keys(c, shape, &placeholder, &e, &n) < 0)
                         return -ENOMEM;
-                printf("listen %s%s backlog %u, %zu keys\n", addr, shape.dual_stack ? " (dual-stack)" : "",
+                printf("listen %s%s backlog %u, %zu keys\n", addr, shape.ipv4 && shape.ipv6 ? " (dual-stack)" : "",
                        c->backlog, n);
                 for (size_t j = 0; j < n; j++)
                         print_key_line(&e[j]);
@@ -230,7 +249,7 @@ static int load(Config **ret) {
         apply_mode_options(c);
         if ((r = config_validate(c, arg_command != NULL)) < 0)
                 return r;
-        if ((r = config_resolve(c)) < 0)
+        if ((r = config_resolve(c, arg_check)) < 0)
                 return r;
         *ret = TAKE_PTR(c);
         return 0;
@@ -253,17 +272,36 @@ static int load_resident(Config **ret) {
 
 /* SIGHUP in accept and on-demand modes: the same key reload as supervise mode. */
 static void reload_on_sighup(ListenerSet *set, void *userdata) {
-        (void) supervise_reload(set, userdata, load);
+        (void) supervise_reload(set, userdata, load, "SIGHUP");
 }
 
 static int run_accept(Config **c, const char *path, char *const *argv, ListenerSet *set) {
         /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). The
          * secrets stay: a SIGHUP reload diffs against them. */
-        (void) notify_send("READY=1");
+        notify_set_keys(set->n, listener_set_keys(set));
+        notify_set_connections(0);
+        (void) notify_ready();
         return accept_run(set, &(AcceptOptions) { .path = path, .argv = argv, .inetd = (*c)->inetd,
                                                   .max_connections = (*c)->max_connections,
                                                   .max_per_source = (*c)->max_connections_per_source,
                                                   .on_reload = reload_on_sighup, .userdata = c });
+}
+
+/* Waits for the first signed connection. Ready already: the sockets
+ * listen, and whoever connects is queued for the daemon. -1 once one came,
+ * else the exit code to leave with (listeners closed). */
+static int run_ondemand(Config **c, ListenerSet *set) {
+        notify_set_keys(set->n, listener_set_keys(set));
+        notify_set_activity("waiting for the first connection");
+        (void) notify_ready();
+        int r = ondemand_wait(set, reload_on_sighup, c);
+        if (r != 0) {
+                listener_set_close(set);
+                return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
+        }
+        notify_set_activity("started at the first connection");
+        (void) notify_status();
+        return -1;
 }
 
 /* The daemon gets every listener: as our child (supervise) or as us (exec). */
@@ -297,6 +335,20 @@ static int run_daemon(Config **c, const char *path, char *const *argv, ListenerS
         return r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR;
 }
 
+/* The program to run, found as execve() will find it. Returns 0, or the
+ * exit code: 127 not found, 126 not executable. */
+static int resolve_command(const Config *c, char *const *command, char **ret_path) {
+        int r = exec_resolve(command[0], ret_path);
+        if (r >= 0)
+                return 0;
+        const char *what = r == -EACCES ? "not executable" : "command not found";
+        if (command == c->exec_start)
+                log_error("%s:%u: ExecStart=%s: %s", c->exec_origin.file, c->exec_origin.line, command[0], what);
+        else
+                log_error("%s: %s", command[0], what);
+        return exec_exit_code(r);
+}
+
 static int run(void) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *path = NULL;
@@ -305,14 +357,14 @@ static int run(void) {
         if (r != 0)
                 return r;
         char *const *command = arg_command ? arg_command : c->exec_start;
+        /* Before any socket exists, so a typo in the command opens nothing;
+         * and in --check, which refuses what a start would refuse. */
+        if ((r = resolve_command(c, command, &path)) != 0)
+                return r;
+        if (arg_check && arg_quiet)
+                return 0;
         if (arg_check)
                 return print_plan(c, command) < 0 ? EXIT_OSERR : 0;
-
-        /* Before any socket exists, so a typo in the command opens nothing. */
-        if ((r = exec_resolve(command[0], &path)) < 0) {
-                log_error("%s: %s", command[0], r == -EACCES ? "not executable" : "command not found");
-                return exec_exit_code(r);
-        }
         /* A reload frees the config that ExecStart= words live in. */
         _cleanup_(strv_freep) char **argv = strv_copy(command);
         if (!argv)
@@ -322,10 +374,8 @@ static int run(void) {
 
         if (c->accept)
                 return run_accept(&c, path, argv, &set);
-        if (c->on_demand && (r = ondemand_wait(&set, reload_on_sighup, &c)) != 0) {
-                listener_set_close(&set);
-                return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
-        }
+        if (c->on_demand && (r = run_ondemand(&c, &set)) >= 0)
+                return r;
         return run_daemon(&c, path, argv, &set);
 }
 

@@ -1,7 +1,9 @@
 /* tcpmd5-connect: the client side. Connects to HOST PORT with the TCP MD5
  * key for the peer's address, then relays stdin and stdout, so it serves
- * as an ssh ProxyCommand and as a netcat for signed ports. */
+ * as an ssh ProxyCommand and as a netcat for signed ports; or hands the
+ * connected socket to ssh (ProxyUseFdpass) and exits. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "config-files.h"
 #include "config.h"
@@ -37,14 +40,20 @@ static const char *arg_config;
 static const char *arg_source;
 static unsigned arg_timeout_ms = TIMEOUT_DEFAULT_MS;
 static bool arg_verbose;
-static const char *arg_host, *arg_port;
+static bool arg_fdpass;
+static const char *arg_host;
+static char arg_port_number[sizeof "65535"];
 
 static void help(void) {
         printf("Usage: tcpmd5-connect [OPTIONS] HOST PORT\n"
                "\n"
                "Connect to HOST PORT with a TCP MD5 signature (RFC 2385) and relay\n"
-               "standard input to the connection and the connection to standard output,\n"
-               "e.g. as ssh -o ProxyCommand='tcpmd5-connect --key-file KEY %%h %%p'.\n"
+               "standard input to the connection and the connection to standard output;\n"
+               "or, with --fdpass, hand the connected socket to ssh and exit:\n"
+               "  ssh -o ProxyUseFdpass=yes -o ProxyCommand='tcpmd5-connect --fdpass -k KEY %%h %%p'\n"
+               "\n"
+               "HOST is a name or an address ([::1] too); PORT a number in 1..65535 or a\n"
+               "service name (ssh).\n"
                "\n"
                "Key (at most one; without one the connection is unsigned):\n"
                "  -k, --key-file=FILE    the secret in FILE: 1..80 bytes, one trailing newline\n"
@@ -59,16 +68,21 @@ static void help(void) {
                "  -s, --source=ADDR      bind to local address ADDR (keys are per address pair)\n"
                "  -t, --timeout=SEC      give up on each address after SEC seconds (default %g;\n"
                "                         fractions allowed: 0.5)\n"
-               "  -v, --verbose          say which address and key are used\n"
+               "      --fdpass           pass the connected socket to ssh on standard output\n"
+               "                         (ProxyUseFdpass yes) and exit, instead of relaying\n"
+               "  -v, --verbose          say which address and key (source, length,\n"
+               "                         fingerprint) are used\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n"
                "\n"
                "HOST is tried address by address. EOF on standard input half-closes the\n"
                "connection; the relay ends when both directions have ended.\n"
                "\n"
-               "Exit status: 0 both directions ended cleanly, 1 no connection or a relay\n"
-               "error, 64 usage, 68 unknown host, 69 no TCP MD5 in the kernel, 71 OS error,\n"
-               "77 permissions of a key or config file, 78 config or key error.\n",
+               "Exit status: 0 both directions ended cleanly (--fdpass: the socket was\n"
+               "passed), 1 no connection or a relay error, 64 usage, 68 unknown host,\n"
+               "69 no TCP MD5 in the kernel, 71 OS error (--source cannot bind, the socket\n"
+               "cannot be passed), 77 permissions of a key or config file, 78 config or\n"
+               "key error.\n",
                TIMEOUT_DEFAULT_MS / 1000.0);
 }
 
@@ -98,6 +112,53 @@ static int parse_timeout(const char *s, unsigned *ret_ms) {
         *ret_ms = (unsigned) total;
         return 0;
 }
+
+/* PORT: 1..65535, or a service name; as digits for getaddrinfo(). */
+static int parse_port(const char *s) {
+        uint64_t v;
+        if (strspn(s, "0123456789") == strlen(s)) {
+                if (parse_uint(s, 1, 65535, &v) < 0)
+                        return log_errno(-EINVAL, "PORT %s: not a port number (1..65535)", s);
+        } else {
+                const struct servent *se = getservbyname(s, "tcp");
+                if (!se)
+                        return log_errno(-EINVAL, "PORT %s: not a port number (1..65535) nor a TCP service "
+                                         "name of /etc/services", s);
+                v = ntohs((uint16_t) se->s_port);
+        }
+        snprintf(arg_port_number, sizeof arg_port_number, "%u", (unsigned) v);
+        return 0;
+}
+
+/* "host:22" or "[::1]:22": one colon is never a host name or an IPv6
+ * address, and a bracket closed before the end leaves a port behind. */
+static bool looks_like_host_port(const char *s) {
+        const char *colon = strchr(s, ':');
+        if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+                return close && close[1] == ':';
+        }
+        return colon && !strchr(colon + 1, ':');
+}
+
+/* HOST as getaddrinfo() takes it: "[::1]" loses its brackets. */
+static int parse_host(char *s) {
+        if (!*s)
+                return log_errno(-EINVAL, "HOST must not be empty");
+        if (looks_like_host_port(s))
+                return log_errno(-EINVAL, "%s: give HOST and PORT as two arguments (tcpmd5-connect HOST PORT)", s);
+        size_t n = strlen(s);
+        if (s[0] == '[') {
+                if (n < 3 || s[n - 1] != ']')
+                        return log_errno(-EINVAL, "%s: an opening [ needs a closing ] at the end", s);
+                s[n - 1] = 0;
+                s++;
+        }
+        arg_host = s;
+        return 0;
+}
+
+enum { ARG_VERSION = 0x100, ARG_FDPASS }; /* long options without a letter */
 
 static int parse_option(int c) {
         uint64_t v;
@@ -136,13 +197,15 @@ static int parse_option(int c) {
         case 'v':
                 arg_verbose = true;
                 return 0;
+        case ARG_FDPASS:
+                arg_fdpass = true;
+                return 0;
         default:
                 return -EINVAL;
         }
 }
 
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100 };
         static const struct option options[] = {
                 { "key-file", required_argument, NULL, 'k' },
                 { "key-fd", required_argument, NULL, 'K' },
@@ -151,6 +214,7 @@ static int parse_argv(int argc, char **argv) {
                 { "source", required_argument, NULL, 's' },
                 { "timeout", required_argument, NULL, 't' },
                 { "verbose", no_argument, NULL, 'v' },
+                { "fdpass", no_argument, NULL, ARG_FDPASS },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -170,12 +234,13 @@ static int parse_argv(int argc, char **argv) {
         }
         if (!!arg_key_file + (arg_key_fd >= 0) + !!arg_credential + !!arg_config > 1)
                 return log_errno(-EINVAL, "give at most one of --key-file, --key-fd, --credential and --config");
+        if (argc - optind == 1 && looks_like_host_port(argv[optind]))
+                return log_errno(-EINVAL, "%s: give HOST and PORT as two arguments (tcpmd5-connect HOST PORT)",
+                                 argv[optind]);
         if (argc - optind != 2)
                 return log_errno(-EINVAL, "expected HOST PORT (see --help)");
-        arg_host = argv[optind];
-        arg_port = argv[optind + 1];
-        if (!*arg_host || !*arg_port)
-                return log_errno(-EINVAL, "HOST and PORT must not be empty");
+        if ((r = parse_host(argv[optind])) < 0 || (r = parse_port(argv[optind + 1])) < 0)
+                return r;
         return 1;
 }
 
@@ -259,11 +324,12 @@ static int keys_load(Keys *k) {
         return 0;
 }
 
-/* The secret for one peer address; *ret NULL for an unsigned connection.
+/* The secret for one peer address; *ret NULL for an unsigned connection,
+ * *ret_key the config's section when it came from --config.
  * -ENOENT: the config has no key for this address. */
-static int keys_for(Keys *k, const struct sockaddr *sa, const Secret **ret, const char **ret_name) {
+static int keys_for(Keys *k, const struct sockaddr *sa, const Secret **ret, const KeyConfig **ret_key) {
         *ret = NULL;
-        *ret_name = NULL;
+        *ret_key = NULL;
         if (k->have_fixed) {
                 *ret = &k->fixed;
                 return 0;
@@ -291,7 +357,7 @@ static int keys_for(Keys *k, const struct sockaddr *sa, const Secret **ret, cons
         if (r < 0)
                 return r;
         *ret = &best->secret;
-        *ret_name = best->name;
+        *ret_key = best;
         return 0;
 }
 
@@ -319,6 +385,25 @@ static int resolve(const char *host, const char *port, int family, int flags, st
         return -EADDRNOTAVAIL;
 }
 
+/* A v4-mapped IPv6 address (::ffff:a.b.c.d) is IPv4 on the wire: connect
+ * to a.b.c.d over IPv4, so that the key is the one for that IPv4 address
+ * (and --source may be IPv4). Anything else is copied as it is. */
+static void unmap_v4(const struct addrinfo *ai, struct addrinfo *ret, struct sockaddr_storage *ret_sa) {
+        *ret = *ai;
+        ret->ai_next = NULL;
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) ai->ai_addr;
+        if (ai->ai_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+                return;
+        struct sockaddr_in *in = (struct sockaddr_in *) ret_sa;
+        *ret_sa = (struct sockaddr_storage) { 0 };
+        in->sin_family = AF_INET;
+        in->sin_port = in6->sin6_port;
+        memcpy(&in->sin_addr, &in6->sin6_addr.s6_addr[12], sizeof in->sin_addr);
+        ret->ai_family = AF_INET;
+        ret->ai_addr = (struct sockaddr *) in;
+        ret->ai_addrlen = sizeof *in;
+}
+
 /* The TCP handshake with a bounded wait: 0, -ETIMEDOUT, or the error the
  * kernel reports (ECONNREFUSED, ENETUNREACH, ...). */
 static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len) {
@@ -343,7 +428,8 @@ static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len) {
 }
 
 /* One address: socket, source, key, connect. Errors that the next address
- * may not have (refused, unreachable, timed out) come back unlogged. */
+ * may not have (refused, unreachable, timed out) come back unlogged; a
+ * source that cannot be bound is logged and comes back as its exit code. */
 static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, const Secret *s, int *ret_fd) {
         _cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
         if (fd < 0)
@@ -353,8 +439,8 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, co
                 /* The port is picked at connect(), so many clients can share ADDR. */
                 (void) setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
                 if (bind(fd, src->ai_addr, src->ai_addrlen) < 0)
-                        return log_errno(errno == EADDRNOTAVAIL ? -EINVAL : -errno,
-                                         "--source=%s: cannot bind: %m", arg_source);
+                        return log_errno(EXIT_OSERR, "--source=%s: cannot bind: %m%s", arg_source,
+                                         errno == EADDRNOTAVAIL ? " (not an address of this host)" : "");
         }
         if (s) {
                 int r = md5sig_add_peer(fd, ai->ai_addr, ai->ai_addrlen, s);
@@ -383,42 +469,60 @@ static bool worth_next_address(int r) {
                r == -ECONNRESET || r == -EADDRNOTAVAIL;
 }
 
-/* Every address in turn. 0 with *ret_fd, or an exit code. */
+/* For -v: which key, where it came from, its length and fingerprint. */
+static void log_attempt(const Keys *keys, const char *host, const char *port, const Secret *s,
+                        const KeyConfig *k) {
+        char fp[SECRET_FINGERPRINT_STRLEN];
+        if (!s) {
+                log_info("connecting to %s port %s unsigned", host, port);
+                return;
+        }
+        secret_fingerprint(s, fp);
+        if (k)
+                log_info("connecting to %s port %s with [Key %s] of %s (%s%s%s, %zu bytes, fingerprint %s)",
+                         host, port, k->name, keys->source, secret_source_to_string(k->source),
+                         k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", s->len, fp);
+        else
+                log_info("connecting to %s port %s with the key of %s (%zu bytes, fingerprint %s)", host, port,
+                         keys->source, s->len, fp);
+}
+
+/* Every address in turn, each signed with its own key. 0 with *ret_fd, or
+ * an exit code. */
 static int connect_any(Keys *keys, const struct addrinfo *list, const struct addrinfo *src, int *ret_fd) {
         unsigned tried = 0, keyless = 0;
-        for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
-                char host[NI_MAXHOST], port[NI_MAXSERV], how[300];
+        for (const struct addrinfo *each = list; each; each = each->ai_next) {
+                char host[NI_MAXHOST], port[NI_MAXSERV];
+                struct addrinfo one;
+                struct sockaddr_storage unmapped;
+                const struct addrinfo *ai = &one;
                 const Secret *s;
-                const char *name;
+                const KeyConfig *k;
+                unmap_v4(each, &one, &unmapped);
                 if (src && ai->ai_family != src->ai_family)
                         continue;
                 format_sockaddr(ai->ai_addr, ai->ai_addrlen, host, port);
-                int r = keys_for(keys, ai->ai_addr, &s, &name);
+                int r = keys_for(keys, ai->ai_addr, &s, &k);
                 if (r == -ENOENT) {
-                        log_warning("%s: no [Key] in %s has a Peer= prefix holding %s", arg_host, arg_config, host);
+                        /* Never unsigned instead: that address is skipped. */
+                        log_warning("%s: no [Key] in %s has a Peer= prefix holding %s; not trying it", arg_host,
+                                    arg_config, host);
                         keyless++;
                         continue;
                 }
                 if (r < 0)
                         return exit_code_from_error(r);
                 tried++;
-                if (arg_verbose) {
-                        if (name)
-                                snprintf(how, sizeof how, "with [Key %s] of %s", name, keys->source);
-                        else if (s)
-                                snprintf(how, sizeof how, "with the key of %s", keys->source);
-                        else
-                                snprintf(how, sizeof how, "unsigned");
-                        log_info("connecting to %s port %s %s", host, port, how);
-                }
+                if (arg_verbose)
+                        log_attempt(keys, host, port, s, k);
                 r = connect_one(ai, src, s, ret_fd);
                 if (r == 0) {
                         if (arg_verbose)
                                 log_info("connected to %s port %s", host, port);
                         return 0;
                 }
-                if (r == -EINVAL)
-                        return EXIT_USAGE; /* --source is not an address of this host */
+                if (r > 0)
+                        return r; /* logged, with its exit code */
                 if (!worth_next_address(r))
                         return exit_code_from_error(r); /* logged, and the same for every address */
                 if (r == -ETIMEDOUT)
@@ -436,19 +540,80 @@ static int connect_any(Keys *keys, const struct addrinfo *list, const struct add
         return EXIT_CONNECT;
 }
 
+/* --fdpass needs what ssh's ProxyUseFdpass gives as standard output: one
+ * end of a unix socketpair. Checked before connecting, so a mistake costs
+ * the server nothing. */
+static int fdpass_check(void) {
+        struct stat st;
+        int domain = 0;
+        socklen_t l = sizeof domain;
+        if (fstat(STDOUT_FILENO, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+            getsockopt(STDOUT_FILENO, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0 || domain != AF_UNIX)
+                return log_errno(-EINVAL, "--fdpass: standard output is not a unix socket; --fdpass is for ssh with "
+                                 "ProxyUseFdpass yes (elsewhere, leave it out and the data is relayed)");
+        return 0;
+}
+
+/* One byte of data carrying the socket (SCM_RIGHTS), as OpenSSH's
+ * mm_receive_fd() expects; ssh takes it after we have exited. The socket
+ * goes blocking, as a plain connect() would have left it: the file flags
+ * travel with it. */
+static int fdpass_send(int fd) {
+        char byte = 0;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = { 0 };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                              .msg_controllen = sizeof control.buf };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+                return -errno;
+        ssize_t n;
+        while ((n = sendmsg(STDOUT_FILENO, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+                ;
+        if (n < 0)
+                return -errno;
+        return n == 1 ? 0 : -EIO;
+}
+
+static int relay(int fd) {
+        static const int one = 1;
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* as ssh sets on its own socket */
+        RelayStats st;
+        int r = relay_run(STDIN_FILENO, STDOUT_FILENO, fd, &st);
+        if (r < 0) {
+                log_error("%s: %s (after %llu bytes sent, %llu received)", st.failed, strerror(-r),
+                          (unsigned long long) st.sent, (unsigned long long) st.received);
+                return EXIT_CONNECT;
+        }
+        if (arg_verbose)
+                log_info("done: %llu bytes sent, %llu received", (unsigned long long) st.sent,
+                         (unsigned long long) st.received);
+        return 0;
+}
+
 static int run(void) {
         _cleanup_(keys_done) Keys keys = { 0 };
         struct addrinfo *peers = NULL, *src = NULL;
         _cleanup_close_ int fd = -1;
         int r;
 
+        if (arg_fdpass && fdpass_check() < 0)
+                return EXIT_USAGE;
         if ((r = keys_load(&keys)) < 0)
                 return r == -EINVAL ? EXIT_USAGE : exit_code_from_error(r);
         /* The source's family narrows the peers in connect_any(), so that a
          * mismatch is reported as such rather than as an unknown host. */
         if (arg_source && (r = resolve(arg_source, NULL, arg_family, AI_NUMERICHOST | AI_PASSIVE, &src)) < 0)
                 return r == -EADDRNOTAVAIL ? EXIT_USAGE : EXIT_OSERR;
-        if ((r = resolve(arg_host, arg_port, arg_family, 0, &peers)) < 0) {
+        if ((r = resolve(arg_host, arg_port_number, arg_family, AI_NUMERICSERV, &peers)) < 0) {
                 freeaddrinfo(src);
                 return r == -EADDRNOTAVAIL ? EXIT_NOHOST : EXIT_OSERR;
         }
@@ -458,19 +623,14 @@ static int run(void) {
         keys_done(&keys); /* the kernel holds the key now */
         if (r != 0)
                 return r;
-
-        static const int one = 1;
-        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* as ssh sets on its own socket */
-        RelayStats st;
-        r = relay_run(STDIN_FILENO, STDOUT_FILENO, fd, &st);
-        if (r < 0) {
-                log_error("%s: %s (after %llu bytes sent, %llu received)", st.failed, strerror(-r),
-                          (unsigned long long) st.sent, (unsigned long long) st.received);
-                return EXIT_CONNECT;
-        }
+        if (!arg_fdpass)
+                return relay(fd);
+        /* The key stays on the socket: ssh's every segment is signed. */
+        if ((r = fdpass_send(fd)) < 0)
+                return log_errno(EXIT_OSERR, "--fdpass: cannot pass the connection on standard output: %s",
+                                 strerror(-r));
         if (arg_verbose)
-                log_info("done: %llu bytes sent, %llu received", (unsigned long long) st.sent,
-                         (unsigned long long) st.received);
+                log_info("passed the connection to ssh");
         return 0;
 }
 

@@ -17,20 +17,29 @@
 struct Watch {
         int fd;
         int dropin_wd;   /* the drop-in directory, where any *.conf counts; -1 */
-        char **names;    /* base names that count in any watched directory */
-        size_t n_names, cap_names;
+        char *dropin_dir;
+        char **paths;    /* files whose base names count in any watched directory */
+        size_t n_paths, cap_paths;
+        char *changed;   /* the first file changed since watch_set() */
+        bool changed_more;
+        char *what;      /* watch_changed()'s text */
 };
 
-static int add_name(Watch *w, const char *name) {
-        for (size_t i = 0; i < w->n_names; i++)
-                if (strcmp(w->names[i], name) == 0)
+static const char *base_name(const char *path) {
+        const char *slash = strrchr(path, '/');
+        return slash ? slash + 1 : path;
+}
+
+static int add_path(Watch *w, const char *path) {
+        for (size_t i = 0; i < w->n_paths; i++)
+                if (strcmp(w->paths[i], path) == 0)
                         return 0;
-        int r = grow_array((void **) &w->names, &w->cap_names, w->n_names + 1, sizeof(char *));
+        int r = grow_array((void **) &w->paths, &w->cap_paths, w->n_paths + 1, sizeof(char *));
         if (r < 0)
                 return r;
-        if (!(w->names[w->n_names] = strdup(name)))
+        if (!(w->paths[w->n_paths] = strdup(path)))
                 return -ENOMEM;
-        w->n_names++;
+        w->n_paths++;
         return 0;
 }
 
@@ -44,7 +53,7 @@ static int watch_path(Watch *w, const char *path) {
                 snprintf(dir, sizeof dir, "%.*s", (int) (slash == path ? 1 : slash - path), path);
         if (inotify_add_watch(w->fd, dir, WATCH_MASK) < 0 && errno != ENOENT)
                 return -errno;
-        return add_name(w, slash ? slash + 1 : path);
+        return add_path(w, path);
 }
 
 static int watch_dropins(Watch *w, const char *main_file) {
@@ -56,6 +65,8 @@ static int watch_dropins(Watch *w, const char *main_file) {
         if (r < 0)
                 return r;
         w->dropin_wd = inotify_add_watch(w->fd, dir, WATCH_MASK);
+        free(w->dropin_dir);
+        w->dropin_dir = TAKE_PTR(dir);
         return w->dropin_wd < 0 && errno != ENOENT ? -errno : 0;
 }
 
@@ -74,10 +85,15 @@ int watch_new(Watch **ret) {
         return 0;
 }
 
-static void names_clear(Watch *w) {
-        for (size_t i = 0; i < w->n_names; i++)
-                free(w->names[i]);
-        w->n_names = 0;
+static void forget_config(Watch *w) {
+        for (size_t i = 0; i < w->n_paths; i++)
+                free(w->paths[i]);
+        w->n_paths = 0;
+        free(w->changed);
+        free(w->what);
+        free(w->dropin_dir);
+        w->changed = w->what = w->dropin_dir = NULL;
+        w->changed_more = false;
 }
 
 /* Same inotify fd throughout, so no change between two reloads is missed;
@@ -85,7 +101,7 @@ static void names_clear(Watch *w) {
  * longer match a name. */
 int watch_set(Watch *w, const Config *c) {
         int r = 0;
-        names_clear(w);
+        forget_config(w);
         w->dropin_wd = -1;
         for (size_t i = 0; r >= 0 && i < c->n_files; i++)
                 r = watch_path(w, c->files[i]);
@@ -108,8 +124,8 @@ Watch *watch_free(Watch *w) {
         if (!w)
                 return NULL;
         closep(&w->fd);
-        names_clear(w);
-        free(w->names);
+        forget_config(w);
+        free(w->paths);
         free(w);
         return NULL;
 }
@@ -118,17 +134,35 @@ int watch_fd(const Watch *w) {
         return w->fd;
 }
 
-static bool event_matters(const Watch *w, const struct inotify_event *e) {
-        if (e->mask & IN_Q_OVERFLOW)
-                return true;
+/* The file an event is about if it is one we read, or could read (a
+ * drop-in .conf: then *ret_dir is the drop-in directory); else NULL. */
+static const char *event_file(const Watch *w, const struct inotify_event *e, const char **ret_dir) {
+        *ret_dir = NULL;
         if (!e->len)
-                return false;
-        if (e->wd == w->dropin_wd && str_endswith(e->name, ".conf"))
-                return true;
-        for (size_t i = 0; i < w->n_names; i++)
-                if (strcmp(w->names[i], e->name) == 0)
-                        return true;
-        return false;
+                return NULL;
+        if (e->wd == w->dropin_wd && str_endswith(e->name, ".conf")) {
+                *ret_dir = w->dropin_dir;
+                return e->name;
+        }
+        for (size_t i = 0; i < w->n_paths; i++)
+                if (strcmp(base_name(w->paths[i]), e->name) == 0)
+                        return w->paths[i];
+        return NULL;
+}
+
+/* Remembers the first file changed since watch_set(), and whether others
+ * changed too, for watch_changed(). */
+static void note_change(Watch *w, const char *dir, const char *file) {
+        char *path = NULL;
+        if (asprintf(&path, "%s%s%s", dir ? dir : "", dir ? "/" : "", file) < 0) {
+                w->changed_more = true;
+                return;
+        }
+        if (!w->changed)
+                w->changed = TAKE_PTR(path);
+        else if (strcmp(w->changed, path) != 0)
+                w->changed_more = true;
+        free(path);
 }
 
 bool watch_drain(Watch *w) {
@@ -138,8 +172,22 @@ bool watch_drain(Watch *w) {
         while ((n = read(w->fd, buf, sizeof buf)) > 0)
                 for (char *p = buf; p < buf + n;) {
                         const struct inotify_event *e = (const struct inotify_event *) p;
-                        hit |= event_matters(w, e);
+                        const char *dir, *file = event_file(w, e, &dir);
+                        if (file)
+                                note_change(w, dir, file);
+                        if (e->mask & IN_Q_OVERFLOW) /* events lost: any file may have changed */
+                                w->changed_more = true;
+                        hit |= file || (e->mask & IN_Q_OVERFLOW);
                         p += sizeof *e + e->len;
                 }
         return hit;
+}
+
+const char *watch_changed(Watch *w) {
+        free(w->what);
+        w->what = NULL;
+        if (w->changed && asprintf(&w->what, "%s %s", w->changed,
+                                   w->changed_more ? "and other files changed" : "changed") < 0)
+                w->what = NULL;
+        return w->what ? w->what : "watched files changed";
 }

@@ -18,3 +18,6 @@ int watch_fd(const Watch *w);
 /* Reads every pending event; true if one concerned a file we read (or
  * could read: a drop-in .conf). */
 bool watch_drain(Watch *w);
+/* What changed since watch_set(), for messages: "FILE changed", "FILE and
+ * other files changed". Valid until the next call or watch_set(). */
+const char *watch_changed(Watch *w);

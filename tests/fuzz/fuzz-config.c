@@ -73,9 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         FUZZ_ASSERT(c->keys[i].n_peers > 0);
                         FUZZ_ASSERT(c->keys[i].source != SECRET_SOURCE_NONE);
                 }
-                check_plan(c, (ListenerShape) { .family = AF_INET });
-                check_plan(c, (ListenerShape) { .family = AF_INET6 });
-                check_plan(c, (ListenerShape) { .family = AF_INET6, .dual_stack = true });
+                check_plan(c, (ListenerShape) { .family = AF_INET, .ipv4 = true });
+                check_plan(c, (ListenerShape) { .family = AF_INET6, .ipv6 = true });
+                check_plan(c, (ListenerShape) { .family = AF_INET6, .ipv4 = true, .ipv6 = true });
+                check_plan(c, (ListenerShape) { .family = AF_INET6, .ipv4 = true });
         }
         config_free(c);
         return 0;

@@ -1,7 +1,8 @@
 /* Test command for accept mode: finds its connection (fd 3 when LISTEN_FDS
  * is set, else stdin/stdout), writes what it was given onto it, then echoes
  * until the peer half-closes. With -d DIR it also drops DIR/started.PID and,
- * on SIGTERM, DIR/term.PID; -i keeps it running after SIGTERM. */
+ * on SIGTERM, SIGINT or SIGHUP, DIR/term.PID, DIR/int.PID or DIR/hup.PID,
+ * then exits; -i keeps it running after such a signal. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,8 +26,7 @@ static void mark(const char *what) {
 }
 
 static void on_term(int sig) {
-        (void) sig;
-        mark("term"); /* open/close/snprintf of ints: fine for a test */
+        mark(sig == SIGTERM ? "term" : sig == SIGINT ? "int" : "hup"); /* open/close/snprintf: fine for a test */
         if (!ignore_term)
                 _exit(0);
 }
@@ -83,6 +83,8 @@ int main(int argc, char **argv) {
         if (dir) {
                 struct sigaction sa = { .sa_handler = on_term };
                 sigaction(SIGTERM, &sa, NULL);
+                sigaction(SIGINT, &sa, NULL);
+                sigaction(SIGHUP, &sa, NULL);
                 mark("started");
         }
         char buf[4096];

@@ -163,5 +163,80 @@ expect_rc 1 "--source 127.0.0.7 with the office key: dropped" connect -s 127.0.0
 expect_rc 1 "--source ::1 for an IPv4-only host" connect -s ::1 -k "$T/office.key" 127.0.0.1 2222
 expect_stderr "no address of the family of --source" "--source: says why"
 expect_rc 64 "--source that is not an address" connect -s not-an-address -k "$T/office.key" 127.0.0.1 2222
-expect_rc 64 "--source not on this host" connect -s 192.0.2.99 -k "$T/office.key" 127.0.0.1 2222
+expect_rc 71 "--source not on this host: cannot bind, an OS error" connect -s 192.0.2.99 -k "$T/office.key" 127.0.0.1 2222
+expect_stderr "--source=192.0.2.99: cannot bind" "--source not on this host: says so"
+
+# --- the key follows the address actually used ---
+# A v4-mapped HOST is IPv4 on the wire: the IPv4 prefix's key, not the one
+# for IPv6 (Peer=any holds ::/0, which contains ::ffff:0:0/96).
+cat > "$T/mapped.conf" <<CONF
+[Key decoy]
+Peer = any
+SecretFile = $T/wrong.key
+
+[Key four]
+Peer = 127.0.0.1
+SecretFile = $T/office.key
+CONF
+chmod 600 "$T/mapped.conf"
+check "v4-mapped HOST: echoed" replies --config "$T/mapped.conf" -v -t 1 ::ffff:127.0.0.1 2222
+expect_stderr "connecting to 127.0.0.1 port 2222 with \[Key four\]" "v4-mapped HOST: connects as 127.0.0.1 with the IPv4 key"
+check "[v4-mapped] in brackets, --key-file" replies -k "$T/office.key" "[::ffff:127.0.0.1]" 2222
+# Control: for a real IPv6 address the same file chooses the decoy.
+expect_rc 1 "control: ::1 takes [Key decoy] (Peer=any), which the server does not know" cfg --config "$T/mapped.conf" ::1 2222
+expect_stderr "with \[Key decoy\]" "control: -v names [Key decoy]"
+
+# A name with two addresses: each attempt signed with that address's key.
+# twin listens on 127.0.0.1 only, so the attempt at ::1 finds a closed port:
+# signed, it hears nothing (the kernel's RST is unsigned and dropped);
+# unsigned, it would be refused at once.
+cat > "$T/twin.conf" <<CONF
+[Socket]
+ListenStream = 127.0.0.1:2226
+[Service]
+ExecStart = $ECHO_DAEMON $T/report-twin
+[Key four]
+Peer = 127.0.0.1
+SecretFile = $T/beta.key
+[Key six]
+Peer = ::1
+SecretFile = $T/lab.key
+CONF
+start_bg "$NS" "$ACTIVATE" --config "$T/twin.conf"
+check "twin listens" wait_for 300 listening "$NS" 2226
+cat > "$T/twin-client.conf" <<CONF
+[Key six]
+Peer = ::1
+SecretFile = $T/lab.key
+
+[Key four]
+Peer = 127.0.0.0/8
+SecretFile = $T/beta.key
+CONF
+chmod 600 "$T/twin-client.conf"
+printf '::1 twin.test\n127.0.0.1 twin.test\n' > "$T/hosts"
+expect_rc 0 "two addresses: ::1 silent, then 127.0.0.1" named -v -t 0.3 --config "$T/twin-client.conf" twin.test 2226 < /dev/null
+expect_stderr "connecting to ::1 port 2226 with \[Key six\]" "first attempt: ::1 with [Key six]"
+expect_stderr "::1 port 2226: no answer within 0.3 s" "::1 was signed: silence, not a refusal"
+expect_stderr "connecting to 127.0.0.1 port 2226 with \[Key four\]" "second attempt: 127.0.0.1 with [Key four]"
+expect_stderr "connected to 127.0.0.1 port 2226" "and the server took [Key four] for 127.0.0.1"
+fp_six=$(sed -n 's/.*\[Key six\].*fingerprint \([0-9a-f]*\).*/\1/p' "$T/last.err")
+fp_four=$(sed -n 's/.*\[Key four\].*fingerprint \([0-9a-f]*\).*/\1/p' "$T/last.err")
+check "the two attempts show different fingerprints ($fp_six, $fp_four)" test -n "$fp_six" -a "$fp_six" != "$fp_four"
+# An address without a key is skipped, never tried unsigned.
+printf '[Key four]\nPeer = 127.0.0.1\nSecretFile = %s\n' "$T/beta.key" > "$T/four-only.conf"; chmod 600 "$T/four-only.conf"
+expect_rc 0 "no key for ::1: skipped, 127.0.0.1 used" named -v -t 0.3 --config "$T/four-only.conf" twin.test 2226 < /dev/null
+expect_stderr "no \[Key\] in .* holding ::1; not trying it" "says ::1 is not tried"
+grep -q "connecting to ::1" "$T/last.err" && fail "::1 was tried without a key" || ok "::1 was not tried at all"
+
+# --- fingerprints: -v and tcpmd5-activate --check print the same ---
+expect_rc 0 "-v with --key-file" named -v -k "$T/beta.key" 127.0.0.1 2226 < /dev/null
+expect_stderr "with the key of --key-file $T/beta.key \(11 bytes, fingerprint [0-9a-f]{16}\)" "-v: key source, length and fingerprint"
+fp_client=$(sed -n 's/.*(11 bytes, fingerprint \([0-9a-f]\{16\}\)).*/\1/p' "$T/last.err")
+fp_server=$("$ACTIVATE" --config "$T/twin.conf" --check | sed -n 's/.*\[Key four\].*fingerprint \([0-9a-f]*\)).*/\1/p' | sort -u)
+check "--check prints the client's fingerprint for the same key ($fp_client = $fp_server)" test -n "$fp_client" -a "$fp_client" = "$fp_server"
+grep -q "beta-secret" "$T/last.err" && fail "-v shows the secret" || ok "-v never shows the secret"
+expect_rc 1 "-v with the wrong key" connect -v -t 0.3 -k "$T/wrong.key" 127.0.0.1 2226 < /dev/null
+fp_wrong=$(sed -n 's/.*fingerprint \([0-9a-f]\{16\}\)).*/\1/p' "$T/last.err")
+check "a different key shows a different fingerprint ($fp_wrong)" test -n "$fp_wrong" -a "$fp_wrong" != "$fp_server"
 finish

@@ -78,5 +78,5 @@ grep -qx 'LISTEN_FDNAMES=echo:echo' <<<"$out" && ok "stale LISTEN_FDNAMES replac
 grep -q 'secret' <<<"$out" && fail "a secret reached the environment" || ok "no secret in the environment"
 out=$("$ACTIVATE" --config "$T/svc.conf" --check 2>&1)
 grep -q 'secret' <<<"$out" && fail "a secret in --check output" || ok "no secret in --check output"
-grep -q "\[Key lab\] SecretFile $T/lab.key (10 bytes)" <<<"$out" && ok "--check shows source and length" || fail "--check shows source and length"
+grep -Eq "\[Key lab\] SecretFile $T/lab.key \(10 bytes, fingerprint [0-9a-f]{16}\)" <<<"$out" && ok "--check shows source, length and fingerprint" || fail "--check shows source, length and fingerprint"
 finish

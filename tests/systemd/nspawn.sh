@@ -1,11 +1,13 @@
 #!/bin/bash
 # The installed unit under a real systemd: boots a Debian 12 container
-# (systemd-nspawn over a cached debootstrap root), runs `meson install`
-# into it, and checks what an admin relies on: `systemctl enable --now`,
+# (systemd-nspawn over a cached debootstrap root), installs the Debian
+# package of HEAD into it (tests/package/build-deb.sh: committed changes
+# only), and checks what an admin relies on: `systemctl enable --now`,
 # signed peers in and unsigned ones out, `systemctl reload` rotating keys
 # without restarting the daemon or dropping a connection, `systemctl stop`
-# closing the port, and a broken config failing the unit with file:line in
-# the journal. Checks that need a mode not built yet say so and are skipped.
+# closing the port, open ssh sessions outliving `systemctl restart` and
+# `stop` of the sshd example (KillMode=process), and a broken config failing
+# the unit with file:line in the journal. Checks that need a mode not built yet say so and are skipped.
 . "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -26,6 +28,25 @@ has_option() { "$ACTIVATE" --help 2>/dev/null | grep -- "$1" >/dev/null; }
 SUPERVISE=0; has_option --supervise && SUPERVISE=1
 ACCEPT=0; has_option --inetd && ACCEPT=1
 
+# install_package: the Debian package of HEAD, installed with dpkg in the
+# container root, as an admin installs it; the .deb stays in /root for the
+# README's `apt install`. A sanitizer build's two programs then replace the
+# package's, so that ASan and UBSan watch the units run.
+install_package() {
+        local deb
+        deb=$("$SRC/tests/package/build-deb.sh" 2> "$T/build-deb.err") || {
+                sed 's/^/#   /' "$T/build-deb.err"; fail "building the package (tests/package/build-deb.sh)"; return 1; }
+        sed 's/^/# /' "$T/build-deb.err"
+        cp "$deb" "$CT_ROOT/root/"
+        expect_rc 0 "dpkg -i $(basename "$deb") in the container root" \
+                chroot "$CT_ROOT" env -i PATH=$CT_PATH dpkg -i "/root/$(basename "$deb")"
+        if [ "$sanitize" != none ]; then
+                echo "# sanitizer build: its tcpmd5-activate and tcpmd5-connect replace the package's"
+                install -m 755 "$ACTIVATE" "$CT_ROOT/usr/sbin/tcpmd5-activate"
+                install -m 755 "$CONNECT" "$CT_ROOT/usr/bin/tcpmd5-connect"
+        fi
+}
+
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 t0=$(now_ms)
 root=$("$HERE/mkroot.sh") || { fail "building the container root (tests/systemd/mkroot.sh)"; finish; }
@@ -33,8 +54,9 @@ t1=$(now_ms)
 ct_prepare "$root"
 prefix=$(meson introspect "$BUILD" --buildoptions | python3 -c \
         'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
-expect_rc 0 "meson install --destdir into the container root" \
-        meson install -C "$BUILD" --no-rebuild --destdir "$CT_ROOT" --quiet
+sanitize=$(meson introspect "$BUILD" --buildoptions | python3 -c \
+        'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"))')
+install_package
 install -D -m 755 "$ECHO_DAEMON" "$CT_ROOT/usr/local/libexec/tcpmd5-test/echo-daemon"
 install -D -m 755 "$BUILD/examples/hello-daemon" "$CT_ROOT/usr/local/libexec/hello-daemon"
 if [ "$SUPERVISE" = 0 ]; then
@@ -44,7 +66,7 @@ if [ "$SUPERVISE" = 0 ]; then
 [Service]
 Type=exec
 ExecStart=
-ExecStart=$prefix/bin/tcpmd5-activate --unit %i
+ExecStart=/usr/sbin/tcpmd5-activate --unit %i
 ExecReload=
 CONF
 else
@@ -52,11 +74,9 @@ else
         ct_write /etc/systemd/system/tcpmd5-activate@echo.service.d/no-forward.conf 644 <<CONF
 [Service]
 ExecStart=
-ExecStart=$prefix/bin/tcpmd5-activate --supervise --no-forward-reload --unit %i
+ExecStart=/usr/sbin/tcpmd5-activate --supervise --no-forward-reload --unit %i
 CONF
 fi
-sanitize=$(meson introspect "$BUILD" --buildoptions | python3 -c \
-        'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"))')
 if [ "$sanitize" != none ]; then
         # LeakSanitizer stops threads with ptrace, which the hardened examples'
         # SystemCallFilter= forbids: their stop would hang. Leaks are still
@@ -108,6 +128,10 @@ in_ct_dropped() { # KEY ADDR PORT: the SYN is dropped
         [ "$rc" = 3 ]
 }
 check "signed client (IPv4) gets through" in_ct_ok "$T/echo.key" 127.0.0.1 7777
+status_text() { ct systemctl show -p StatusText --value "$1"; }
+# 127.0.0.0/8 and ::1 on a dual-stack listener, plus the two catch-alls.
+[ "$SUPERVISE" = 0 ] || expect_eq "$(status_text tcpmd5-activate@echo.service)" "1 listener, 4 keys installed" \
+        "systemctl status shows the listeners and keys from the start"
 check "signed client (IPv6) gets through" in_ct_ok "$T/echo.key" ::1 7777
 check "unsigned client dropped" in_ct_dropped "" 127.0.0.1 7777
 check "wrong key dropped" in_ct_dropped "$T/wrong.key" ::1 7777
@@ -121,6 +145,10 @@ if [ "$SUPERVISE" = 1 ]; then
         check "a signed connection is open before the reload" wait_for 300 grep -q '^first ok' "$T/hold.out"
         ct_write /etc/tcpmd5-activate/keys/echo.key 600 < "$T/echo2.key"
         expect_rc 0 "systemctl reload with a rotated key file" ct systemctl reload tcpmd5-activate@echo.service
+        expect_eq "$(status_text tcpmd5-activate@echo.service)" \
+                "1 listener, 4 keys installed; reloaded after SIGHUP" "StatusText says what the reload was for"
+        check "ExecReload='s check is quiet: no plan in the journal" \
+                not journal_has tcpmd5-activate@echo.service 'catch-all ('
         check "the new key gets through" wait_for 300 in_ct_ok "$T/echo2.key" 127.0.0.1 7777
         check "the old key is dropped" in_ct_dropped "$T/echo.key" 127.0.0.1 7777
         expect_eq "$(ct systemctl show -p MainPID --value tcpmd5-activate@echo.service)" "$main_pid" \
@@ -174,17 +202,21 @@ expect_eq "$(ct systemctl show -p NRestarts --value tcpmd5-activate@broken.servi
 expect_eq "$(ct ss -Htln 'sport = :7778' | wc -l)" 0 "nothing listens after the failure"
 
 # --- examples/sd-listen-fds: hello-daemon, hardened, key as a credential ------
-key "$T/office.key" office-secret
-ct_write /etc/tcpmd5-activate/keys/office.key 600 < "$T/office.key"
+# As its README says: the dynamic user must reach its config through the
+# package's root-only /etc/tcpmd5-activate (0711: no listing).
+expect_rc 0 "dpkg-statoverride: /etc/tcpmd5-activate 0711 for the DynamicUser= examples" \
+        ct dpkg-statoverride --update --add root root 0711 /etc/tcpmd5-activate
+key "$T/hello.key" hello-secret
+ct_write /etc/tcpmd5-activate/keys/hello.key 600 < "$T/hello.key"
 sed 's|^Peer = 192.0.2.0/24|Peer = 127.0.0.0/8|; s|^Peer = 2001:db8:100::/48|Peer = ::1|' \
         "$SRC/examples/sd-listen-fds/hello.conf" | ct_write /etc/tcpmd5-activate/hello.conf 644
 ct_write /etc/systemd/system/tcpmd5-activate@hello.service.d/hardening.conf 644 \
         < "$SRC/examples/sd-listen-fds/hardening.conf"
 ct systemctl daemon-reload
 enable_now "hello example starts (DynamicUser=, LoadCredential=)" tcpmd5-activate@hello.service
-in_ct_ok_hello() {
+in_ct_ok_hello() { # [KEY]
         local out
-        out=$(ct_net $CLIENT -t 3000 -k "$T/office.key" 127.0.0.1 7000 ping 2>&1) || true
+        out=$(ct_net $CLIENT -t 3000 -k "${1:-$T/hello.key}" 127.0.0.1 7000 ping 2>&1) || true
         [ "$out" = "$(printf 'hello from hello\nping')" ]
 }
 check "signed client gets the greeting and its echo" in_ct_ok_hello
@@ -233,18 +265,94 @@ readme_block() {
                 on && /^```sh$/ { n++; inblock = (n == want); next } /^```$/ { inblock = 0 }
                 on && inblock' "$SRC/README.md"
 }
+# --- examples/sshd: open sessions across stop and restart ---------------------
+# Needs the quick start's unit and the ssh client setup below ($T/ssh_config,
+# $T/id). ssh_session NAME: a login held open; each line written to
+# $SESSION_FD comes back as "echo LINE" in $T/NAME.out.
+ssh_opts=(-F "$T/ssh_config" -i "$T/id" -o BatchMode=yes -o StrictHostKeyChecking=no
+          -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10)
+ssh_session() {
+        mkfifo "$T/$1.in"
+        # Not ct_net: its 60 s timeout would end the session, not the test.
+        nsenter -t "$CT_PID" -n ssh "${ssh_opts[@]}" server \
+                'echo session-up; while read -r l; do echo "echo $l"; done' < "$T/$1.in" > "$T/$1.out" 2>&1 &
+        SESSION_PID=$!; PIDS+=("$SESSION_PID")
+        exec {SESSION_FD}> "$T/$1.in"
+        wait_for 300 grep -qx session-up "$T/$1.out"
+}
+session_echoes() { # NAME WORD
+        # In a subshell: if the session is gone, SIGPIPE ends that, not the test.
+        (echo "$2" >&"$SESSION_FD") 2>/dev/null || return 1
+        wait_for 300 grep -qx "echo $2" "$T/$1.out"
+}
+session_end() { # closes the session's input; SESSION_RC: the ssh client's exit status
+        SESSION_RC=0
+        exec {SESSION_FD}>&-
+        wait_for 300 eval '! kill -0 $SESSION_PID 2>/dev/null' || kill "$SESSION_PID"
+        wait "$SESSION_PID" || SESSION_RC=$?
+}
+sshd_listening() { ct ss -Htln 'sport = :2222' | grep -q LISTEN; }
+sshd_sessions_survive_stop_and_restart() {
+        local u=tcpmd5-activate@sshd.service main out t0 t1
+        check "an ssh session is open (KillMode=process, from examples/sshd/service.conf)" ssh_session s1
+        check "and echoes" session_echoes s1 before
+        main=$(ct systemctl show -p MainPID --value $u)
+        t0=$(now_ms)
+        expect_rc 0 "systemctl restart $u with the session open" ct systemctl restart $u
+        t1=$(now_ms)
+        echo "# systemctl restart took $((t1 - t0)) ms"
+        expect_eq "$(ct systemctl is-active $u)" active "the restarted unit is active"
+        check "with a new main process" test "$(ct systemctl show -p MainPID --value $u)" != "$main"
+        check "the session survives the restart" session_echoes s1 after-restart
+        out=$(ct_net ssh "${ssh_opts[@]}" server echo new-login-as-\$USER 2>&1) || true
+        expect_eq "$out" new-login-as-root "a new ssh login works after the restart"
+        expect_rc 0 "systemctl stop $u with the session open" ct systemctl stop $u
+        expect_eq "$(ct systemctl is-active $u)" inactive "stopped cleanly (not failed)"
+        expect_eq "$(ct systemctl show -p ExecMainStatus --value $u)" 0 "the activator exited 0"
+        check "nothing listens on 2222 after the stop" not sshd_listening
+        check "the session survives the stop" session_echoes s1 after-stop
+        session_end
+        expect_eq "$SESSION_RC" 0 "the session ends when its user leaves (ssh exit 0)"
+}
+# The default KillMode=control-group: a stop ends the unit's sessions too.
+sshd_stop_cuts_without_killmode_process() {
+        local u=tcpmd5-activate@sshd.service
+        printf '[Service]\nKillMode=control-group\n' |
+                ct_write /etc/systemd/system/$u.d/zz-control-group.conf 644
+        ct systemctl daemon-reload
+        expect_rc 0 "start $u with KillMode=control-group" ct systemctl start $u
+        check "an ssh session is open (KillMode=control-group)" ssh_session s2
+        check "and echoes" session_echoes s2 before
+        expect_rc 0 "systemctl stop $u" ct systemctl stop $u
+        check "the stop ends the session (the default, as documented)" wait_for 300 \
+                eval '! kill -0 $SESSION_PID 2>/dev/null'
+        session_end
+        expect_eq "$SESSION_RC" 255 "ssh reports the connection lost"
+        rm "$CT_ROOT/etc/systemd/system/$u.d/zz-control-group.conf"
+        ct systemctl daemon-reload
+}
+
 if [ "$ACCEPT" = 1 ]; then
         readme_block 1 > "$T/server.sh"
         check "the README's server block has the config and the enable" \
                 grep -q 'systemctl enable --now tcpmd5-activate@sshd.service' "$T/server.sh"
-        # Building and installing happened above (meson install into this root).
-        sed -e 's|^CLIENTS=.*|CLIENTS=127.0.0.0/8|' -e '/^tools\/install-deps/d' -e '/^meson setup/d' \
+        check "the README's server block installs the package with apt" \
+                grep -q '^apt install \.\./tcpmd5-activate_\*\.deb$' "$T/server.sh"
+        # The package was built above; its `apt install` runs as pasted.
+        sed -e 's|^CLIENTS=.*|CLIENTS=127.0.0.0/8|' -e '/^tools\/install-deps/d' -e '/^dpkg-buildpackage/d' \
                 "$T/server.sh" > "$CT_ROOT/root/quickstart.sh"
         mkdir -p "$CT_ROOT/root/src" && cp -r "$SRC/examples" "$CT_ROOT/root/src/"
         rc=0; ct bash -euc 'cd /root/src && . /root/quickstart.sh' > "$T/qs.out" 2>&1 || rc=$?
         expect_eq "$rc" 0 "the README's server commands run as pasted"
         [ "$rc" = 0 ] || { sed 's/^/#   /' "$T/qs.out"; ct_journal tcpmd5-activate@sshd.service | sed 's/^/#   /'; }
         expect_eq "$(ct systemctl is-active tcpmd5-activate@sshd.service)" active "tcpmd5-activate@sshd is active"
+        # tcpmd5-activate(8)'s check, in a root shell: the credential is the unit's.
+        expect_rc 0 "tcpmd5-activate --unit sshd --check in a root shell" ct tcpmd5-activate --unit sshd --check
+        check "it reports the credential as supplied by systemd" \
+                grep -q 'Credential office.key: supplied by systemd at start (not checked here)' "$T/last.out"
+        # 127.0.0.0/8 on a dual-stack listener, plus the two catch-alls.
+        expect_eq "$(status_text tcpmd5-activate@sshd.service)" "1 listener, 3 keys installed; 0 connections" \
+                "accept mode: systemctl status shows listeners, keys and connections from the start"
         out=$(ct_net $CLIENT -t 3000 -k "$CT_ROOT/etc/tcpmd5-activate/keys/office.key" 127.0.0.1 2222 x 2>&1) || true
         check "a signed client gets sshd's banner" grep -q '^SSH-2.0-OpenSSH' <<<"$out"
         check "an unsigned client never reaches sshd" in_ct_dropped "" 127.0.0.1 2222
@@ -262,6 +370,9 @@ if [ "$ACCEPT" = 1 ]; then
                 rc=0; ct_net ssh -F none -p 2222 -o BatchMode=yes -o ConnectTimeout=1 -o StrictHostKeyChecking=no \
                         -o UserKnownHostsFile=/dev/null root@127.0.0.1 true >/dev/null 2>&1 || rc=$?
                 check "plain ssh without the key does not connect (exit $rc)" test "$rc" = 255
+                sshd_sessions_survive_stop_and_restart
+                sshd_stop_cuts_without_killmode_process
+                expect_rc 0 "systemctl start tcpmd5-activate@sshd again" ct systemctl start tcpmd5-activate@sshd.service
         else
                 skip "ssh login through ProxyCommand: waiting for tcpmd5-connect"
         fi
@@ -285,6 +396,7 @@ echo "# checks in the booted container took $((t3 - t2)) ms"
 # bind-mounted read-only where a container runtime puts secrets.
 ct_teardown
 ct_prepare "$root"
+key "$T/office.key" office-secret
 meson install -C "$BUILD" --no-rebuild --destdir "$CT_ROOT" --quiet
 install -D -m 755 "$BUILD/examples/hello-daemon" "$CT_ROOT/usr/local/libexec/hello-daemon"
 sed 's|^Peer = 192.0.2.0/24|Peer = 127.0.0.0/8|; s|^Peer = 2001:db8:100::/48|Peer = ::1|' \
@@ -303,7 +415,7 @@ done
 check "the image's ENTRYPOINT runs as PID 1 ($entry)" test -n "$CT_PID"
 ct_listening() { ct_net ss -Htln 'sport = :7000' | grep -q LISTEN; }
 check "the keyed socket comes up" wait_for 300 ct_listening
-check "signed client reaches the daemon in the container" in_ct_ok_hello
+check "signed client reaches the daemon in the container" in_ct_ok_hello "$T/office.key"
 check "unsigned client dropped by the container" in_ct_dropped "" 127.0.0.1 7000
 if [ "$SUPERVISE" = 1 ]; then
         expect_eq "$(ps -o comm= -p "$CT_PID")" tcpmd5-activate "PID 1 stays the activator (supervise mode)"

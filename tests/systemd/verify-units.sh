@@ -14,7 +14,11 @@ prefix=$(meson introspect "$BUILD" --buildoptions | python3 -c \
 unit=$(find "$D" -name 'tcpmd5-activate@.service' -path '*/systemd/system/*' | head -1)
 check "the unit is in systemd's unit directory" test -n "$unit"
 check "the unit is under DESTDIR" test "${unit#"$D"/}" != "$unit"
-check "binary in bin" test -x "$D$prefix/bin/tcpmd5-activate"
+check "the activator in sbin" test -x "$D$prefix/sbin/tcpmd5-activate"
+check "the client in bin" test -x "$D$prefix/bin/tcpmd5-connect"
+for c in tcpmd5-activate tcpmd5-connect; do
+        check "bash completion for $c" test -s "$D$prefix/share/bash-completion/completions/$c"
+done
 for page in man8/tcpmd5-activate.8 man5/tcpmd5-activate.conf.5 man1/tcpmd5-connect.1; do
         check "man page $page" test -s "$D$prefix/share/man/$page"
 done
@@ -23,8 +27,19 @@ for f in sshd/sshd.conf sshd/keys.conf sshd/ssh_config sd-listen-fds/hello-daemo
          socket-proxyd/README.md container/Dockerfile; do
         check "example $f" test -s "$ex/$f"
 done
-grep -q "^ExecStart=$prefix/bin/tcpmd5-activate " "$unit" && ok "ExecStart= names the installed binary" ||
-        fail "ExecStart= does not name $prefix/bin/tcpmd5-activate"
+grep -q "^ExecStart=$prefix/sbin/tcpmd5-activate " "$unit" && ok "ExecStart= names the installed binary" ||
+        fail "ExecStart= does not name $prefix/sbin/tcpmd5-activate"
+# Each example has its own key file: one that regenerated office.key would
+# lock out the clients the sshd quick start gave that key to.
+check "the sd-listen-fds example keeps to its own key file" \
+        bash -c "! grep -rq 'keys/office\.key' '$SRC/examples/sd-listen-fds'"
+check "and its commands, drop-in and config agree on it" \
+        bash -c "grep -q 'keys/hello.key\$' '$SRC/examples/sd-listen-fds/README.md' &&
+                 grep -q '^LoadCredential=hello.key:/etc/tcpmd5-activate/keys/hello.key\$' '$SRC/examples/sd-listen-fds/hardening.conf' &&
+                 grep -q '^Credential = hello.key\$' '$SRC/examples/sd-listen-fds/hello.conf'"
+grep -q "^ExecReload=$prefix/sbin/tcpmd5-activate --check --quiet " "$unit" &&
+        ok "ExecReload= checks quietly (no plan in the journal at every reload)" ||
+        fail "ExecReload= does not run --check --quiet"
 
 # verify checks that ExecStart= exists, so point it into DESTDIR.
 # verify DESCRIPTION INSTANCE [DROP-IN...]: no output, exit 0.
@@ -32,9 +47,9 @@ verify() {
         local what=$1 inst=$2; shift 2
         local dir=$T/verify-$inst rc=0
         mkdir -p "$dir/tcpmd5-activate@$inst.service.d"
-        sed "s|$prefix/bin/|$D$prefix/bin/|g" "$unit" > "$dir/tcpmd5-activate@$inst.service"
+        sed "s|$prefix/sbin/|$D$prefix/sbin/|g" "$unit" > "$dir/tcpmd5-activate@$inst.service"
         for d in "$@"; do
-                sed "s|^ExecStart=tcpmd5-activate |ExecStart=$D$prefix/bin/tcpmd5-activate |" "$d" \
+                sed "s|^ExecStart=tcpmd5-activate |ExecStart=$D$prefix/sbin/tcpmd5-activate |" "$d" \
                         > "$dir/tcpmd5-activate@$inst.service.d/$(basename "$d")"
         done
         systemd-analyze verify --man=no "$dir/tcpmd5-activate@$inst.service" > "$T/verify.out" 2>&1 || rc=$?

@@ -42,15 +42,45 @@ static void test_path_socket(void **state) {
         snprintf(path, sizeof path, "%s/sock", dir);
         int fd = bind_dgram(path, false);
         setenv("NOTIFY_SOCKET", path, 1);
-        assert_int_equal(notify_ready(2, 5, NULL), 0);
+        notify_set_keys(2, 5);
+        assert_int_equal(notify_ready(), 0);
         expect_message(fd, "READY=1\nSTATUS=2 listeners, 5 keys installed");
-        assert_int_equal(notify_reloading(), 0);
-        expect_message(fd, "RELOADING=1\n");
-        assert_int_equal(notify_ready(1, 1, "note"), 0);
-        expect_message(fd, "READY=1\nSTATUS=1 listener, 1 key installed; note");
+        assert_int_equal(notify_reloading("SIGHUP"), 0);
+        expect_message(fd, "RELOADING=1\nSTATUS=reloading keys after SIGHUP\nMONOTONIC_USEC=");
+        notify_set_keys(1, 1);
+        notify_set_reload("SIGHUP", true);
+        assert_int_equal(notify_ready(), 0);
+        expect_message(fd, "READY=1\nSTATUS=1 listener, 1 key installed; reload after SIGHUP failed, old keys kept");
+        assert_int_equal(notify_status(), 0);
+        expect_message(fd, "STATUS=1 listener, 1 key installed; reload after SIGHUP failed, old keys kept");
         close(fd);
         unlink(path);
         rmdir(dir);
+}
+
+/* A later message repeats what earlier ones said, with the part that changed. */
+static void test_status_keeps_every_part(void **state) {
+        (void) state;
+        char buf[512];
+        notify_set_keys(2, 6);
+        notify_set_activity(NULL);
+        notify_set_connections(0);
+        notify_set_reload("/etc/k.key changed", false);
+        notify_status_format(buf, sizeof buf);
+        assert_string_equal(buf, "2 listeners, 6 keys installed; 0 connections; reloaded after /etc/k.key changed");
+        notify_set_connections(1);
+        notify_status_format(buf, sizeof buf);
+        assert_string_equal(buf, "2 listeners, 6 keys installed; 1 connection; reloaded after /etc/k.key changed");
+        notify_set_activity("waiting");
+        notify_set_reload("SIGHUP", false);
+        notify_status_format(buf, sizeof buf);
+        assert_string_equal(buf, "2 listeners, 6 keys installed; waiting; 1 connection; reloaded after SIGHUP");
+        /* A long trigger is cut, never overruns. */
+        char long_path[600];
+        memset(long_path, 'a', sizeof long_path - 1);
+        long_path[sizeof long_path - 1] = 0;
+        notify_set_reload(long_path, false);
+        assert_true(notify_status_format(buf, 64) < 64);
 }
 
 static void test_abstract_socket(void **state) {
@@ -79,6 +109,7 @@ static void test_unset_and_bad(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_path_socket),
+                cmocka_unit_test(test_status_keeps_every_part),
                 cmocka_unit_test(test_abstract_socket),
                 cmocka_unit_test(test_unset_and_bad),
         };

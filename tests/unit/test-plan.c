@@ -45,13 +45,18 @@ static char *plan_text(ListenerShape shape) {
         return out;
 }
 
+#define V4 ((ListenerShape) { .family = AF_INET, .ipv4 = true })
+#define V6 ((ListenerShape) { .family = AF_INET6, .ipv6 = true })
+#define DUAL ((ListenerShape) { .family = AF_INET6, .ipv4 = true, .ipv6 = true })
+#define MAPPED ((ListenerShape) { .family = AF_INET6, .ipv4 = true })
+
 static const char two_families[] = "[Key office]\nPeer=192.0.2.0/24\nPeer=2001:db8::/32\nSecret=a\n"
                                    "[Key lab]\nPeer=198.51.100.7\nSecret=b\n";
 
 static void ipv4_listener(void **state) {
         (void) state;
         load(two_families);
-        assert_string_equal(plan_text((ListenerShape) { AF_INET, false }),
+        assert_string_equal(plan_text(V4),
                             "192.0.2.0/24 office\n198.51.100.7/32 lab\n0.0.0.0/0 *(random)\n");
 }
 
@@ -60,7 +65,7 @@ static void dual_stack_listener(void **state) {
         load(two_families);
         /* IPv4 prefixes as v4-mapped with the IPv4 length, and both catch-alls:
          * ::/0 alone would leave every IPv4 peer unsigned. */
-        assert_string_equal(plan_text((ListenerShape) { AF_INET6, true }),
+        assert_string_equal(plan_text(DUAL),
                             "::ffff:192.0.2.0/24 office\n2001:db8::/32 office\n::ffff:198.51.100.7/32 lab\n"
                             "::/0 *(random)\n::ffff:0.0.0.0/0 *(random)\n");
 }
@@ -68,34 +73,71 @@ static void dual_stack_listener(void **state) {
 static void ipv6_only_listener(void **state) {
         (void) state;
         load(two_families);
-        assert_string_equal(plan_text((ListenerShape) { AF_INET6, false }), "2001:db8::/32 office\n::/0 *(random)\n");
+        assert_string_equal(plan_text(V6), "2001:db8::/32 office\n::/0 *(random)\n");
+}
+
+/* Whatever reaches a v4-mapped socket is IPv4: IPv4 keys and the IPv4
+ * catch-all, never the ::/0 one alone. */
+static void mapped_listener(void **state) {
+        (void) state;
+        load(two_families);
+        assert_string_equal(plan_text(MAPPED),
+                            "::ffff:192.0.2.0/24 office\n::ffff:198.51.100.7/32 lab\n::ffff:0.0.0.0/0 *(random)\n");
+}
+
+static ListenerShape shape_of(const char *listen, bool v6only) {
+        ListenAddress a;
+        int r = listen_address_parse(listen, &a);
+        assert_true(r == 0 || r == -EAFNOSUPPORT);
+        return listener_shape(&a, v6only);
+}
+#define assert_shape(s, fam, v4, v6) \
+        do { \
+                ListenerShape _s = (s); \
+                assert_int_equal(_s.family, fam); \
+                assert_int_equal(_s.ipv4, v4); \
+                assert_int_equal(_s.ipv6, v6); \
+        } while (0)
+
+/* The reception set of every listen form, from the address and IPV6_V6ONLY. */
+static void shapes(void **state) {
+        (void) state;
+        assert_shape(shape_of("127.0.0.1:1", false), AF_INET, true, false);
+        assert_shape(shape_of("0.0.0.0:1", false), AF_INET, true, false);
+        assert_shape(shape_of("[2001:db8::1]:1", false), AF_INET6, false, true);
+        assert_shape(shape_of("[::]:1", false), AF_INET6, true, true);
+        assert_shape(shape_of("[::]:1", true), AF_INET6, false, true);
+        assert_shape(shape_of("1", false), AF_INET6, true, true);
+        assert_shape(shape_of("[fe80::1%lo]:1", false), AF_INET6, false, true);
+        assert_shape(shape_of("[::ffff:127.0.0.1]:1", false), AF_INET6, true, false);
+        assert_shape(shape_of("[::ffff:0.0.0.0]:1", false), AF_INET6, true, false);
 }
 
 static void prefix_zero_replaces_catch_all(void **state) {
         (void) state;
         load("[Key world]\nPeer=0.0.0.0/0\nSecret=a\n[Key lab]\nPeer=2001:db8::1\nSecret=b\n");
-        assert_string_equal(plan_text((ListenerShape) { AF_INET6, true }),
+        assert_string_equal(plan_text(DUAL),
                             "::ffff:0.0.0.0/0 world\n2001:db8::1/128 lab\n::/0 *(random)\n");
 }
 
 static void any_covers_both(void **state) {
         (void) state;
         load("[Key all]\nPeer=any\nSecret=a\n");
-        assert_string_equal(plan_text((ListenerShape) { AF_INET6, true }), "::ffff:0.0.0.0/0 all\n::/0 all\n");
-        assert_string_equal(plan_text((ListenerShape) { AF_INET, false }), "0.0.0.0/0 all\n");
+        assert_string_equal(plan_text(DUAL), "::ffff:0.0.0.0/0 all\n::/0 all\n");
+        assert_string_equal(plan_text(V4), "0.0.0.0/0 all\n");
 }
 
 static void interface_bound_prefix_zero_keeps_catch_all(void **state) {
         (void) state;
         load("[Key vrf]\nPeer=0.0.0.0/0\nSecret=a\nInterface=blue\n");
         config_find_key(c, "vrf")->ifindex = 7; /* as config_resolve would */
-        assert_string_equal(plan_text((ListenerShape) { AF_INET, false }), "0.0.0.0/0 vrf\n0.0.0.0/0 *(random)\n");
+        assert_string_equal(plan_text(V4), "0.0.0.0/0 vrf\n0.0.0.0/0 *(random)\n");
 }
 
 static void allow_unsigned_has_no_catch_all(void **state) {
         (void) state;
         load("[Socket]\nUnmatchedPeers=allow-unsigned\n[Key a]\nPeer=192.0.2.1\nSecret=a\n");
-        assert_string_equal(plan_text((ListenerShape) { AF_INET6, true }), "::ffff:192.0.2.1/32 a\n");
+        assert_string_equal(plan_text(DUAL), "::ffff:192.0.2.1/32 a\n");
 }
 
 static void mapped_entry_bytes(void **state) {
@@ -103,7 +145,7 @@ static void mapped_entry_bytes(void **state) {
         load("[Key a]\nPeer=192.0.2.1\nSecret=a\n");
         KeyEntry *e;
         size_t n;
-        assert_int_equal(plan_keys(c, (ListenerShape) { AF_INET6, true }, &catch_all, &e, &n), 0);
+        assert_int_equal(plan_keys(c, DUAL, &catch_all, &e, &n), 0);
         struct in6_addr want;
         inet_pton(AF_INET6, "::ffff:192.0.2.1", &want);
         assert_int_equal(e[0].family, AF_INET6);
@@ -117,6 +159,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(ipv4_listener, setup, teardown),
                 cmocka_unit_test_setup_teardown(dual_stack_listener, setup, teardown),
+                cmocka_unit_test_setup_teardown(mapped_listener, setup, teardown),
+                cmocka_unit_test(shapes),
                 cmocka_unit_test_setup_teardown(ipv6_only_listener, setup, teardown),
                 cmocka_unit_test_setup_teardown(prefix_zero_replaces_catch_all, setup, teardown),
                 cmocka_unit_test_setup_teardown(any_covers_both, setup, teardown),

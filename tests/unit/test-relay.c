@@ -4,6 +4,8 @@
  * the other end of a socketpair. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -263,6 +265,48 @@ static void test_peer_reset(void **state) {
         close(sv[0]);
 }
 
+/* A TCP peer that closed (FIN) and then answered our last data with a
+ * reset, as an sshd that has exited does: EOF on our input afterwards is
+ * an ordinary end, not "Transport endpoint is not connected". */
+static void test_closed_peer_then_eof(void **state) {
+        (void) state;
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof a;
+        int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(l >= 0 && c >= 0);
+        assert_int_equal(bind(l, (struct sockaddr *) &a, sizeof a), 0);
+        assert_int_equal(listen(l, 1), 0);
+        assert_int_equal(getsockname(l, (struct sockaddr *) &a, &len), 0);
+        assert_int_equal(connect(c, (struct sockaddr *) &a, sizeof a), 0);
+        int srv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+        assert_true(srv >= 0);
+        close(l);
+        close(srv); /* FIN */
+        char b;
+        assert_int_equal(read(c, &b, 1), 0);
+        write_all(c, "last", 4); /* the closed peer answers with a reset */
+        struct pollfd p = { .fd = c, .events = POLLRDHUP };
+        for (int i = 0; i < 100; i++) { /* until the reset has arrived: bounded */
+                int err = 0;
+                socklen_t el = sizeof err;
+                assert_int_equal(getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el), 0);
+                if (err != 0)
+                        break;
+                assert_true(poll(&p, 1, 10) >= 0);
+        }
+        int in[2], out[2];
+        assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+        close(in[1]); /* input ends now */
+        RelayStats st;
+        assert_int_equal(relay_run(in[0], out[1], c, &st), 0);
+        assert_int_equal(read(out[0], &b, 1), 0); /* and the output saw EOF */
+        close(in[0]);
+        close(out[0]);
+        close(out[1]);
+        close(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_pipes),
@@ -271,6 +315,7 @@ int main(void) {
                 cmocka_unit_test(test_socket_and_devnull),
                 cmocka_unit_test(test_reader_gone),
                 cmocka_unit_test(test_peer_reset),
+                cmocka_unit_test(test_closed_peer_then_eof),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -268,7 +268,7 @@ static void test_one_key_rotation_from_config(void **state) {
         snprintf(text, sizeof text, "%s", base);
         memcpy(strstr(text, "Secret=lab"), "Secret=new", 10);
         Config *b = parse(text);
-        ListenerShape shape = { .family = AF_INET6, .dual_stack = true };
+        ListenerShape shape = { .family = AF_INET6, .ipv4 = true, .ipv6 = true };
         KeyEntry *o, *n;
         size_t no, nn, ns;
         ReloadStep *s;
