@@ -441,8 +441,8 @@ static void test_reload_failure_restores_every_listener(void **state) {
         (void) state;
         Config *cur = parse(two_old), *old = cur;
         Listener v[N_KFD] = {
-                { .fd = KFD, .address = cur->listen[0].address, .shape = { .family = AF_INET6, .dual_stack = true } },
-                { .fd = KFD + 1, .address = cur->listen[1].address, .shape = { .family = AF_INET } },
+                { .fd = KFD, .address = cur->listen[0].address, .shape = { .family = AF_INET6, .ipv4 = true, .ipv6 = true } },
+                { .fd = KFD + 1, .address = cur->listen[1].address, .shape = { .family = AF_INET, .ipv4 = true } },
         };
         ListenerSet live = { .v = v, .n = N_KFD, .catch_all = CA };
         KernelKeys before[N_KFD], after[N_KFD];
