@@ -97,7 +97,7 @@ for src in "${sources[@]}"; do
         faulted "$src" 1 ENOMEM 71 "cannot set the TCP MD5 key: Cannot allocate memory"
         faulted "$src" 1 EPERM 77 "cannot set the TCP MD5 key: Operation not permitted"
         faulted "$src" 1 ENOPROTOOPT 69 "this kernel has no TCP MD5 support"
-        faulted "$src" 1 EINVAL 64 "cannot set the TCP MD5 key: Invalid argument"
+        faulted "$src" 1 EINVAL 71 "cannot set the TCP MD5 key: Invalid argument"
 done
 # With --source, the key's setsockopt is the second (IP_BIND_ADDRESS_NO_PORT first).
 faulted file 2 ENOMEM 71 "cannot set the TCP MD5 key: Cannot allocate memory" --source 127.0.0.1
