@@ -132,7 +132,7 @@ static _Noreturn void child_exec(const AcceptOptions *o, int conn, const PeerAdd
                 r = -errno;
         }
         log_error("cannot start %s for a connection: %s", o->path, strerror(-r));
-        _exit(r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR);
+        _exit(exec_exit_code(r));
 }
 
 static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {

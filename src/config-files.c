@@ -17,9 +17,13 @@ static int config_load_one(Config *c, const char *path) {
         int r = file_open_regular(path, &fd, &st);
         if (r == -ELOOP)
                 return log_errno(-EACCES, "%s: is a symbolic link; refusing to follow it (name the target instead)", path);
+        if (r == -EISDIR)
+                return log_errno(-EBADMSG, "%s: not a regular file (name a file)", path);
         if (r < 0)
                 return log_errno(r, "%s: cannot open: %s", path, strerror(-r));
         const char *problem = file_permission_problem(&st, geteuid(), 0);
+        if (!problem)
+                problem = file_dirs_problem(fd, path, false, geteuid());
         if (problem)
                 return log_errno(-EACCES, "%s: refusing this config: %s", path, problem);
         _cleanup_free_ char *text = NULL;
@@ -60,6 +64,12 @@ static int collect_dropins(const char *dir, DropIn **list, size_t *n, size_t *ca
         DIR *d = opendir(dir);
         if (!d)
                 return errno == ENOENT || errno == ENOTDIR ? 0 : log_errno(-errno, "%s: cannot open: %m", dir);
+        /* Whoever can add to it can mask a drop-in of a later directory. */
+        const char *problem = file_dirs_problem(dirfd(d), dir, true, geteuid());
+        if (problem) {
+                closedir(d);
+                return log_errno(-EACCES, "%s: refusing these drop-ins: %s", dir, problem);
+        }
         struct dirent *de;
         int r = 0;
         while ((de = readdir(d))) {
@@ -205,6 +215,9 @@ static int resolve_secret(KeyConfig *k, bool check_only) {
                                  "keys are never cut", o->file, o->line, setting, p, SECRET_MAX);
         if (r == -ENODATA)
                 return log_errno(-EBADMSG, "%s:%u: %s=: %s is empty", o->file, o->line, setting, p);
+        if (r == -EISDIR)
+                return log_errno(-EBADMSG, "%s:%u: %s=: %s is not a regular file (name a file holding the key)",
+                                 o->file, o->line, setting, p);
         return log_errno(r, "%s:%u: %s=: cannot read %s: %s", o->file, o->line, setting, p, strerror(-r));
 }
 

@@ -52,7 +52,21 @@ int exec_resolve(const char *name, char **ret_path) {
 }
 
 int exec_exit_code(int r) {
-        return r == -ENOENT || r == -ENOTDIR ? EXIT_EXEC_NOT_FOUND : EXIT_EXEC_NOT_EXECUTABLE;
+        switch (-r) {
+        case ENOENT:
+        case ENOTDIR:
+                return EXIT_EXEC_NOT_FOUND;
+        case EACCES:
+        case EPERM:
+        case ENOEXEC:
+        case EISDIR:
+        case ELOOP:
+        case ETXTBSY:
+        case ELIBBAD:
+                return EXIT_EXEC_NOT_EXECUTABLE;
+        default:
+                return EXIT_OSERR;
+        }
 }
 
 int stdio_ensure_open(void) {

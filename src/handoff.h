@@ -7,7 +7,10 @@
 /* Finds the program as execvp would (PATH when no '/'): -ENOENT when
  * missing, -EACCES when found but not executable. */
 int exec_resolve(const char *name, char **ret_path);
-/* 126/127 for an exec error, as shells and tini report them. */
+/* The exit status for a failed exec, as shells report it: 127 not found,
+ * 126 found but not executable (no permission, not a program the kernel
+ * can run: ENOEXEC, a directory, ...), 71 when the system failed (memory,
+ * argument size, fds). */
 int exec_exit_code(int r);
 
 /* Opens /dev/null on any of fds 0..2 that is closed, so sockets never land

@@ -4,7 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -63,9 +65,17 @@ int secret_from_hex(const char *s, Secret *ret) {
         return 0;
 }
 
-/* O_NONBLOCK: a FIFO put in a key file's place must not hang a reload (and
- * with it the supervisor, perhaps PID 1) until a writer appears. */
+/* lstat() first, so a device is never opened (opening some has side
+ * effects); O_NONBLOCK in case a FIFO takes the file's place in between: it
+ * must not hang a reload (and with it the supervisor, perhaps PID 1) until
+ * a writer appears. fstat() has the last word. */
 int file_open_regular(const char *path, int *ret_fd, struct stat *ret_st) {
+        if (lstat(path, ret_st) < 0)
+                return -errno;
+        if (S_ISLNK(ret_st->st_mode))
+                return -ELOOP;
+        if (!S_ISREG(ret_st->st_mode))
+                return -EISDIR;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
@@ -85,6 +95,57 @@ const char *file_permission_problem(const struct stat *st, uid_t euid, int holds
         if (holds_secret && (st->st_mode & (S_IRGRP | S_IROTH)))
                 return "it holds a secret and group or other can read it (chmod 600)";
         return NULL;
+}
+
+/* The path the kernel resolved for fd: symlinks on the way followed, as
+ * they were when it was opened. realpath() when /proc is not mounted. */
+static int fd_resolved_path(int fd, const char *path, char ret[static PATH_MAX]) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(proc, ret, PATH_MAX - 1);
+        if (n > 0 && n < PATH_MAX - 1 && ret[0] == '/') {
+                ret[n] = 0;
+                return 0;
+        }
+        return realpath(path, ret) ? 0 : -errno;
+}
+
+/* Whoever may rename or replace entries of a directory may swap the file
+ * for their own: a directory must be owned by root or euid, and group and
+ * other may write it only when the sticky bit keeps them to their own
+ * entries. */
+static const char *dir_problem(const char *dir, uid_t euid) {
+        static char text[PATH_MAX * 2 + 128];
+        struct stat st;
+        if (stat(dir, &st) < 0)
+                snprintf(text, sizeof text, "cannot check directory %s: %s", dir, strerror(errno));
+        else if (st.st_uid != 0 && st.st_uid != euid)
+                snprintf(text, sizeof text, "directory %s is owned by another user, who can replace what is in it "
+                         "(chown root %s)", dir, dir);
+        else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+                snprintf(text, sizeof text, "group or other can write directory %s and replace what is in it "
+                         "(chmod go-w %s)", dir, dir);
+        else
+                return NULL;
+        return text;
+}
+
+const char *file_dirs_problem(int fd, const char *path, bool self, uid_t euid) {
+        static char text[PATH_MAX + 64];
+        char dir[PATH_MAX];
+        int r = fd_resolved_path(fd, path, dir);
+        if (r < 0) {
+                snprintf(text, sizeof text, "cannot resolve its path: %s", strerror(-r));
+                return text;
+        }
+        for (bool first = true;; first = false) {
+                char *slash = strrchr(dir, '/');
+                if (!first || !self) /* from the file's directory, or from dir itself */
+                        *(slash == dir ? slash + 1 : slash) = 0;
+                const char *problem = dir_problem(dir, euid);
+                if (problem || strcmp(dir, "/") == 0)
+                        return problem;
+        }
 }
 
 int file_read_all(int fd, size_t max, char **ret, size_t *ret_size) {
@@ -144,6 +205,8 @@ int secret_load_file(const char *path, Secret *ret, const char **ret_problem) {
         if (r < 0)
                 return r;
         const char *problem = file_permission_problem(&st, geteuid(), 1);
+        if (!problem)
+                problem = file_dirs_problem(fd, path, false, geteuid());
         if (problem) {
                 *ret_problem = problem;
                 return -EACCES;

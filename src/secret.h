@@ -2,6 +2,7 @@
  * this process except into setsockopt(); it is never printed. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -21,7 +22,8 @@ int secret_from_string(const char *s, Secret *ret);
 int secret_from_hex(const char *s, Secret *ret);
 /* Same rules as --key-file and SecretFile=: one trailing newline dropped,
  * then 1..80 bytes; refused (-EACCES) when the file is open to group/other
- * or owned by another user; *ret_problem says why for messages. */
+ * or owned by another user, or a directory above it is (file_dirs_problem);
+ * *ret_problem says why for messages. -EISDIR: not a regular file. */
 int secret_load_file(const char *path, Secret *ret, const char **ret_problem);
 /* The same rules for a secret read from an open fd up to EOF (--key-fd); no
  * permission checks: whoever handed us the fd chose it. */
@@ -35,12 +37,19 @@ int secret_random(Secret *ret);
 #define SECRET_FINGERPRINT_STRLEN 17
 void secret_fingerprint(const Secret *s, char ret[static SECRET_FINGERPRINT_STRLEN]);
 
-/* Opens for reading without following a final symlink; refuses anything but
- * a regular file. */
+/* Opens for reading without following a final symlink (-ELOOP); -EISDIR
+ * for anything but a regular file (directory, FIFO, device, socket), which
+ * is never opened. */
 int file_open_regular(const char *path, int *ret_fd, struct stat *ret_st);
 /* NULL if the file may be trusted, else what is wrong and what to do.
  * Every file: no group/other write, owner root or euid; secrets: no
  * group/other read either. */
 const char *file_permission_problem(const struct stat *st, uid_t euid, int holds_secret);
+/* NULL if every directory on the resolved path of the open fd (path names
+ * it for when /proc is missing) is owned by root or euid and not writable by
+ * group or other unless sticky, from fd's own directory (or fd itself, when
+ * self) up to /. Else what is wrong, naming the directory and the command
+ * that fixes it (static text, valid until the next call). */
+const char *file_dirs_problem(int fd, const char *path, bool self, uid_t euid);
 /* Reads at most max bytes (-EFBIG beyond), NUL-terminated. */
 int file_read_all(int fd, size_t max, char **ret, size_t *ret_size);

@@ -51,7 +51,7 @@ static _Noreturn void child_exec(const SuperviseOptions *o, const char *path, ch
         int r = handoff_exec(path, argv, fds, set->n, names);
         free(fds); /* a leak checker judges this process at _exit */
         log_error("cannot execute %s: %s", path, strerror(-r));
-        _exit(r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR);
+        _exit(exec_exit_code(r));
 }
 
 static void forward(const SuperviseOptions *o, pid_t child, int sig) {
@@ -184,9 +184,6 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
         /* Orphans of the daemon come to us, as they would to PID 1. */
         if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
-        /* We hold every secret for the next reload: no core dumps, no ptrace
-         * by the same user. */
-        (void) prctl(PR_SET_DUMPABLE, 0);
         (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
 
         pid_t child = fork();

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "accept.h"
 #include "child-load.h"
@@ -332,16 +333,18 @@ static int run_daemon(Config **c, const char *path, char *const *argv, ListenerS
          * listens while we exit. */
         (void) fds_move_to(NULL, 0, 3);
         log_error("cannot execute %s: %s", path, strerror(-r));
-        return r == -ENOENT || r == -EACCES ? exec_exit_code(r) : EXIT_OSERR;
+        return exec_exit_code(r);
 }
 
 /* The program to run, found as execve() will find it. Returns 0, or the
- * exit code: 127 not found, 126 not executable. */
+ * exit code: 127 not found, 126 not executable, 71 a system error. */
 static int resolve_command(const Config *c, char *const *command, char **ret_path) {
         int r = exec_resolve(command[0], ret_path);
         if (r >= 0)
                 return 0;
-        const char *what = r == -EACCES ? "not executable" : "command not found";
+        const char *what = exec_exit_code(r) == EXIT_EXEC_NOT_FOUND ? "command not found"
+                           : r == -EACCES                            ? "not executable"
+                                                                     : strerror(-r);
         if (command == c->exec_start)
                 log_error("%s:%u: ExecStart=%s: %s", c->exec_origin.file, c->exec_origin.line, command[0], what);
         else
@@ -380,6 +383,14 @@ static int run(void) {
 }
 
 int main(int argc, char **argv) {
+        log_init("tcpmd5-activate");
+        /* Before any secret is read: every mode but exec keeps secrets for
+         * long (supervise and accept mode for life, on-demand until the
+         * first connection), and none may land in a core file or be read by
+         * another process of our user through /proc/PID/mem or ptrace. The
+         * programs we exec are dumpable again (execve resets it). */
+        if (prctl(PR_SET_DUMPABLE, 0) < 0)
+                return log_errno(EXIT_OSERR, "cannot make this process non-dumpable: %m");
         /* A reload request that comes while we start up waits for the modes
          * that take it (signalfd) instead of killing us; the exec hand-off
          * clears the mask. */
@@ -387,7 +398,6 @@ int main(int argc, char **argv) {
         sigemptyset(&hup);
         sigaddset(&hup, SIGHUP);
         (void) sigprocmask(SIG_BLOCK, &hup, NULL);
-        log_init("tcpmd5-activate");
         if (stdio_ensure_open() < 0)
                 return EXIT_OSERR;
         int r = parse_argv(argc, argv);

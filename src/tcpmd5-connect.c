@@ -269,6 +269,8 @@ static int secret_error(int r, const char *what, const char *problem) {
                                  what, SECRET_MAX);
         if (r == -ENODATA)
                 return log_errno(-EBADMSG, "%s: is empty", what);
+        if (r == -EISDIR)
+                return log_errno(-EBADMSG, "%s: not a regular file (name a file holding the key)", what);
         return log_errno(r, "%s: cannot read: %s", what, strerror(-r));
 }
 

@@ -5,24 +5,43 @@
 # 1 GiB: ASan's shadow reservations (tens of TiB, nearly all untouched) would
 # make gcore write a 60 GB core. ASan's heap lives in small mappings, so it
 # is still read.
+# memdump.py --count NEEDLE PID: prints how often NEEDLE occurs in those
+# mappings and how many bytes were read, writing nothing (an ASan process
+# has hundreds of MB of them).
 import sys
 
-pid, out = sys.argv[1], sys.argv[2]
 LIMIT = 1 << 30
+
+
+def mappings(pid):
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            perms = fields[1]
+            name = fields[5] if len(fields) > 5 else ""
+            if perms[:2] != "rw" or name in ("[vvar]", "[vsyscall]", "[vdso]") or end - start > LIMIT:
+                continue
+            try:
+                mem.seek(start)
+                yield mem.read(end - start)
+            except OSError:
+                continue
+
+
+if sys.argv[1] == "--count":
+    needle, pid = sys.argv[2].encode(), sys.argv[3]
+    found = total = 0
+    for data in mappings(pid):
+        found += data.count(needle)
+        total += len(data)
+    print(f"found {found} in {total} bytes")
+    sys.exit(0)
+
+pid, out = sys.argv[1], sys.argv[2]
 total = 0
-with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem, open(out, "wb") as dump:
-    for line in maps:
-        fields = line.split()
-        start, end = (int(x, 16) for x in fields[0].split("-"))
-        perms = fields[1]
-        name = fields[5] if len(fields) > 5 else ""
-        if perms[:2] != "rw" or name in ("[vvar]", "[vsyscall]", "[vdso]") or end - start > LIMIT:
-            continue
-        try:
-            mem.seek(start)
-            data = mem.read(end - start)
-        except OSError:
-            continue
+with open(out, "wb") as dump:
+    for data in mappings(pid):
         dump.write(data)
         total += len(data)
 print(f"dumped {total} bytes")

@@ -82,6 +82,12 @@ expect_stderr "more than 80 bytes" "and the message says so"
 : > "$T/empty.key"; chmod 600 "$T/empty.key"
 expect_rc 78 "an empty key is refused" connect -k "$T/empty.key" 127.0.0.1 2222
 expect_rc 78 "a missing key file" connect -k "$T/nonexistent.key" 127.0.0.1 2222
+mkdir -m 777 "$T/open"; cp "$T/office.key" "$T/open/k.key"
+expect_rc 77 "a key file in a directory others can write is refused" connect -k "$T/open/k.key" 127.0.0.1 2222
+expect_stderr "directory $T/open .*\(chmod go-w $T/open\)" "and the message names it and the fix"
+mkfifo -m 600 "$T/fifo.key"
+expect_rc 78 "a FIFO as key file is refused (without waiting for a writer)" timeout 20 $WRAP $CONNECT -k "$T/fifo.key" 127.0.0.1 2222
+expect_stderr "not a regular file" "and the message says so"
 expect_rc 64 "two key sources" connect -k "$T/office.key" --key-fd 3 127.0.0.1 2222
 expect_rc 64 "--key-fd 0 (stdin carries data)" connect --key-fd 0 127.0.0.1 2222
 expect_rc 64 "--key-fd of a closed fd" connect --key-fd 9 127.0.0.1 2222

@@ -23,11 +23,12 @@ conf() {
         echo "$f"
 }
 
-# refused WANT-RC STDERR-PATTERN DESCRIPTION ARGS...: run the activator in the namespace.
+# refused WANT-RC STDERR-PATTERN DESCRIPTION ARGS...: run the activator in
+# the namespace (a hang, e.g. on a FIFO, ends as exit 124 after 60 s).
 refused() {
         local want=$1 pattern=$2 what=$3; shift 3
         rm -f "$marker"
-        expect_rc "$want" "$what" ip netns exec "$NS" $WRAP "$ACTIVATE" "$@"
+        expect_rc "$want" "$what" timeout -k 5 60 ip netns exec "$NS" $WRAP "$ACTIVATE" "$@"
         expect_stderr "$pattern" "$what: message"
         if [ -e "$marker" ]; then fail "$what: the command was started"; fi
         if listening "$NS" 5555 || listening "$NS" 5556; then fail "$what: something is left listening"; fi
@@ -64,6 +65,23 @@ f=$(conf ln); ln -sf "$f" "$T/linked.conf"
 refused 77 "symbolic link" "symlinked config" --config "$T/linked.conf"
 refused 127 "command not found" "command not found" --config "$(conf ok)" -- "$T/nope"
 refused 126 "not executable" "command not executable" --config "$(conf ok)" -- "$T/noexec"
+# Executable, but no program the kernel can run (no #!, no ELF): execve
+# fails with ENOEXEC after the listeners exist. Shells exit 126 for it.
+printf 'echo this is not a program\n' > "$T/garbage"; chmod 755 "$T/garbage"
+refused 126 "cannot execute $T/garbage: Exec format error" "command with an exec format error" --config "$(conf ok)" -- "$T/garbage"
+refused 126 "cannot execute $T/garbage: Exec format error" "the same, supervised" --supervise --config "$(conf ok)" -- "$T/garbage"
+# Not a regular file: a FIFO (opening it must not wait for a writer), a
+# device, a directory; refused as a config error, never read.
+mkfifo -m 600 "$T/fifo.key"
+refused 78 "SecretFile=: $T/fifo.key is not a regular file" "FIFO as key file" \
+        --config "$(conf fk '[Key f]' 'Peer=192.0.2.0/24' "SecretFile=$T/fifo.key")"
+refused 78 "SecretFile=: /dev/null is not a regular file" "device as key file" \
+        --config "$(conf dk '[Key f]' 'Peer=192.0.2.0/24' "SecretFile=/dev/null")"
+mkdir -m 700 "$T/dir.key"
+refused 78 "SecretFile=: $T/dir.key is not a regular file" "directory as key file" \
+        --config "$(conf dirk '[Key f]' 'Peer=192.0.2.0/24' "SecretFile=$T/dir.key")"
+mkfifo -m 600 "$T/fifo.conf"
+refused 78 "$T/fifo.conf: not a regular file" "FIFO as config" --config "$T/fifo.conf"
 
 # Port in use by someone else: the second listener fails after the first was keyed and bound.
 start_bg "$NS" python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",5556)); s.listen(); time.sleep(30)'

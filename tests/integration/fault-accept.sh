@@ -104,4 +104,5 @@ for at in 1 2 3; do conn_fault fork EAGAIN $at; done
 conn_fault fork ENOMEM 2
 for at in 1 3; do conn_fault execve ENOENT $at 127; done
 conn_fault execve EACCES 2 126
+conn_fault execve ENOEXEC 2 126
 finish

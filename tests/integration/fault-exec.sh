@@ -50,6 +50,7 @@ fault_sweep bind EACCES 77
 fault_sweep listen EADDRINUSE 71
 fault_sweep execve ENOENT 127
 fault_sweep execve EACCES 126
+fault_sweep execve ENOEXEC 126
 fault_sweep execve E2BIG 71
 
 # A kernel without CONFIG_TCP_MD5SIG refuses the first key (after

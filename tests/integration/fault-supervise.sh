@@ -61,5 +61,6 @@ fault_sweep fork ENOMEM 71 2 2
 # and leaves with its status, having closed the listeners.
 fault_sweep execve ENOENT 127
 fault_sweep execve EACCES 126
+fault_sweep execve ENOEXEC 126
 fault_sweep execve E2BIG 71
 finish

@@ -155,6 +155,60 @@ static void key_file_rules(void **state) {
         secret_wipe(&s);
 }
 
+/* The directories above a key file or config: no group/other write unless
+ * sticky, owner root or us; the message names the directory and the fix. */
+static void directory_chain(void **state) {
+        (void) state;
+        char path[512], dir[128], want[300];
+        Secret s;
+        const char *problem;
+        put("open/k.key", "secret\n", 0600);
+        snprintf(dir, sizeof dir, "%s/open", root);
+        snprintf(path, sizeof path, "%s/k.key", dir);
+        assert_int_equal(chmod(dir, 0755), 0);
+        assert_int_equal(secret_load_file(path, &s, &problem), 0);
+        assert_int_equal(chmod(dir, 0777), 0);
+        assert_int_equal(secret_load_file(path, &s, &problem), -EACCES);
+        snprintf(want, sizeof want, "chmod go-w %s)", dir);
+        assert_non_null(strstr(problem, want));
+        assert_int_equal(chmod(dir, 01777), 0);
+        assert_int_equal(secret_load_file(path, &s, &problem), 0);
+        assert_int_equal(chmod(dir, 0770), 0);
+        assert_int_equal(secret_load_file(path, &s, &problem), -EACCES);
+        assert_int_equal(chmod(dir, 0755), 0);
+        assert_int_equal(chown(dir, 65534, 65534), 0);
+        assert_int_equal(secret_load_file(path, &s, &problem), -EACCES);
+        snprintf(want, sizeof want, "chown root %s)", dir);
+        assert_non_null(strstr(problem, want));
+        assert_int_equal(chmod(root, 0777), 0); /* above the file's own directory */
+        assert_int_equal(chown(dir, 0, 0), 0);
+        assert_int_equal(secret_load_file(path, &s, &problem), -EACCES);
+        snprintf(want, sizeof want, "chmod go-w %s)", root);
+        assert_non_null(strstr(problem, want));
+        assert_int_equal(chmod(root, 0700), 0);
+        put("open/app.conf", "[Socket]\nListenStream=1\n", 0644);
+        snprintf(path, sizeof path, "%s/app.conf", dir);
+        Config *c = config_new("app");
+        assert_int_equal(chmod(dir, 0777), 0);
+        assert_int_equal(config_load(c, path, NULL, NULL), -EACCES);
+        assert_log_contains("chmod go-w");
+        config_free(c);
+        secret_wipe(&s);
+}
+
+/* Anything but a regular file is refused without reading (or waiting on) it. */
+static void not_regular(void **state) {
+        (void) state;
+        char path[256];
+        Secret s;
+        const char *problem;
+        snprintf(path, sizeof path, "%s/fifo.key", root);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        assert_int_equal(secret_load_file(path, &s, &problem), -EISDIR);
+        assert_int_equal(secret_load_file("/dev/null", &s, &problem), -EISDIR);
+        assert_int_equal(secret_load_file(root, &s, &problem), -EISDIR);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(search_path_and_masking, setup, teardown),
@@ -162,6 +216,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(writable_config_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(config_file_and_dropins, setup, teardown),
                 cmocka_unit_test_setup_teardown(key_file_rules, setup, teardown),
+                cmocka_unit_test_setup_teardown(directory_chain, setup, teardown),
+                cmocka_unit_test_setup_teardown(not_regular, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
