@@ -186,3 +186,25 @@ hold() {
         HOLD[$name]=$!
 }
 release() { kill "${HOLD[$1]}"; }
+
+# sshd_setup: a throwaway host key, user key and sshd_config in $T for
+# "sshd -i" behind the activator (sshd in $SSHD, its /run/sshd made).
+SSHD=/usr/sbin/sshd
+sshd_setup() {
+        mkdir -p -m 755 /run/sshd # sshd's privilege separation directory
+        ssh-keygen -q -t ed25519 -N '' -f "$T/host_key" -C throwaway-host
+        ssh-keygen -q -t ed25519 -N '' -f "$T/user_key" -C throwaway-user
+        cp "$T/user_key.pub" "$T/authorized_keys"
+        cat > "$T/sshd_config" <<CONF
+HostKey $T/host_key
+AuthorizedKeysFile $T/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+LogLevel VERBOSE
+CONF
+}
