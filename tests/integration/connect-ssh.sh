@@ -5,7 +5,6 @@
 # tcpmd5-activate --accept --inetd, as in accept-sshd.sh.
 . "$(dirname "$0")/../lib.sh"
 
-
 netns_new "$NS"
 key "$T/k.key" ssh-md5-secret
 sshd_setup
