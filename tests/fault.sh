@@ -14,9 +14,11 @@ declare -A FAULT_COUNT
 # Runs FAULT_CMD under the shim; env FAULT_* given as arguments.
 fault_run() {
         rm -f "$T/fault.report" "$FAULT_MARKER"
-        # ASan (build-asan) wants its runtime first; the shim goes before it.
-        ip netns exec "$NS" timeout 20 env ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
-                LD_PRELOAD="$FAULT_SO" FAULT_TARGET="${FAULT_CMD[0]}" FAULT_REPORT="$T/fault.report" "$@" $WRAP "${FAULT_CMD[@]}" \
+        # Under the listen guard too (tests/lib.sh): a fault must never let
+        # a socket listen keyless. The fault shim comes first, so a key it
+        # fails never reaches the guard.
+        ip netns exec "$NS" timeout 20 env "${GUARD_ENV[@]}" LD_PRELOAD="$FAULT_SO $LISTEN_GUARD_SO" \
+                FAULT_TARGET="${FAULT_CMD[0]}" FAULT_REPORT="$T/fault.report" "$@" $VG "${FAULT_CMD[@]}" \
                 > "$T/fault.out" 2> "$T/fault.err" < /dev/null &
         FAULT_PID=$!
         PIDS+=("$FAULT_PID")
@@ -35,7 +37,7 @@ fault_count() {
         local f n
         while IFS== read -r f n; do FAULT_COUNT[$f]=$n; done < <(grep -E '^[a-z]+=[0-9]+$' "$T/fault.report")
         kill "$FAULT_PID" 2>/dev/null || true
-        wait "$FAULT_PID" 2>/dev/null || true
+        wait_exit "$FAULT_PID" 2>/dev/null || true
         ok "clean run: $(grep -E '^[a-z]+=[0-9]+$' "$T/fault.report" | tr '\n' ' ')"
         ip netns exec "$NS" ss -Htln | grep -q LISTEN && { fail "something still listens after the clean run"; return 1; }
         return 0
@@ -66,9 +68,10 @@ fault_step_pattern() {
 # faulted run (FAULT_PID): the activator gives up, closed and correct.
 fault_check_exit() {
         local func=$1 at=$2 n=$3 err=$4 want=$5 rc=0 failed step s bad=()
-        wait "$FAULT_PID" || rc=$?
+        wait_exit "$FAULT_PID" || rc=$?
         failed=$(sed -n 's/^failed=//p' "$T/fault.report" 2>/dev/null)
         step=$(fault_step_pattern "$failed" "$err")
+        [ "$rc" != 124 ] || { FAULT_HUNG=1; bad+=("hung: killed by timeout after 20 s"); }
         [ -n "$failed" ] || bad+=("the fault was never injected")
         [ "$rc" = "$want" ] || bad+=("exit $rc, wanted $want")
         grep -Eq -- "$step" "$T/fault.err" || bad+=("stderr lacks /$step/")
@@ -104,5 +107,7 @@ fault_sweep() {
                 fault_run FAULT_FUNC="$func" FAULT_AT="$at" FAULT_ERRNO="$err"
                 ${FAULT_TRIGGER:-:}
                 ${FAULT_CHECK:-fault_check_exit} "$func" "$at" "$n" "$err" "$want"
+                # One hang is enough to know: the rest would each wait as long.
+                if [ -n "${FAULT_HUNG:-}" ]; then fail "$func: sweep stopped after a hang at call $at/$n"; return; fi
         done
 }

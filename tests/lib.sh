@@ -16,8 +16,21 @@ chmod 700 "$T"
 # directory is open to all, for tests that run the activator as nobody.
 mkdir -m 1777 "$T/vg"
 VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=$T/vg/valgrind.%p.log"
-WRAP=${TEST_WRAPPER:-}
-[ "$WRAP" != valgrind ] || WRAP=$VALGRIND
+VG=
+[ "${TEST_WRAPPER:-}" != valgrind ] || VG=$VALGRIND
+# Every activator runs with tests/helpers/listen-guard.c preloaded: it
+# aborts the activator on a listen() of a TCP socket that holds no TCP MD5
+# key yet, and finish() fails the test on what it logged. A start that
+# means a keyless listener (UnmatchedPeers=allow-unsigned, no [Key]) names
+# its port in LISTEN_GUARD_UNSIGNED. ASan wants its runtime first in the
+# preload list; the guard goes first, so that check is off.
+LISTEN_GUARD_SO=$BUILD/tests/listen-guard.so
+mkdir -m 1777 "$T/guard"
+LISTEN_GUARD_LOG=$T/guard/abort.log
+GUARD_ENV=("LD_PRELOAD=$LISTEN_GUARD_SO" "LISTEN_GUARD_TARGET=$ACTIVATE" "LISTEN_GUARD_LOG=$LISTEN_GUARD_LOG"
+           "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+GUARD="env ${GUARD_ENV[*]}"
+WRAP="$GUARD${VG:+ $VG}"
 # The activator's executable name as /proc and ps show it (comm is cut at 15).
 ACTIVATOR_EXE=tcpmd5-activate
 [ "${TEST_WRAPPER:-}" != valgrind ] || ACTIVATOR_EXE=memcheck-amd64-linux
@@ -28,6 +41,8 @@ PIDS=()
 NETNS=()
 
 cleanup() {
+        # A test that stopped before finish() still names an activator the guard aborted.
+        [ -n "${GUARD_REPORTED:-}" ] || [ ! -s "$LISTEN_GUARD_LOG" ] || listen_guard_verdict
         for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
         for n in "${NETNS[@]}"; do
                 ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
@@ -49,7 +64,15 @@ valgrind_verdict() {
                 else ok "memcheck: ${l##*/} clean"; fi
         done
 }
+# listen_guard_verdict: no activator listened before its keys were on.
+listen_guard_verdict() {
+        GUARD_REPORTED=1
+        if [ -s "$LISTEN_GUARD_LOG" ]; then fail "an activator listened on a socket without keys (listen-guard)"
+                sed 's/^/#   /' "$LISTEN_GUARD_LOG" | head -20
+        else ok "listen-guard: every listening socket held its keys first"; fi
+}
 finish() {
+        listen_guard_verdict
         [ "${TEST_WRAPPER:-}" != valgrind ] || valgrind_verdict
         if [ "$FAILED" = 0 ]; then echo "# all checks passed"; exit 0; fi
         echo "# some checks failed"; exit 1
@@ -82,10 +105,31 @@ expect_eq() { if [ "$1" = "$2" ]; then ok "$3"; else fail "$3: got '$1', wanted 
 
 # wait_for TRIES CMD...: retry CMD every 0.05 s, at most TRIES times.
 # Also for messages of a process still running: its log line may trail what the test saw.
+# Once the listen guard aborted an activator, nothing is worth waiting for:
+# the test ends there, failed.
 wait_for() {
-        local n=$1; shift
-        for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+        local n=$1 i; shift
+        for ((i = 0; i < n; i++)); do
+                "$@" >/dev/null 2>&1 && return 0
+                [ ! -s "$LISTEN_GUARD_LOG" ] || finish
+                sleep 0.05
+        done
         return 1
+}
+# exited PID: PID is gone or a zombie (kill -0 succeeds on a zombie).
+exited() { local s; s=$(ps --no-headers -o stat= -p "$1" 2>/dev/null) || true; [ -z "$s" ] || [ "${s:0:1}" = Z ]; }
+# wait_exit PID [TRIES]: wait for the background job PID, at most TRIES *
+# 0.05 s (default 15 s, 30 s under valgrind), and return its exit status.
+# One still running then is a failure: it is killed (status 137) so that a
+# broken build fails in seconds, not at meson's timeout.
+wait_exit() {
+        local pid=$1 n=${2:-$([ -z "$VG" ] && echo 300 || echo 600)} rc=0
+        if ! wait_for "$n" exited "$pid"; then
+                fail "pid $pid ($(ps --no-headers -o args= -p "$pid" | cut -c1-80)) still running after $((n / 20)) s: killed"
+                kill -9 "$pid" 2>/dev/null || true
+        fi
+        wait "$pid" || rc=$?
+        return "$rc"
 }
 listening() { # NS PORT
         ip netns exec "$1" ss -Htln "sport = :$2" | grep -q LISTEN
@@ -123,10 +167,13 @@ conn_report() {
 }
 field() { sed -n "s/^$1=//p" "$T/conn.out"; }
 # children PID: how many processes have PID as parent (zombies included).
-# (The command name in stat may hold spaces: fields count from its ')'.)
-children() { awk -v p="$1" '{ sub(/.*\) /, "") } $2 == p' /proc/[0-9]*/stat 2>/dev/null | wc -l; }
+# ps, not awk over /proc/[0-9]*/stat: mawk aborts, printing nothing, when a
+# process ends between the glob and the open.
+# (ps exits 1 when it selects nothing: under pipefail that is no error here.)
+children() { { ps --no-headers --ppid "$1" -o stat= || true; } | wc -l; }
 children_are() { [ "$(children "$1")" = "$2" ]; } # for wait_for
-zombies() { awk -v p="$1" '{ sub(/.*\) /, "") } $2 == p && $1 == "Z"' /proc/[0-9]*/stat 2>/dev/null | wc -l; }
+zombies() { { ps --no-headers --ppid "$1" -o stat= || true; } | { grep -c '^Z' || true; }; }
+declare -A HOLD   # NAME -> pid of the sleep holding its fifo open
 # hold NAME NS KEY SRC ADDR PORT: a connection kept open until release NAME.
 # Only a sleep holds the fifo's write end, so nothing else delays the EOF.
 hold() {
@@ -136,6 +183,28 @@ hold() {
         PIDS+=("$!")
         sleep 60 > "$T/$name.fifo" &
         PIDS+=("$!")
-        eval "HOLD_$name=$!"
+        HOLD[$name]=$!
 }
-release() { eval "kill \$HOLD_$1"; }
+release() { kill "${HOLD[$1]}"; }
+
+# sshd_setup: a throwaway host key, user key and sshd_config in $T for
+# "sshd -i" behind the activator (sshd in $SSHD, its /run/sshd made).
+SSHD=/usr/sbin/sshd
+sshd_setup() {
+        mkdir -p -m 755 /run/sshd # sshd's privilege separation directory
+        ssh-keygen -q -t ed25519 -N '' -f "$T/host_key" -C throwaway-host
+        ssh-keygen -q -t ed25519 -N '' -f "$T/user_key" -C throwaway-user
+        cp "$T/user_key.pub" "$T/authorized_keys"
+        cat > "$T/sshd_config" <<CONF
+HostKey $T/host_key
+AuthorizedKeysFile $T/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+LogLevel VERBOSE
+CONF
+}

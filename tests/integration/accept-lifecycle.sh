@@ -76,7 +76,7 @@ for ((i = 0; i < 1000; i++)); do gone "$pid" && break; sleep 0.005; done
 t1=$(date +%s%N)
 echo "# the activator was gone $(((t1 - t0) / 1000000)) ms after SIGTERM (polled every 5 ms)"
 check "SIGTERM: the activator exits at once, the connections still open" gone "$pid"
-rc=0; wait "$pid" || rc=$?
+rc=0; wait_exit "$pid" || rc=$?
 expect_eq "$rc" 0 "exit status 0"
 check "nothing listens any more: no child holds a listener" eval "! listening $NS 2600"
 check "it says it left two children running" grep -q 'SIGTERM: listening stopped; 2 running children left' "$T/bg.err"
@@ -96,7 +96,7 @@ check "its own open connection has its process" wait_for 100 grep -q '^pid=' "$T
 check "the old connection still echoes next to the new activator" echoes 7 a again-a
 kill -INT "$pid2"
 check "SIGINT: the new activator exits at once too" wait_for 100 gone "$pid2"
-rc=0; wait "$pid2" || rc=$?
+rc=0; wait_exit "$pid2" || rc=$?
 expect_eq "$rc" 0 "exit status 0"
 check "nothing listens: the fd-3 child holds no listener either" eval "! listening $NS 2600"
 check "its connection echoes on" echoes 9 c after-c

@@ -40,7 +40,7 @@ check "two held connections have their processes" wait_for 100 count_is started 
 kill -TERM "$init"
 check "SIGTERM to PID 1 reaches both children" wait_for 100 count_is term 2
 check "PID 1 exits once they are gone" wait_for 100 gone "$u"
-rc=0; wait "$u" || rc=$?
+rc=0; wait_exit "$u" || rc=$?
 expect_eq "$rc" 0 "exit status 0 after a graceful stop"
 check "nothing listens any more" eval "! listening $NS 2601"
 
@@ -59,7 +59,7 @@ check "PID 1 waits for the child that stays" kill -0 "$init"
 kill -HUP "$init"
 kill -TERM "$init"
 check "a second SIGTERM ends it at once" wait_for 40 gone "$u"
-rc=0; wait "$u" || rc=$?
+rc=0; wait_exit "$u" || rc=$?
 expect_eq "$rc" 143 "exit status 128+SIGTERM after a forced stop"
 expect_eq "$(count hup)" 0 "the SIGHUP while stopping reached no child"
 check "and reloaded nothing" eval "! grep -qi 'reload' '$T/bg.err'"

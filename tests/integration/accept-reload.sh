@@ -51,6 +51,6 @@ check "an invalid reload is reported" wait_for 100 grep -q "the old keys stay" "
 check "and the current key still gets in" echo_ok "$NS" "$T/new.key" 127.0.0.1 2601
 exec {SESS[1]}>&-
 kill -TERM "$pid"
-rc=0; wait "$pid" || rc=$?
+rc=0; wait_exit "$pid" || rc=$?
 expect_eq "$rc" 0 "SIGTERM: a clean stop"
 finish

@@ -4,30 +4,10 @@
 # real ssh client reaches it only through tcpmd5-connect as ProxyCommand.
 . "$(dirname "$0")/../lib.sh"
 
-if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null || ! command -v ssh >/dev/null; then
-        "$(dirname "$0")/../../tools/install-deps"
-fi
-SSHD=/usr/sbin/sshd
-mkdir -p -m 755 /run/sshd # sshd's privilege separation directory
-
 netns_new "$NS"
 key "$T/k.key" ssh-md5-secret
 key "$T/wrong.key" not-the-secret
-ssh-keygen -q -t ed25519 -N '' -f "$T/host_key" -C throwaway-host
-ssh-keygen -q -t ed25519 -N '' -f "$T/user_key" -C throwaway-user
-cp "$T/user_key.pub" "$T/authorized_keys"
-cat > "$T/sshd_config" <<CONF
-HostKey $T/host_key
-AuthorizedKeysFile $T/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile none
-LogLevel VERBOSE
-CONF
+sshd_setup
 expect_rc 0 "sshd accepts the test config" $SSHD -t -f "$T/sshd_config"
 cat > "$T/ssh.conf" <<CONF
 [Socket]

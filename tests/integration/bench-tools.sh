@@ -12,7 +12,7 @@ netns_new "$NS"
 python3 "$SRC/bench/lib/keyconf.py" "$T/keys.conf" 5 7101 "$ECHO_DAEMON"
 expect_eq "$(stat -c %a "$T/keys.conf")" 600 "the generated config (it holds secrets) is mode 0600"
 expect_rc 0 "bench-startup: tcpmd5-activate with the generated config serves the bench client" \
-        in_ns "$NS" "$BB/bench-startup" -w 5000 7101 "$ACTIVATE" --config "$T/keys.conf"
+        in_ns "$NS" $GUARD "$BB/bench-startup" -w 5000 7101 "$ACTIVATE" --config "$T/keys.conf"
 expect_eq "$(grep -Ec '^elapsed_us=[0-9]+ maxrss_kb=[1-9][0-9]* utime_us=[0-9]+ stime_us=[0-9]+$' "$T/last.out")" 1 \
         "bench-startup reports time, peak RSS and CPU"
 expect_rc 0 "bench-startup: keyscale-limit serves the same client" \

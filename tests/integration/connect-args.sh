@@ -17,7 +17,7 @@ Peer = 127.0.0.0/8
 Peer = ::1
 SecretFile = $T/office.key
 CONF
-start_bg "$NS" "$ACTIVATE" --config "$T/echo.conf"
+start_bg "$NS" $GUARD "$ACTIVATE" --config "$T/echo.conf"
 check "server listens on 22" wait_for 300 test -s "$T/report"
 
 connect() { in_ns "$NS" $WRAP "$CONNECT" "$@"; }

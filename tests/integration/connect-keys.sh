@@ -23,7 +23,7 @@ Peer = ::1
 SecretFile = $4
 CONF
         printf '%s\n' "${@:5}" >> "$T/$1.conf"
-        start_bg "$NS" "$ACTIVATE" --config "$T/$1.conf"
+        start_bg "$NS" $GUARD "$ACTIVATE" --config "$T/$1.conf"
 }
 server main 2222 office "$T/office.key" "[Key lab]" "Peer = 127.0.0.7" "SecretFile = $T/lab.key"
 server beta 127.0.0.2:2224 beta "$T/beta.key"

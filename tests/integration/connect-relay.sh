@@ -18,8 +18,8 @@ CONF
 # The same, but nothing comes back before the client's EOF.
 sed -e 's/^ListenStream = 2222/ListenStream = 127.0.0.1:2223/' \
     -e "s|report-echo|report-late --after-eof|" "$T/echo.conf" > "$T/late.conf"
-start_bg "$NS" "$ACTIVATE" --config "$T/echo.conf"
-start_bg "$NS" "$ACTIVATE" --config "$T/late.conf"
+start_bg "$NS" $GUARD "$ACTIVATE" --config "$T/echo.conf"
+start_bg "$NS" $GUARD "$ACTIVATE" --config "$T/late.conf"
 check "echo and after-EOF servers listen" wait_for 300 test -s "$T/report-echo" -a -s "$T/report-late"
 
 connect() { in_ns "$NS" $WRAP "$CONNECT" --key-file "$T/office.key" "$@"; }

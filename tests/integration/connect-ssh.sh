@@ -5,29 +5,9 @@
 # tcpmd5-activate --accept --inetd, as in accept-sshd.sh.
 . "$(dirname "$0")/../lib.sh"
 
-if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null || ! command -v ssh >/dev/null; then
-        "$(dirname "$0")/../../tools/install-deps"
-fi
-SSHD=/usr/sbin/sshd
-mkdir -p -m 755 /run/sshd # sshd's privilege separation directory
-
 netns_new "$NS"
 key "$T/k.key" ssh-md5-secret
-ssh-keygen -q -t ed25519 -N '' -f "$T/host_key" -C throwaway-host
-ssh-keygen -q -t ed25519 -N '' -f "$T/user_key" -C throwaway-user
-cp "$T/user_key.pub" "$T/authorized_keys"
-cat > "$T/sshd_config" <<CONF
-HostKey $T/host_key
-AuthorizedKeysFile $T/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile none
-LogLevel VERBOSE
-CONF
+sshd_setup
 cat > "$T/ssh.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2222
@@ -136,7 +116,7 @@ open_session() {
 close_session() {
         echo bye 1<> "$T/hold"
         kill "$HOLDER" 2>/dev/null || true
-        wait "$SESSION" || true
+        wait_exit "$SESSION" || true
 }
 signed_wire() { # the session's segments on the wire, checked by tcpdump -M
         in_ns "$NS" timeout 20 tcpdump -i lo -n -l -M ssh-md5-secret 'tcp port 2222' > "$T/wire.txt" 2> "$T/wire.err" &
@@ -162,7 +142,7 @@ check "fdpass session: ssh (pid ${ssh_pid:-none}) has no child process" \
 close_session
 expect_eq "$(tail -1 "$T/open.out")" closing "fdpass session: ends normally"
 sleep 0.2
-kill "$TCPDUMP" 2>/dev/null || true; wait "$TCPDUMP" 2>/dev/null || true
+kill "$TCPDUMP" 2>/dev/null || true; wait_exit "$TCPDUMP" 2>/dev/null || true
 n_client=$(grep -cE '\.[0-9]+ > 127\.0\.0\.1\.2222:' "$T/wire.txt" || true)
 n_valid=$(grep -E '\.[0-9]+ > 127\.0\.0\.1\.2222:' "$T/wire.txt" | grep -c 'md5 valid' || true)
 check "fdpass session: client segments captured ($n_client)" test "$n_client" -ge 10

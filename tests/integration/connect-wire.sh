@@ -15,7 +15,7 @@ Peer = 127.0.0.0/8
 Peer = ::1
 SecretFile = $T/office.key
 CONF
-start_bg "$NS" "$ACTIVATE" --config "$T/echo.conf"
+start_bg "$NS" $GUARD "$ACTIVATE" --config "$T/echo.conf"
 check "server listens" wait_for 300 test -s "$T/report"
 
 # capture NAME SECRET: tcpdump in the namespace, bounded, line-buffered.

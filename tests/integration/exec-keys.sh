@@ -70,7 +70,7 @@ expect_eq "$rc" 3 "peer outside every prefix dropped unsigned"
 
 # The environment passes through unchanged, stale LISTEN_* are replaced, the
 # command line overrides ExecStart=, and no secret shows in --check or env.
-kill "$pid"; wait "$pid" 2>/dev/null || true
+kill "$pid"; wait_exit "$pid" 2>/dev/null || true
 out=$(FOO='bar baz' LISTEN_FDS=9 LISTEN_FDNAMES=stale ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$T/svc.conf" -- /usr/bin/env)
 grep -qx 'FOO=bar baz' <<<"$out" && ok "environment passed through" || fail "environment passed through"
 grep -qx 'LISTEN_FDS=2' <<<"$out" && ok "stale LISTEN_FDS replaced" || fail "stale LISTEN_FDS replaced"

@@ -91,7 +91,7 @@ expect_rc 71 "address in use" ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$(
 expect_stderr "127.0.0.1:5556: cannot bind: Address already in use" "address in use: message"
 listening "$NS" 5555 && fail "address in use: 5555 left listening" || ok "address in use: nothing else listening"
 [ -e "$marker" ] && fail "address in use: command started" || ok "address in use: command not started"
-kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true
+kill "$BG_PID"; wait_exit "$BG_PID" 2>/dev/null || true
 
 # A port below 1024 without CAP_NET_BIND_SERVICE: run as nobody.
 f=$(conf low); sed -i 's/ListenStream = 5555/ListenStream = 555/' "$f"; chmod 644 "$f"; chmod 755 "$T"

@@ -28,7 +28,7 @@ wait_for 200 test -s "$T/report" || fail "server with 900 keys did not start"
 check "the 900th key works" bash -c "[ \"\$(ip netns exec $NS $CLIENT -t 3000 -s $last -k $T/last.key 127.0.0.1 7000 hi)\" = hi ]"
 rc=0; in_ns "$NS" $CLIENT -t 300 -s $last -k "$T/prev.key" 127.0.0.1 7000 hi >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 3 "a neighbour's key is refused"
-kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true
+kill "$BG_PID"; wait_exit "$BG_PID" 2>/dev/null || true
 
 in_ns "$NS" sysctl -qw net.core.optmem_max=20480
 rm -f "$T/report"

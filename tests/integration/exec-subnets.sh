@@ -32,7 +32,7 @@ Peer = 2001:db8:b::/48
 SecretFile = $T/b.key
 CONF
 serve() { # (re)start the activator in $S with two.conf
-        [ -z "${BG_PID:-}" ] || { kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true; }
+        [ -z "${BG_PID:-}" ] || { kill "$BG_PID"; wait_exit "$BG_PID" 2>/dev/null || true; }
         rm -f "$T/report"
         start_bg $S $WRAP "$ACTIVATE" --config "$T/two.conf"
         wait_for 300 test -s "$T/report" || fail "server did not start"

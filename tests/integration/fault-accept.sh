@@ -95,7 +95,7 @@ conn_fault() {
         check "$what: no other error" test "$(grep -c . "$T/fault.err")" = 1
         kill -TERM "$pid"
         local rc=0
-        wait "$FAULT_PID" || rc=$?
+        wait_exit "$FAULT_PID" || rc=$?
         expect_eq "$rc" 0 "$what: SIGTERM: a clean stop"
         check "$what: nothing open at exit" grep -q '^exit_new_fds=0$' "$T/fault.report"
         check "$what: nothing listening afterwards" bash -c "! ip netns exec $NS ss -Htln | grep -q LISTEN"

@@ -79,7 +79,7 @@ clients_as() {
         for i in "${!specs[@]}"; do
                 client ${specs[$i]} & pids+=($!)
         done
-        for i in "${!specs[@]}"; do wait "${pids[$i]}" || bad+=("${specs[$i]}"); done
+        for i in "${!specs[@]}"; do wait_exit "${pids[$i]}" || bad+=("${specs[$i]}"); done
         if [ ${#bad[@]} = 0 ]; then ok "$what"; else fail "$what: not as expected: ${bad[*]}"; fi
 }
 
@@ -122,7 +122,7 @@ clean_reload() {
                 "ok office-new - 127.0.0.1 2401" "ok office-new - ::1 2402" "ok lab 192.0.2.20 127.0.0.1 2402" \
                 "ok any 192.0.2.40 127.0.0.1 2401" "dropped office-old - 127.0.0.1 2401" \
                 "dropped partner 192.0.2.10 127.0.0.1 2402"
-        kill -TERM "$pid"; wait "$FAULT_PID" || true
+        kill -TERM "$pid"; wait_exit "$FAULT_PID" || true
 }
 
 # reload_fault AT ERRNO: call AT of the reload fails.
@@ -157,7 +157,7 @@ reload_fault() {
         check "$what: that error is the only message" test "$(grep -c . "$T/fault.err")" = 1
         check "$what: no secret in the messages" no_secret_out
         kill -TERM "$pid"
-        wait "$FAULT_PID" || true
+        wait_exit "$FAULT_PID" || true
         check "$what: nothing open at exit" grep -q '^exit_new_fds=0$' "$T/fault.report"
 }
 
@@ -184,7 +184,7 @@ if up && pid=$(activator_pid) && [ -n "$pid" ]; then
                 "ok office-new - 127.0.0.1 2401" "ok lab 192.0.2.20 127.0.0.1 2402" "ok any 192.0.2.40 127.0.0.1 2401" \
                 "dropped office-old - ::1 2402" "dropped partner 192.0.2.10 127.0.0.1 2401"
         kill -TERM "$pid"
-        wait "$FAULT_PID" || true
+        wait_exit "$FAULT_PID" || true
 else
         fail "supervise: the run with the reload's fork failing did not start"
 fi

@@ -52,7 +52,7 @@ check "  and a signed client gets in" echo_ok "$NS" "$T/office.key" 127.0.0.1 22
 check "  and an unsigned one is dropped" echo_dropped "$NS" "" 127.0.0.1 2223
 expect_eq "$(sed -n 's/^failed=//p' "$T/fault.report")" "fork -" "  (the fault was injected)"
 kill "$FAULT_PID"
-rc=0; wait "$FAULT_PID" || rc=$?
+rc=0; wait_exit "$FAULT_PID" || rc=$?
 expect_eq "$rc" 143 "  SIGTERM ends it as usual"
 # The second is the daemon's.
 fault_sweep fork EAGAIN 71 2 2

@@ -41,7 +41,7 @@ burst() {
         check "$name: a signed client gets through during the burst" echo_ok "$NS" "$T/k.key" 127.0.0.1 2400
         check "$name: the burst was still running when it did" kill -0 "$inj"
         expect_eq "$(in_ns "$NS" ss -Htn state syn-recv | wc -l)" 0 "$name: no half-open connection during the burst"
-        wait "$inj" || rc=$?
+        wait_exit "$inj" || rc=$?
         expect_eq "$rc $(cat "$T/inject.out")" "0 sent $N" "$name: $N SYNs sent"
         after=$(counter "$ctr")
         expect_eq "$((after - before))" "$N" "$name: $ctr rose by exactly the number sent"
@@ -61,7 +61,7 @@ for ((i = 0; i < WRONG_CLIENTS; i++)); do
         in_ns "$NS" "$CLIENT" -t 300 -k "$T/wrong.key" 127.0.0.1 2400 x > /dev/null 2>&1 & pids+=($!)
 done
 dropped=0
-for p in "${pids[@]}"; do rc=0; wait "$p" || rc=$?; [ "$rc" = 3 ] && dropped=$((dropped + 1)); done
+for p in "${pids[@]}"; do rc=0; wait_exit "$p" || rc=$?; [ "$rc" = 3 ] && dropped=$((dropped + 1)); done
 expect_eq "$dropped" "$WRONG_CLIENTS" "every wrong-key client timed out"
 expect_eq "$(($(counter TcpExtTCPMD5Failure) - before))" "$WRONG_CLIENTS" "TcpExtTCPMD5Failure counted each wrong-key SYN"
 expect_eq "$(accepts)" 2 "the daemon accepted no wrong-key client"

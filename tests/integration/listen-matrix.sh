@@ -153,7 +153,7 @@ for form in "${FORMS[@]}"; do
                                 else fail "$name x $shape: IPv$fam $client: wanted $want, client exit $rc"; fi
                         done
                 done
-                kill "${pid_of[$shape]}"; wait "${pid_of[$shape]}" 2>/dev/null || true
+                kill "${pid_of[$shape]}"; wait_exit "${pid_of[$shape]}" 2>/dev/null || true
         done
 done
 # A reload follows the same rule: a v4-mapped form is refused, the old keys stay.
@@ -174,7 +174,7 @@ check "reload: a v4-mapped ListenStream= is refused" wait_for 400 grep -q "the o
 check "reload: the message gives the IPv4 spelling" grep -q "IPv4-mapped.*write it as 127.0.0.1:$port" "$T/bg.err"
 check "reload: the signed client is still served" echo_ok "$NS" "$T/k1" 127.0.0.1 "$port"
 check "reload: unsigned still dropped" echo_dropped "$NS" "" 127.0.0.1 "$port"
-kill "$sup"; wait "$sup" 2>/dev/null || true
+kill "$sup"; wait_exit "$sup" 2>/dev/null || true
 
 echo "# cells: ${tally[served]:-0} served, ${tally[silent]:-0} silent, ${tally[nothing]:-0} nothing there, ${tally[refused]:-0} refused"
 finish

@@ -62,7 +62,7 @@ pid=$BG_PID
 check "--on-demand activator listens" wait_for 100 listening "$NS" 2711
 check "unsigned attempt dropped" echo_dropped "$NS" "" 127.0.0.1 2711
 kill -TERM "$pid"
-rc=0; wait "$pid" || rc=$?
+rc=0; wait_exit "$pid" || rc=$?
 expect_eq "$rc" 0 "SIGTERM while waiting: clean exit"
 check "no daemon was started" test ! -e "$T/report"
 check "nothing listens any more" eval "! listening $NS 2711"

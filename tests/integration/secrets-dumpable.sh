@@ -74,7 +74,7 @@ dumpable_clean() {
 child_of() { pgrep -P "$1" | head -1; }
 has_child() { [ -n "$(child_of "$1")" ]; }
 runs() { [ "$(basename "$(readlink "/proc/$1/exe")")" = "$2" ]; } # PID PROGRAM
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+stop() { kill "$1" 2>/dev/null || true; wait_exit "$1" 2>/dev/null || true; }
 
 # --- control: a plain process of the same user holding the secret
 "${AS_NOBODY[@]}" $PY -c 'import sys, time

@@ -80,7 +80,7 @@ generations() {
         done
         check "$mode: a client with the current file key gets through" echo_ok "$NS" "$T/k.key" 127.0.0.1 2500
         kill -TERM "$pid"
-        wait "$pid" || true
+        wait_exit "$pid" || true
         ! grep -qaF -- "-secret-" "$T/bg.err" || fail "$mode: a secret is in the messages"
 }
 # Supervise mode reads a small config in a child and keeps it packed in

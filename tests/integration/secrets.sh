@@ -70,7 +70,9 @@ kill "$pid"; rm -f "$T/daemon.mem"
 # --- the activator's memory at the execve system call, and (control) at
 # its first setsockopt, when the secrets must still be there.
 memory_at() { # SYSCALL DUMPFILE
-        in_ns "$NS" timeout 60 gdb -q -batch -ex 'set startup-with-shell off' -ex "catch syscall $1" -ex run \
+        local e guard=()
+        for e in "${GUARD_ENV[@]}"; do guard+=(-ex "set environment $e"); done
+        in_ns "$NS" timeout 60 gdb -q -batch -ex 'set startup-with-shell off' "${guard[@]}" -ex "catch syscall $1" -ex run \
                 -ex "python import gdb, subprocess; subprocess.run(['$MEMDUMP', str(gdb.selected_inferior().pid), '$2'])" \
                 -ex kill --args "$ACTIVATE" --config "$T/svc.conf" > "$T/gdb.out" 2>&1 || true
 }

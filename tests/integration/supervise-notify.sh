@@ -77,7 +77,7 @@ expect_eq "$(msg 5)" "READY=1|STATUS=2 listeners, 5 keys installed; reload after
         "READY=1, with the failure in STATUS="
 
 kill -TERM "$sup"
-rc=0; wait "$sup" || rc=$?
+rc=0; wait_exit "$sup" || rc=$?
 expect_eq "$rc" 143 "exit after SIGTERM"
 expect_eq "$(msg 6)" "STOPPING=1" "STOPPING=1 on SIGTERM"
 

@@ -15,14 +15,17 @@ CONF
 chmod 644 "$T/svc.conf"
 
 # The daemon: leaves three orphans behind, looks at the process table while
-# they run and after they ended, then exits 5.
+# they run, ends them and waits (bounded) until no sleep is left, not even a
+# zombie, looks again, then exits 5. (Each ( ... ) has exited when it
+# returns: its sleep is an orphan by then.)
 cat > "$T/daemon.sh" <<'SH'
 out=$1
 echo "$$ $LISTEN_PID $LISTEN_FDS" > "$out.env"
-for i in 1 2 3; do (sleep 0.3 &); done
-sleep 0.1
+for i in 1 2 3; do (sleep 30 & echo $! >> "$out.orphans"); done
 ps -e -o pid=,ppid=,stat=,comm= > "$out.during"
-sleep 0.6
+kill $(cat "$out.orphans")
+i=0
+while [ $i -lt 200 ] && ps -e -o comm= | grep -qx sleep; do sleep 0.05; i=$((i + 1)); done
 ps -e -o pid=,ppid=,stat=,comm= > "$out.after"
 exit 5
 SH
@@ -50,6 +53,6 @@ u=$BG_PID
 check "started" wait_for 100 test -s "$T/t"
 init=$(pgrep -P "$u" -x "$ACTIVATOR_COMM")
 kill -TERM "$init"
-rc=0; wait "$u" || rc=$?
+rc=0; wait_exit "$u" || rc=$?
 expect_eq "$rc" 9 "SIGTERM to pid 1 reaches the daemon; its exit code 9 comes back"
 finish

@@ -166,7 +166,7 @@ expect_eq "$line" "last" "the first connection survived eight reloads"
 exec {SESS[1]}>&-
 
 kill -TERM "$sup"
-rc=0; wait "$sup" || rc=$?
+rc=0; wait_exit "$sup" || rc=$?
 expect_eq "$rc" 143 "SIGTERM reaches the daemon; its death by signal 15 is passed on as 143"
 check "the daemon is gone" bash -c "! kill -0 $daemon 2>/dev/null"
 expect_eq "$(grep -c hup "$T/report.hup")" 8 "every SIGHUP was passed on, failed reloads included"
@@ -180,5 +180,5 @@ check "restarted" wait_for 100 test -s "$T/report"
 check "reload done" hup reloads 1
 check "--no-forward-reload: the daemon got no SIGHUP" test ! -e "$T/report.hup"
 kill -TERM "$sup"
-wait "$sup" || true
+wait_exit "$sup" || true
 finish

@@ -44,28 +44,32 @@ kill -INT "$s"
 check "SIGINT reaches the daemon" wait_for 100 grep -q int "$T/sig"
 check "the supervisor survives SIGINT (it only passes it on)" kill -0 "$s"
 kill -TERM "$s"
-rc=0; wait "$s" || rc=$?
+rc=0; wait_exit "$s" || rc=$?
 expect_eq "$rc" 42 "SIGTERM reaches the daemon, whose exit code 42 is passed on"
 
 # Orphans: not PID 1, so we are a subreaper; a grandchild whose parent
 # exits becomes ours and must be reaped when it ends.
+# They run until the test creates $1.go.
 cat > "$T/orphans.sh" <<'SH'
-for i in 1 2 3; do (sleep 0.4 & echo $! >> "$1.orphans"); done
+for i in 1 2 3; do ( (while [ ! -e "$1.go" ]; do sleep 0.05; done) & echo $! >> "$1.orphans"); done
 exec sleep 30
 SH
 start_bg "$NS" $WRAP "$ACTIVATE" --supervise --config "$T/svc.conf" -- sh "$T/orphans.sh" "$T/o"
 s=$BG_PID
 n_orphans() { test "$(cat "$T/o.orphans" 2>/dev/null | wc -l)" = 3; }
 check "orphans started" wait_for 100 n_orphans
-parents=$(for p in $(cat "$T/o.orphans"); do awk '/^PPid:/ { print $2 }' /proc/$p/status 2>/dev/null; done | sort -u)
+parents=$(for p in $(cat "$T/o.orphans"); do ps --no-headers -o ppid= -p "$p" || echo gone; done | tr -d ' ' | sort -u)
 expect_eq "$parents" "$s" "orphaned grandchildren are re-parented to the supervisor (subreaper)"
-sleep 0.6
+touch "$T/o.go"
+orphans_gone() { ! ps --no-headers -o stat= -p "$(paste -sd, "$T/o.orphans")" | grep -qv Z; }
+check "the orphans ended" wait_for 200 orphans_gone
+check "the supervisor reaped them" wait_for 100 children_are "$s" 1
 zombies=$(ps -o stat= --ppid "$s" | grep -c Z || true)
 expect_eq "$zombies" 0 "the supervisor reaped them: no zombies"
 children=$(ps -o pid= --ppid "$s" | wc -l)
 expect_eq "$children" 1 "only the daemon is left"
 kill -TERM "$s"
-rc=0; wait "$s" || rc=$?
+rc=0; wait_exit "$s" || rc=$?
 expect_eq "$rc" 143 "sleep killed by SIGTERM: 143"
 
 # --process-group: the daemon's own children get the signal too.
@@ -81,7 +85,7 @@ for mode in plain group; do
         s=$BG_PID
         check "$mode: started" wait_for 100 test -s "$T/g.sleep"
         kill -TERM "$s"
-        rc=0; wait "$s" || rc=$?
+        rc=0; wait_exit "$s" || rc=$?
         expect_eq "$rc" 143 "$mode: the shell died of SIGTERM"
         gsleep=$(cat "$T/g.sleep")
         if [ $mode = group ]; then

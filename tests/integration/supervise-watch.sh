@@ -58,6 +58,6 @@ expect_eq "$rc" 3 "and its prefix is dropped again"
 
 check "the daemon heard no SIGHUP" test ! -e "$T/report.hup"
 kill -TERM "$sup"
-rc=0; wait "$sup" || rc=$?
+rc=0; wait_exit "$sup" || rc=$?
 expect_eq "$rc" 143 "SIGTERM passed on"
 finish

@@ -130,7 +130,13 @@ static void key_file_rules(void **state) {
         assert_int_equal(secret_load_file(path, &s, &problem), -EACCES);
         assert_non_null(strstr(problem, "chmod 600"));
         char big[83];
+        /* 81 bytes, no newline: read whole, then refused by the 80-byte
+         * limit itself (not cut to 80). */
         memset(big, 'k', 81);
+        big[81] = 0;
+        put("k/good.key", big, 0600);
+        assert_int_equal(secret_load_file(path, &s, &problem), -E2BIG);
+        /* 82 bytes: refused while reading, before that check. */
         big[81] = '\n';
         big[82] = 0;
         put("k/good.key", big, 0600);

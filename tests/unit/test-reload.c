@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "md5sig.h"
 #include "plan.h"
 #include "reload.h"
 #include "util.h"
@@ -297,9 +298,41 @@ static Call calls[64];
 static size_t n_calls;
 static size_t fail_at = SIZE_MAX;
 
+/* The keys the kernel would hold on fds 40 and 41: what the whole-reload
+ * test looks at. Entries are whole tcp_md5sig structs, keyed on address,
+ * prefix and interface as the kernel keys them. */
+enum { KFD = 40, N_KFD = 2 };
+typedef struct KernelKeys {
+        struct tcp_md5sig v[32];
+        size_t n;
+} KernelKeys;
+static KernelKeys kernel[N_KFD];
+
+static bool same_slot(const struct tcp_md5sig *a, const struct tcp_md5sig *b) {
+        return a->tcpm_prefixlen == b->tcpm_prefixlen && a->tcpm_ifindex == b->tcpm_ifindex &&
+               memcmp(&a->tcpm_addr, &b->tcpm_addr, sizeof a->tcpm_addr) == 0;
+}
+
+static int kernel_set(KernelKeys *k, const struct tcp_md5sig *sig) {
+        size_t i = 0;
+        while (i < k->n && !same_slot(&k->v[i], sig))
+                i++;
+        if (sig->tcpm_keylen == 0) {
+                if (i == k->n)
+                        return -ENOENT;
+                k->v[i] = k->v[--k->n];
+                return 0;
+        }
+        if (i == k->n) {
+                assert_true(k->n < ELEMENTSOF(k->v));
+                k->n++;
+        }
+        k->v[i] = *sig;
+        return 0;
+}
+
 int __wrap_setsockopt(int fd, int level, int opt, const void *val, socklen_t len);
 int __wrap_setsockopt(int fd, int level, int opt, const void *val, socklen_t len) {
-        (void) fd;
         (void) level;
         assert_int_equal(opt, TCP_MD5SIG_EXT);
         assert_int_equal(len, sizeof(struct tcp_md5sig));
@@ -309,7 +342,14 @@ int __wrap_setsockopt(int fd, int level, int opt, const void *val, socklen_t len
                 errno = ENOMEM;
                 return -1;
         }
-        calls[n_calls++] = (Call) { sig->tcpm_prefixlen, sig->tcpm_keylen, (char) sig->tcpm_key[0] };
+        if (n_calls < ELEMENTSOF(calls))
+                calls[n_calls] = (Call) { sig->tcpm_prefixlen, sig->tcpm_keylen, (char) sig->tcpm_key[0] };
+        n_calls++;
+        if (fd >= KFD && fd < KFD + N_KFD) {
+                int r = kernel_set(&kernel[fd - KFD], sig);
+                if (r < 0)
+                        return errno = -r, -1;
+        }
         return 0;
 }
 
@@ -349,6 +389,89 @@ static void test_apply_failure_is_undone_in_reverse(void **state) {
         free(s);
 }
 
+/* ---- the whole reload on two listeners: all or nothing ---- */
+
+static const char two_old[] = "[Socket]\nListenStream=2222\nListenStream=0.0.0.0:2223\n"
+                              "[Key office]\nPeer=192.0.2.0/24\nPeer=2001:db8::/32\nSecret=office\n"
+                              "[Key lab]\nPeer=198.51.100.7\nSecret=lab\n";
+/* office rotated, lab moved to another address, a key added: adds,
+ * replaces and deletes on both listeners. */
+static const char two_new[] = "[Socket]\nListenStream=2222\nListenStream=0.0.0.0:2223\n"
+                              "[Key office]\nPeer=192.0.2.0/24\nPeer=2001:db8::/32\nSecret=office2\n"
+                              "[Key lab]\nPeer=198.51.100.8\nSecret=lab\n"
+                              "[Key new]\nPeer=203.0.113.0/24\nSecret=new\n";
+
+static int load_two_new(Config **ret) {
+        *ret = parse(two_new);
+        return 0;
+}
+
+static bool kernel_equal(const KernelKeys *a, const KernelKeys *b) {
+        if (a->n != b->n)
+                return false;
+        for (size_t i = 0; i < a->n; i++) {
+                size_t j = 0;
+                while (j < b->n && memcmp(&a->v[i], &b->v[j], sizeof a->v[i]) != 0)
+                        j++;
+                if (j == b->n)
+                        return false;
+        }
+        return true;
+}
+
+/* What listener_set_open() would have installed for config c. */
+static void kernel_install(const ListenerSet *live, const Config *c, KernelKeys *ret) {
+        for (size_t i = 0; i < live->n; i++) {
+                KeyEntry *e;
+                size_t n;
+                assert_int_equal(plan_keys(c, live->v[i].shape, &live->catch_all, &e, &n), 0);
+                kernel[i].n = 0;
+                for (size_t j = 0; j < n; j++)
+                        assert_int_equal(md5sig_add(KFD + (int) i, &e[j]), 0);
+                free(e);
+                ret[i] = kernel[i];
+        }
+}
+
+/* A reload whose setsockopt number k fails, for every k: reload_keys()
+ * fails, keeps the old config, and every listener (the failing one and
+ * those already switched over) holds exactly its old keys again. Past the
+ * last call it succeeds with exactly the new keys. */
+static void test_reload_failure_restores_every_listener(void **state) {
+        (void) state;
+        Config *cur = parse(two_old), *old = cur;
+        Listener v[N_KFD] = {
+                { .fd = KFD, .address = cur->listen[0].address, .shape = { .family = AF_INET6, .ipv4 = true, .ipv6 = true } },
+                { .fd = KFD + 1, .address = cur->listen[1].address, .shape = { .family = AF_INET, .ipv4 = true } },
+        };
+        ListenerSet live = { .v = v, .n = N_KFD, .catch_all = CA };
+        KernelKeys before[N_KFD], after[N_KFD];
+        Config *next = parse(two_new);
+        kernel_install(&live, next, after);
+        config_free(next);
+        kernel_install(&live, cur, before);
+
+        size_t k;
+        for (k = 0; k < 64; k++) {
+                n_calls = 0;
+                fail_at = k;
+                int r = reload_keys(&live, &cur, load_two_new, NULL);
+                if (r == 0)
+                        break;
+                assert_int_equal(r, -ENOMEM);
+                assert_ptr_equal(cur, old);
+                for (size_t i = 0; i < N_KFD; i++)
+                        if (!kernel_equal(&kernel[i], &before[i]))
+                                fail_msg("setsockopt %zu failed: listener %zu does not hold its old keys", k, i);
+        }
+        fail_at = SIZE_MAX;
+        /* Steps on both listeners, so a failure on the second one had the first to restore. */
+        assert_true(k >= 8);
+        for (size_t i = 0; i < N_KFD; i++)
+                assert_true(kernel_equal(&kernel[i], &after[i]));
+        config_free(cur);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_unchanged_needs_nothing),
@@ -360,6 +483,7 @@ int main(void) {
                 cmocka_unit_test(test_every_step_old_or_new_key),
                 cmocka_unit_test(test_one_key_rotation_from_config),
                 cmocka_unit_test(test_apply_failure_is_undone_in_reverse),
+                cmocka_unit_test(test_reload_failure_restores_every_listener),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
