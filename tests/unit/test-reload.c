@@ -455,7 +455,7 @@ static void test_reload_failure_restores_every_listener(void **state) {
         for (k = 0; k < 64; k++) {
                 n_calls = 0;
                 fail_at = k;
-                int r = reload_keys(&live, &cur, load_two_new, NULL);
+                int r = reload_keys(&live, &cur, load_two_new, true, NULL);
                 if (r == 0)
                         break;
                 assert_int_equal(r, -ENOMEM);
