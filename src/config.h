@@ -1,4 +1,4 @@
-/* The configuration model: what the files say, merged by DESIGN.md's rules
+/* The configuration model: what the files say, merged with systemd's rules
  * (later scalar wins, lists append, empty assignment resets, [Key NAME]
  * sections merge by name). */
 #pragma once

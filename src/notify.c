@@ -3,7 +3,8 @@
  * namespace). The protocol is stable and documented for reimplementation
  * (sd_notify(3)); linking libsystemd for it would map seven more libraries
  * into the resident supervisor and more than double its private memory
- * (measured: +140 kB Private_Dirty), which the supervise issue forbids. */
+ * (measured: +140 kB Private_Dirty), where the supervisor is meant to stay
+ * as small as tini (bench/supervise-memory). */
 #include "notify.h"
 
 #include <errno.h>

@@ -12,7 +12,7 @@
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
-/* sysexits.h values, named as DESIGN.md uses them. */
+/* sysexits.h values: the exit codes --help and the man pages promise. */
 enum {
         EXIT_USAGE = 64,
         EXIT_UNAVAILABLE = 69, /* kernel lacks TCP MD5 */
@@ -54,7 +54,7 @@ bool str_empty(const char *s);
 bool str_endswith(const char *s, const char *suffix);
 char *str_join_path(const char *dir, const char *name);
 
-/* Maps a negative errno from a step to DESIGN.md's exit codes. */
+/* Maps a negative errno from a step to those exit codes. */
 int exit_code_from_error(int r);
 
 /* 0-terminated string arrays. */
