@@ -416,9 +416,11 @@ systemd-nspawn --quiet --directory="$CT_ROOT" --machine="tcpmd5-pid1-$$" --regis
         --private-network --console=pipe --bind-ro="$T/office.key:/run/secrets/office.key" \
         $entry < /dev/null > "$CT_DIR/pid1.log" 2>&1 &
 CT_NSPAWN=$!
+# By name: nspawn's first child is a helper that forks the container's
+# PID 1 and exits; on a busy machine pgrep can catch it before it goes.
 CT_PID=
-for ((i = 0; i < 200; i++)); do
-        CT_PID=$(pgrep -P "$CT_NSPAWN" | head -1) && [ -n "$CT_PID" ] && break
+for ((i = 0; i < 400; i++)); do
+        CT_PID=$(pgrep -P "$CT_NSPAWN" -x tcpmd5-activate | head -1) && [ -n "$CT_PID" ] && break
         sleep 0.05
 done
 check "the image's ENTRYPOINT runs as PID 1 ($entry)" test -n "$CT_PID"
