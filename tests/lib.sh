@@ -167,7 +167,7 @@ conn_report() {
 }
 field() { sed -n "s/^$1=//p" "$T/conn.out"; }
 # children PID: how many processes have PID as parent (zombies included).
-# ps, not awk over /proc/[0-9]*/stat: mawk aborts, printing nothing, when a
+# ps, not awk over every /proc/PID/stat file: mawk aborts, printing nothing, when a
 # process ends between the glob and the open.
 # (ps exits 1 when it selects nothing: under pipefail that is no error here.)
 children() { { ps --no-headers --ppid "$1" -o stat= || true; } | wc -l; }
