@@ -146,8 +146,10 @@ check "accept: STATUS= settles at 0 connections" wait_for 100 last_is \
         "STATUS=2 listeners, 5 keys installed; 0 connections; reloaded after SIGHUP"
 secs=$(( ($(date +%s%N) - t0 + 999999999) / 1000000000 ))
 sent=$(tail -n +$((before + 1)) "$T/accept.log" | grep -c ' STATUS=' || true)
+# None at all is fine: a burst over within one second may end where the last
+# message already stood.
 check "accept: $sent STATUS= messages for 80 changes in ${secs} s (at most one a second)" \
-        test "$sent" -ge 1 -a "$sent" -le "$((secs + 1))"
+        test "$sent" -le "$((secs + 1))"
 kill -TERM "$acc"; wait "$acc" || true
 
 # --- on demand: READY=1 while waiting, so a Type=notify start does not hang --
