@@ -1,4 +1,4 @@
-/* The supervisor: fork, then a poll loop over a signalfd (and, with
+/* The supervisor: starts the daemon, then a poll loop over a signalfd (and, with
  * --watch, an inotify fd). No asynchronous signal handlers at all: every
  * catchable signal is blocked and read as data, so the reload (which
  * allocates, parses, logs) runs in normal context. */
@@ -31,27 +31,23 @@ static void supervise_signal_set(sigset_t *ret) {
                 sigdelset(ret, keep[i]);
 }
 
-/* In the child, between fork and exec. Only this process exists in it, so
- * the non-async-signal-safe calls of the exec path are fine. */
-static _Noreturn void child_exec(const SuperviseOptions *o, const char *path, char *const *argv,
-                                 const ListenerSet *set, const char *const *names) {
-        int *fds = calloc(set->n ? set->n : 1, sizeof *fds);
+/* The daemon: every listener at fd 3.. with LISTEN_PID its own pid. We
+ * are the service's main process: the daemon's own notifications would be
+ * refused (NotifyAccess=main) or, worse, taken for ours, so no
+ * NOTIFY_SOCKET. As process_spawn(). */
+static int daemon_start(const SuperviseOptions *o, const char *path, char *const *argv,
+                        const ListenerSet *set, const char *const *names, pid_t *ret_pid) {
+        _cleanup_free_ int *fds = calloc(set->n ? set->n : 1, sizeof *fds);
+        *ret_pid = 0;
         if (!fds)
-                _exit(EXIT_OSERR);
+                return -ENOMEM;
         for (size_t i = 0; i < set->n; i++)
                 fds[i] = set->v[i].fd;
-        if (o->process_group) {
-                (void) setpgid(0, 0);
-                if (isatty(STDIN_FILENO)) /* the tty follows the group, as with tini -g */
-                        (void) tcsetpgrp(STDIN_FILENO, getpid());
-        }
-        /* We are the service's main process: the daemon's own notifications
-         * would be refused (NotifyAccess=main) or, worse, taken for ours. */
-        unsetenv("NOTIFY_SOCKET");
-        int r = handoff_exec(path, argv, fds, set->n, names);
-        free(fds); /* a leak checker judges this process at _exit */
-        log_error("cannot execute %s: %s", path, strerror(-r));
-        _exit(exec_exit_code(r));
+        ProcessSpec spec = {
+                .path = path, .argv = argv, .fds = fds, .names = names, .n_fds = set->n,
+                .stdio_fd = -1, .drop_notify = true, .process_group = o->process_group,
+        };
+        return process_spawn(&spec, ret_pid);
 }
 
 static void forward(const SuperviseOptions *o, pid_t child, int sig) {
@@ -176,8 +172,9 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
         sigset_t mask;
         struct sigaction ign = { .sa_handler = SIG_IGN };
         supervise_signal_set(&mask);
-        /* Before the fork: a signal arriving in between stays pending for the
-         * signalfd instead of killing us. The child clears the mask. */
+        /* Before the daemon starts: a signal arriving in between stays pending
+         * for the signalfd instead of killing us. The daemon starts with an
+         * empty mask. */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_errno(EXIT_OSERR, "cannot block signals: %m");
         (void) sigaction(SIGTTIN, &ign, NULL);
@@ -187,11 +184,15 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
                 log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
         (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
 
-        pid_t child = fork();
-        if (child < 0)
-                return log_errno(EXIT_OSERR, "cannot fork: %m");
-        if (child == 0)
-                child_exec(o, path, argv, set, names);
+        pid_t child;
+        int r = daemon_start(o, path, argv, set, names, &child);
+        if (r < 0 && child == 0)
+                return log_errno(EXIT_OSERR, "cannot fork: %s", strerror(-r));
+        if (r < 0) { /* it has exited already with the code we return */
+                log_error("cannot execute %s: %s", path, strerror(-r));
+                (void) waitpid(child, NULL, 0);
+                return exec_exit_code(r);
+        }
         if (o->process_group)
                 (void) setpgid(child, child); /* also here: no race with our first kill(-child) */
 
@@ -208,7 +209,7 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
         (void) notify_ready();
         /* Parsing left freed pages in the heap; we stay resident for long. */
         (void) malloc_trim(0);
-        int r = supervise_loop(&s, sfd);
+        r = supervise_loop(&s, sfd);
         watch_free(s.watch);
         return r;
 }

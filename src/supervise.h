@@ -17,7 +17,7 @@ typedef struct SuperviseOptions {
         ReloadLoadConfig load; /* re-reads the config on SIGHUP */
 } SuperviseOptions;
 
-/* Forks; the child gets the listeners at fd 3.. with LISTEN_PID set to its
+/* Starts the daemon as our child: it gets the listeners at fd 3.. with LISTEN_PID set to its
  * own pid and execs path. The parent keeps set (close-on-exec) and *config
  * for reloads and returns the exit status for main(): the child's, 128+N if
  * signal N killed it, or 71 when the supervisor itself fails. argv and

@@ -424,10 +424,11 @@ static int run_daemon(Config **c, const char *path, char *const *argv, ListenerS
         listener_set_close(set);
         for (size_t i = 0; i < (*c)->n_keys; i++)
                 secret_wipe(&(*c)->keys[i].secret);
-        int r = handoff_exec(path, argv, fds, n, names);
+        ProcessSpec spec = { .path = path, .argv = argv, .fds = fds, .names = names, .n_fds = n, .stdio_fd = -1 };
+        int r = process_exec(&spec);
         /* Close every listener (all fds from 3) before reporting, so nothing
          * listens while we exit. */
-        (void) fds_move_to(NULL, 0, 3);
+        (void) fds_close_from(3);
         log_error("cannot execute %s: %s", path, strerror(-r));
         return exec_exit_code(r);
 }
