@@ -152,7 +152,7 @@ static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, soc
                 if (pid > 0)
                         log_error("cannot start %s for a connection: %s%s", o->path, strerror(-r), held_back(n, more));
                 else
-                        log_error("connection refused: cannot fork: %s%s", strerror(-r), held_back(n, more));
+                        log_error("connection refused: cannot start a process: %s%s", strerror(-r), held_back(n, more));
                 return;
         }
         close(conn);

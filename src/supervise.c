@@ -187,7 +187,7 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
         pid_t child;
         int r = daemon_start(o, path, argv, set, names, &child);
         if (r < 0 && child == 0)
-                return log_errno(EXIT_OSERR, "cannot fork: %s", strerror(-r));
+                return log_errno(EXIT_OSERR, "cannot start %s: %s", path, strerror(-r));
         if (r < 0) { /* it has exited already with the code we return */
                 log_error("cannot execute %s: %s", path, strerror(-r));
                 (void) waitpid(child, NULL, 0);

@@ -59,7 +59,7 @@ static const struct { const char *name; int value; } errnos[] = {
         { "EACCES", EACCES }, { "EPERM", EPERM }, { "ENOENT", ENOENT }, { "EMFILE", EMFILE },
         { "EINVAL", EINVAL }, { "ENOBUFS", ENOBUFS }, { "EAGAIN", EAGAIN }, { "E2BIG", E2BIG },
         { "ENOPROTOOPT", ENOPROTOOPT }, { "EADDRNOTAVAIL", EADDRNOTAVAIL }, { "ENFILE", ENFILE },
-        { "ENOEXEC", ENOEXEC },
+        { "ENOEXEC", ENOEXEC }, { "EBADF", EBADF },
 };
 
 static void write_report(const char *extra) {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Supervise mode under fault injection: every socket, bind, listen and
-# setsockopt call of start-up fails in turn, then the fork of the daemon,
-# then its execve in the child. Each time the supervisor must exit with the
+# setsockopt call of start-up fails in turn, then every step of starting
+# the daemon: the pipe for its report and the clone (no child), the child's
+# dup2 of each listener to fd 3.. and its execve. Each time the supervisor must exit with the
 # right code (the child's 127/126/71 passed through for a failed execve),
 # name the step, leave nothing open or listening, and the daemon never runs.
 . "$(dirname "$0")/../lib.sh"
@@ -37,6 +38,7 @@ fault_count || finish
 expect_eq "${FAULT_COUNT[socket]}" 2 "one socket per listener"
 expect_eq "${FAULT_COUNT[fork]}" 2 "two forks: the config reader, then the daemon"
 expect_eq "${FAULT_COUNT[execve]}" 1 "one execve, in the child"
+expect_eq "${FAULT_COUNT[dup2]}" 2 "one dup2 per listener, in the child"
 
 fault_sweep socket EMFILE 71
 fault_sweep setsockopt ENOMEM 71 8
@@ -57,8 +59,11 @@ expect_eq "$rc" 143 "  SIGTERM ends it as usual"
 # The second is the daemon's.
 fault_sweep fork EAGAIN 71 2 2
 fault_sweep fork ENOMEM 71 2 2
-# execve fails in the child: it says why and exits; the supervisor reaps it
-# and leaves with its status, having closed the listeners.
+# The last pipe is the daemon's (a config reader may use one before).
+fault_sweep pipe2 EMFILE 71 1 "${FAULT_COUNT[pipe2]}"
+# A step in the child fails: the supervisor says why, reaps the child and
+# leaves with its status (71, 127, 126), having closed the listeners.
+fault_sweep dup2 EBADF 71 2
 fault_sweep execve ENOENT 127
 fault_sweep execve EACCES 126
 fault_sweep execve ENOEXEC 126
