@@ -15,6 +15,10 @@
 
 #include "util.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 extern char **environ;
 
 static int check_executable(const char *path) {
@@ -257,7 +261,9 @@ static int become(Start *s) {
         return -errno;
 }
 
-static int child_main(void *userdata) {
+/* Not instrumented: AddressSanitizer would take this stack, which is not
+ * the one it knows, for a corrupted one at _exit(). */
+__attribute__((no_sanitize_address)) static int child_main(void *userdata) {
         Start *s = userdata;
         int r = become(s);
         (void) !write(s->err_fd, &r, sizeof r);
@@ -279,6 +285,17 @@ int process_exec(const ProcessSpec *p) {
  * resident in a long-running activator. One guard page below. */
 #define STACK_SIZE (256 * 1024)
 
+/* AddressSanitizer marks the child's stack frames in its shadow memory,
+ * which we share, and the child never returns to clear them: clear them
+ * here, or a later mapping at the same address inherits them. */
+static void stack_forget(void *stack) {
+#if defined(__SANITIZE_ADDRESS__)
+        __asan_unpoison_memory_region(stack, STACK_SIZE);
+#else
+        (void) stack;
+#endif
+}
+
 static pid_t clone_child(Start *s) {
         char *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
         if (stack == MAP_FAILED)
@@ -293,6 +310,7 @@ static pid_t clone_child(Start *s) {
                 pid = clone(child_main, stack + STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, s);
         int saved = errno;
         sigprocmask(SIG_SETMASK, &old, NULL);
+        stack_forget(stack);
         munmap(stack, STACK_SIZE);
         errno = saved;
         return pid;
