@@ -204,8 +204,12 @@ static int fds_arrange(Start *s) {
         const ProcessSpec *p = s->p;
         bool inetd = p->stdio_fd >= 0;
         int top = inetd ? 3 : 3 + (int) p->n_fds;
-        if (s->err_fd >= 0 && (s->err_fd = fcntl(s->err_fd, F_DUPFD_CLOEXEC, top)) < 0)
-                return -errno;
+        if (s->err_fd >= 0) {
+                int e = fcntl(s->err_fd, F_DUPFD_CLOEXEC, top);
+                if (e < 0)
+                        return -errno; /* the report still goes to the old fd */
+                s->err_fd = e;
+        }
         if (inetd) {
                 if (dup2(p->stdio_fd, STDIN_FILENO) < 0 || dup2(p->stdio_fd, STDOUT_FILENO) < 0)
                         return -errno;
