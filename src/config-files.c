@@ -11,7 +11,91 @@
 #include "log.h"
 #include "util.h"
 
-static int config_load_one(Config *c, const char *path) {
+/* ---- ConfigSource ---- */
+
+/* A record: kind, path NUL, and for a config file the text's size
+ * (size_t) and the text. */
+static int source_add(ConfigSource *s, SourceKind kind, const char *path, const char *text, size_t size) {
+        size_t plen = strlen(path) + 1, need = 1 + plen + (text ? sizeof size + size : 0);
+        char *d = malloc(s->size + need);
+        if (!d)
+                return -ENOMEM;
+        /* Not realloc: the old block may hold Secret= lines and is wiped. */
+        memcpy(d, s->data, s->size);
+        char *p = d + s->size;
+        *p++ = (char) kind;
+        memcpy(p, path, plen);
+        p += plen;
+        if (text) {
+                memcpy(p, &size, sizeof size);
+                memcpy(p + sizeof size, text, size);
+        }
+        size_t old = s->size;
+        config_source_done(s);
+        s->data = d;
+        s->size = old + need;
+        return 0;
+}
+
+bool config_source_next(const ConfigSource *s, size_t *pos, SourceKind *ret_kind, const char **ret_path,
+                        const char **ret_text, size_t *ret_size) {
+        if (*pos >= s->size)
+                return false;
+        const char *p = s->data + *pos;
+        *ret_kind = (SourceKind) *p++;
+        *ret_path = p;
+        p += strlen(p) + 1;
+        *ret_text = NULL;
+        *ret_size = 0;
+        if (*ret_kind == SOURCE_CONFIG) {
+                memcpy(ret_size, p, sizeof *ret_size);
+                *ret_text = p + sizeof *ret_size;
+                p += sizeof *ret_size + *ret_size;
+        }
+        *pos = (size_t) (p - s->data);
+        return true;
+}
+
+void config_source_done(ConfigSource *s) {
+        if (s->data)
+                explicit_bzero(s->data, s->size);
+        free(s->data);
+        *s = (ConfigSource) { 0 };
+}
+
+int config_replay(Config *c, const ConfigSource *s) {
+        SourceKind kind;
+        const char *path, *text;
+        size_t pos = 0, size;
+        while (config_source_next(s, &pos, &kind, &path, &text, &size))
+                if (kind == SOURCE_CONFIG) {
+                        int r = config_parse_text(c, path, text, size, NULL);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+int config_source_add_keys(ConfigSource *s, const Config *c) {
+        const char *creds = getenv("CREDENTIALS_DIRECTORY");
+        for (size_t i = 0; i < c->n_keys; i++) {
+                const KeyConfig *k = &c->keys[i];
+                int r = 0;
+                if (k->source == SECRET_SOURCE_FILE)
+                        r = source_add(s, SOURCE_KEY, k->source_arg, NULL, 0);
+                else if (k->source == SECRET_SOURCE_CREDENTIAL && !str_empty(creds)) {
+                        _cleanup_free_ char *p = str_join_path(creds, k->source_arg);
+                        r = p ? source_add(s, SOURCE_KEY, p, NULL, 0) : -ENOMEM;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- reading ---- */
+
+static int config_load_one(Config *c, const char *path, ConfigSource *record) {
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r = file_open_regular(path, &fd, &st);
@@ -33,6 +117,8 @@ static int config_load_one(Config *c, const char *path) {
                 return log_errno(r == -EFBIG ? -EBADMSG : r, "%s: cannot read: %s", path,
                                  r == -EFBIG ? "larger than 64 MiB" : strerror(-r));
         r = config_parse_text(c, path, text, size, &st);
+        if (r >= 0 && record)
+                r = source_add(record, SOURCE_CONFIG, path, text, size);
         explicit_bzero(text, size); /* it may hold Secret= lines */
         return r;
 }
@@ -95,7 +181,7 @@ static int collect_dropins(const char *dir, DropIn **list, size_t *n, size_t *ca
         return r;
 }
 
-static int load_dropins(Config *c, char *const *dirs) {
+static int load_dropins(Config *c, char *const *dirs, ConfigSource *record) {
         DropIn *list = NULL;
         size_t n = 0, cap = 0;
         int r = 0;
@@ -105,7 +191,7 @@ static int load_dropins(Config *c, char *const *dirs) {
                 qsort(list, n, sizeof *list, cmp_dropin);
         for (size_t i = 0; i < n && r >= 0; i++)
                 if (!is_masked(list[i].path))
-                        r = config_load_one(c, list[i].path);
+                        r = config_load_one(c, list[i].path, record);
         for (size_t i = 0; i < n; i++) {
                 free(list[i].name);
                 free(list[i].path);
@@ -114,7 +200,7 @@ static int load_dropins(Config *c, char *const *dirs) {
         return r;
 }
 
-static int load_unit(Config *c, const char *unit, char *const *dirs) {
+static int load_unit(Config *c, const char *unit, char *const *dirs, ConfigSource *record) {
         _cleanup_free_ char *main_name = NULL, *dropin_name = NULL;
         if (asprintf(&main_name, "%s.conf", unit) < 0 || asprintf(&dropin_name, "%s.conf.d", unit) < 0)
                 return -ENOMEM;
@@ -124,7 +210,7 @@ static int load_unit(Config *c, const char *unit, char *const *dirs) {
                 if (!p)
                         return -ENOMEM;
                 if (access(p, F_OK) == 0 || errno != ENOENT) {
-                        r = config_load_one(c, p);
+                        r = config_load_one(c, p, record);
                         break;
                 }
         }
@@ -144,22 +230,22 @@ static int load_unit(Config *c, const char *unit, char *const *dirs) {
                 if (!(dd[i] = str_join_path(dirs[i], dropin_name)))
                         r = -ENOMEM;
         if (r >= 0)
-                r = load_dropins(c, dd);
+                r = load_dropins(c, dd, record);
         strv_free(dd);
         return r;
 }
 
-int config_load(Config *c, const char *file, const char *unit, char *const *dirs) {
+int config_load(Config *c, const char *file, const char *unit, char *const *dirs, ConfigSource *record) {
         if (unit)
-                return load_unit(c, unit, dirs);
-        int r = config_load_one(c, file);
+                return load_unit(c, unit, dirs, record);
+        int r = config_load_one(c, file, record);
         if (r < 0)
                 return r;
         _cleanup_free_ char *dir = NULL;
         if (asprintf(&dir, "%s.d", file) < 0)
                 return -ENOMEM;
         char *const d[] = { dir, NULL };
-        return load_dropins(c, d);
+        return load_dropins(c, d, record);
 }
 
 char *config_name_from_path(const char *path) {

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config-pack.h"
 #include "execwords.h"
 #include "log.h"
 #include "util.h"
@@ -38,10 +37,6 @@ static void key_config_done(KeyConfig *k) {
 void config_free(Config *c) {
         if (!c)
                 return;
-        if (c->packed_size) {
-                config_packed_free(c);
-                return;
-        }
         for (size_t i = 0; i < c->n_keys; i++)
                 key_config_done(&c->keys[i]);
         free(c->keys);

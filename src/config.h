@@ -119,8 +119,6 @@ typedef struct Config {
         size_t n_keys, cap_keys;
         size_t *key_index;  /* open-addressing hash of key names, SIZE_MAX = free */
         size_t key_index_size;
-
-        size_t packed_size; /* nonzero: one block from config_pack() */
 } Config;
 
 #define CONFIG_BACKLOG_DEFAULT 4096

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -114,30 +115,38 @@ static int fd_resolved_path(int fd, const char *path, char ret[static PATH_MAX])
  * for their own: a directory must be owned by root or euid, and group and
  * other may write it only when the sticky bit keeps them to their own
  * entries. */
+/* The text of the last problem found, valid until the next one. On the
+ * heap, not static: processes that never meet a problem (a resident
+ * supervisor) then keep no page of it. */
+__attribute__((format(printf, 1, 2))) static const char *problem(const char *fmt, ...) {
+        static char *text;
+        va_list ap;
+        free(text);
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        return text ? text : "(out of memory describing the problem)";
+}
+
 static const char *dir_problem(const char *dir, uid_t euid) {
-        static char text[PATH_MAX * 2 + 128];
         struct stat st;
         if (stat(dir, &st) < 0)
-                snprintf(text, sizeof text, "cannot check directory %s: %s", dir, strerror(errno));
-        else if (st.st_uid != 0 && st.st_uid != euid)
-                snprintf(text, sizeof text, "directory %s is owned by another user, who can replace what is in it "
-                         "(chown root %s)", dir, dir);
-        else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-                snprintf(text, sizeof text, "group or other can write directory %s and replace what is in it "
-                         "(chmod go-w %s)", dir, dir);
-        else
-                return NULL;
-        return text;
+                return problem("cannot check directory %s: %s", dir, strerror(errno));
+        if (st.st_uid != 0 && st.st_uid != euid)
+                return problem("directory %s is owned by another user, who can replace what is in it "
+                               "(chown root %s)", dir, dir);
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+                return problem("group or other can write directory %s and replace what is in it (chmod go-w %s)",
+                               dir, dir);
+        return NULL;
 }
 
 const char *file_dirs_problem(int fd, const char *path, bool self, uid_t euid) {
-        static char text[PATH_MAX + 64];
         char dir[PATH_MAX];
         int r = fd_resolved_path(fd, path, dir);
-        if (r < 0) {
-                snprintf(text, sizeof text, "cannot resolve its path: %s", strerror(-r));
-                return text;
-        }
+        if (r < 0)
+                return problem("cannot resolve its path: %s", strerror(-r));
         for (bool first = true;; first = false) {
                 char *slash = strrchr(dir, '/');
                 if (!first || !self) /* from the file's directory, or from dir itself */

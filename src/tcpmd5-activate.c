@@ -8,9 +8,7 @@
 #include <sys/prctl.h>
 
 #include "accept.h"
-#include "child-load.h"
 #include "config-files.h"
-#include "config-pack.h"
 #include "config.h"
 #include "handoff.h"
 #include "listener.h"
@@ -18,6 +16,7 @@
 #include "notify.h"
 #include "ondemand.h"
 #include "plan.h"
+#include "runtime.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -159,14 +158,14 @@ static int parse_argv(int argc, char **argv) {
         return 1;
 }
 
-static void print_key_line(const KeyEntry *e) {
+static void print_key_line(const Config *c, const KeyEntry *e) {
         char pfx[ADDR_STRLEN];
         key_entry_format(e, pfx);
-        if (!e->key) {
-                printf("  %-43s catch-all (%zu random bytes)\n", pfx, e->secret->len);
+        if (!e->name[0]) {
+                printf("  %-43s catch-all (%zu random bytes)\n", pfx, e->secret.len);
                 return;
         }
-        const KeyConfig *k = e->key;
+        const KeyConfig *k = config_find_key(c, e->name);
         if (config_key_deferred(k)) {
                 printf("  %-43s [Key %s] Credential %s: supplied by systemd at start (not checked here)\n", pfx,
                        k->name, k->source_arg);
@@ -210,8 +209,8 @@ static int print_plan(const Config *c, char *const *command) {
                 printf("listen %s%s backlog %u, %zu keys\n", addr, shape.ipv4 && shape.ipv6 ? " (dual-stack)" : "",
                        c->backlog, n);
                 for (size_t j = 0; j < n; j++)
-                        print_key_line(&e[j]);
-                free(e);
+                        print_key_line(c, &e[j]);
+                key_table_free(e, n);
         }
         return 0;
 }
@@ -246,7 +245,9 @@ static int apply_command_line(Config *c) {
         return 0;
 }
 
-static int load(Config **ret) {
+/* The RuntimeLoad of this program: the files (or the recorded texts), then
+ * the command line. */
+static int load(const ConfigSource *replay, ConfigSource *record, Config **ret) {
         static char *default_dirs[] = CONFIG_SEARCH_PATH;
         _cleanup_free_ char *name = arg_unit ? strdup(arg_unit) : config_name_from_path(arg_config);
         if (!name)
@@ -254,208 +255,104 @@ static int load(Config **ret) {
         _cleanup_(config_freep) Config *c = config_new(name);
         if (!c)
                 return -ENOMEM;
-        int r = config_load(c, arg_config, arg_unit, arg_dirs ? arg_dirs : default_dirs);
+        int r = replay ? config_replay(c, replay)
+                       : config_load(c, arg_config, arg_unit, arg_dirs ? arg_dirs : default_dirs, record);
         if (r < 0)
                 return r;
         if ((r = apply_command_line(c)) < 0)
                 return r;
-        if ((r = config_validate(c, arg_command != NULL)) < 0)
+        if (!replay && (r = config_validate(c, arg_command != NULL)) < 0)
                 return r;
-        if ((r = config_resolve(c, arg_check)) < 0)
+        if (!replay && (r = config_resolve(c, arg_check)) < 0)
                 return r;
         *ret = TAKE_PTR(c);
         return 0;
 }
 
-/* What stays resident (supervise mode, PID 1) is read in a child, so the
- * parse leaves no dirty heap behind (child-load.c). Returns 0 or the exit
- * code. */
-static int load_resident(Config **ret) {
-        bool resident = arg_supervise || getpid() == 1;
-        int r = resident ? child_load(load, ret) : -E2BIG;
-        if (r > 0)
-                return r;
-        if (r < 0 && (r = load(ret)) < 0)
-                return exit_code_from_error(r);
-        if (resident) /* before what else stays allocated: see config-pack.c */
-                (void) config_pack(ret);
-        return 0;
-}
-
-/* What the activator holds while it runs: the config, and the command for
- * the next process it starts, resolved anew when a reload changes
- * ExecStart= before that process starts. */
-typedef struct Activator {
-        Config *config;
-        char *path;   /* from exec_resolve() */
-        char **argv;  /* a copy: a reload frees the config */
-} Activator;
-
-static void activator_done(Activator *a) {
-        config_free(a->config);
-        free(a->path);
-        strv_free(a->argv);
-}
-
-static const char *exec_problem(int r) {
-        return exec_exit_code(r) == EXIT_EXEC_NOT_FOUND ? "command not found"
-               : r == -EACCES                            ? "not executable"
-                                                         : strerror(-r);
-}
-
-/* Resolves c's command, or logs why it cannot run: with ExecStart='s
- * file:line when the config gave it. */
-static int resolve_command(const Config *c, char **ret_path) {
-        int r = exec_resolve(c->exec_start[0], ret_path);
-        const Origin *o = &c->origin[SETTING_EXEC_START];
-        if (r >= 0)
-                return 0;
-        if (arg_command)
-                log_error("%s: %s", c->exec_start[0], exec_problem(r));
-        else
-                log_error("%s:%u: ExecStart=%s: %s", o->file, o->line, c->exec_start[0], exec_problem(r));
-        return r;
-}
-
-/* The command for the next process, from the current config. Logs. */
-static int command_resolve(Activator *a) {
-        _cleanup_free_ char *path = NULL;
-        int r = resolve_command(a->config, &path);
-        if (r < 0)
-                return r;
-        char **argv = strv_copy(a->config->exec_start);
-        if (!argv)
-                return log_errno(-ENOMEM, "out of memory");
-        free(a->path);
-        strv_free(a->argv);
-        a->path = TAKE_PTR(path);
-        a->argv = argv;
-        return 0;
-}
-
-/* A reload before the next process starts checks its command as start-up
- * does: one that cannot run fails the reload, and nothing changes. */
-static int load_checked_command(Config **ret) {
-        _cleanup_free_ char *path = NULL;
-        int r = load(ret);
-        if (r < 0)
-                return r;
-        if ((r = resolve_command(*ret, &path)) < 0) {
-                config_free(*ret);
-                *ret = NULL;
-        }
-        return r;
-}
-
-/* SIGHUP in accept and on-demand modes: the same reload as supervise mode,
- * and the processes started after it run what ExecStart= says now. */
-static void reload_on_sighup(ListenerSet *set, void *userdata) {
-        Activator *a = userdata;
-        if (supervise_reload(set, &a->config, load_checked_command, "SIGHUP", false) < 0 ||
-            strv_equal(a->argv, a->config->exec_start))
-                return;
-        if (command_resolve(a) < 0) /* checked by the reload a moment ago: gone since */
-                log_error("reload: new processes run %s as before", a->path);
-}
-
-/* What the accept loop reads for every connection. */
-static void accept_options_set(AcceptOptions *o) {
-        const Activator *a = o->userdata;
-        o->path = a->path;
-        o->argv = a->argv;
-        o->inetd = a->config->inetd;
-        o->max_connections = a->config->max_connections;
-        o->max_per_source = a->config->max_connections_per_source;
-}
-
-static void reload_accept(ListenerSet *set, AcceptOptions *o) {
-        reload_on_sighup(set, o->userdata);
-        accept_options_set(o);
-}
-
-static int run_accept(Activator *a, ListenerSet *set) {
-        AcceptOptions o = { .on_reload = reload_accept, .userdata = a };
-        accept_options_set(&o);
-        /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). The
-         * secrets stay: a SIGHUP reload diffs against them. */
-        notify_set_keys(set->n, listener_set_keys(set));
-        notify_set_connections(0);
-        (void) notify_ready();
-        return accept_run(set, &o);
-}
-
 /* Waits for the first signed connection. Ready already: the sockets
- * listen, and whoever connects is queued for the daemon. -1 once one came,
- * else the exit code to leave with (listeners closed). */
-static int run_ondemand(Activator *a, ListenerSet *set) {
-        notify_set_keys(set->n, listener_set_keys(set));
+ * listen, and whoever connects is queued for the daemon. 1 once one came;
+ * 0 when told to stop first (the listeners closed); -errno. */
+static int run_ondemand(Runtime *rt) {
+        notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
         notify_set_activity("waiting for the first connection");
         (void) notify_ready();
-        int r = ondemand_wait(set, reload_on_sighup, a);
+        int r = ondemand_wait(rt);
         if (r != 0) {
-                listener_set_close(set);
-                return r < 0 ? log_errno(EXIT_OSERR, "waiting for a connection: %s", strerror(-r)) : 0;
+                listener_set_close(&rt->listeners);
+                return r < 0 ? log_errno(r, "waiting for a connection: %s", strerror(-r)) : 0;
         }
         notify_set_activity("started at the first connection");
         (void) notify_status();
-        return -1;
+        return 1;
 }
 
-/* The daemon gets every listener: as our child (supervise) or as us (exec). */
-static int run_daemon(Config **c, const char *path, char *const *argv, ListenerSet *set) {
+/* Exec mode: the daemon becomes this process, with every listener. */
+static int exec_daemon(Runtime *rt) {
+        ListenerSet *set = &rt->listeners;
         size_t n = set->n;
-        _cleanup_free_ int *fds = calloc(n, sizeof(int));
-        _cleanup_free_ const char **names = calloc(n, sizeof(char *));
-        if (!fds || !names) {
-                listener_set_close(set);
-                return log_errno(EXIT_OSERR, "out of memory");
-        }
-        for (size_t i = 0; i < n; i++)
-                names[i] = (*c)->fdname ? (*c)->fdname : (*c)->name;
-        if (arg_supervise || getpid() == 1) {
-                SuperviseOptions o = { arg_process_group, arg_forward_reload, arg_watch, load };
-                int r = supervise_run(&o, path, argv, set, names, c);
-                listener_set_close(set);
-                return r;
-        }
-        for (size_t i = 0; i < n; i++)
+        _cleanup_free_ int *fds = calloc(n ? n : 1, sizeof(int));
+        _cleanup_free_ const char **names = calloc(n ? n : 1, sizeof(char *));
+        if (!fds || !names)
+                return log_errno(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                names[i] = runtime_fdname(rt);
                 fds[i] = TAKE_FD(set->v[i].fd);
-        /* fds[] owns the sockets now: this frees the rest and wipes the catch-all key. */
+        }
+        /* fds[] owns the sockets now: this wipes the key tables and the
+         * config's secrets before the daemon gets our memory. */
         listener_set_close(set);
-        for (size_t i = 0; i < (*c)->n_keys; i++)
-                secret_wipe(&(*c)->keys[i].secret);
-        int r = handoff_exec(path, argv, fds, n, names);
+        for (size_t i = 0; i < rt->config->n_keys; i++)
+                secret_wipe(&rt->config->keys[i].secret);
+        config_source_done(&rt->source);
+        int r = handoff_exec(rt->path, rt->argv, fds, n, names);
         /* Close every listener (all fds from 3) before reporting, so nothing
          * listens while we exit. */
         (void) fds_move_to(NULL, 0, 3);
-        log_error("cannot execute %s: %s", path, strerror(-r));
-        return exec_exit_code(r);
+        log_error("cannot execute %s: %s", rt->path, strerror(-r));
+        return r;
 }
 
-/* The program to run, found as execve() will find it. Returns 0, or the
- * exit code: 127 not found, 126 not executable, 71 a system error. */
-static int run(void) {
-        _cleanup_(activator_done) Activator a = { 0 };
-        ListenerSet set;
-        int r = load_resident(&a.config);
-        if (r != 0)
-                return r;
-        /* Before any socket exists, so a typo in the command opens nothing;
-         * and in --check, which refuses what a start would refuse. */
-        if ((r = command_resolve(&a)) < 0)
-                return r == -ENOMEM ? EXIT_OSERR : exec_exit_code(r);
-        if (arg_check && arg_quiet)
-                return 0;
-        if (arg_check)
-                return print_plan(a.config, a.config->exec_start) < 0 ? EXIT_OSERR : 0;
-        if ((r = listener_set_open(a.config, &set)) < 0)
-                return exit_code_from_error(r);
+static bool supervising(void) {
+        return arg_supervise || getpid() == 1;
+}
 
-        if (a.config->accept)
-                return run_accept(&a, &set);
-        if (a.config->on_demand && (r = run_ondemand(&a, &set)) >= 0)
-                return r;
-        return run_daemon(&a.config, a.path, a.argv, &set);
+/* Every mode but a supervisor starting from scratch: the config read here.
+ * Returns an exit code. */
+static int run_here(Runtime *rt) {
+        const SuperviseOptions so = { arg_process_group, arg_forward_reload, arg_watch };
+        bool other;
+        int r = runtime_load(rt);
+        if (r < 0)
+                return exit_code_from_error(r);
+        if (arg_check && !arg_quiet && print_plan(rt->config, rt->config->exec_start) < 0)
+                return EXIT_OSERR;
+        if (arg_check)
+                return 0;
+        if ((r = listener_set_open(rt->config, &rt->listeners)) < 0)
+                return exit_code_from_error(r);
+        if (rt->config->accept)
+                r = accept_run(rt);
+        else if (rt->config->on_demand && (r = run_ondemand(rt)) <= 0)
+                ; /* stopped, or failed, before anyone came */
+        else if (!supervising())
+                return exec_exit_code(exec_daemon(rt));
+        else
+                r = supervise_run(rt, &so, &other);
+        return r < 0 ? exit_code_from_error(r) : r;
+}
+
+/* A supervisor lets its child read the config (supervise.c) unless the
+ * command line asks for another mode; the config may still ask for one. */
+static int run(void) {
+        _cleanup_(runtime_done) Runtime rt = { .load = load };
+        const SuperviseOptions so = { arg_process_group, arg_forward_reload, arg_watch };
+        bool other = false;
+        if (supervising() && !arg_check && arg_accept <= 0 && arg_on_demand <= 0) {
+                int r = supervise_run(&rt, &so, &other);
+                if (!other)
+                        return r < 0 ? exit_code_from_error(r) : r;
+        }
+        return run_here(&rt);
 }
 
 int main(int argc, char **argv) {

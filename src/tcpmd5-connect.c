@@ -281,7 +281,7 @@ static int keys_load_config(Keys *k) {
         k->config = config_new(name);
         if (!k->config)
                 return -ENOMEM;
-        int r = config_load(k->config, arg_config, NULL, NULL);
+        int r = config_load(k->config, arg_config, NULL, NULL, NULL);
         if (r < 0)
                 return r;
         if (k->config->n_keys == 0)

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 
 #include "common.h"
-#include "config-pack.h"
 #include "config.h"
 #include "util.h"
 
@@ -360,29 +359,6 @@ static void changed_listener_names_its_line(void **state) {
         config_free(b);
 }
 
-/* The supervisor keeps its config packed: the origins must move with it. */
-static void origins_survive_pack(void **state) {
-        (void) state;
-        SettingChange ch[_SETTING_MAX];
-        Config *b = config_new("unit");
-        assert_int_equal(parse("main.conf", base), 0);
-        assert_int_equal(config_parse_text(b, "main.conf", base, strlen(base), NULL), 0);
-        assert_int_equal(config_pack(&b), 0);
-        assert_int_equal(config_changes(c, b, ch), 0);
-        const Origin *o = &b->origin[SETTING_BACKLOG];
-        assert_string_equal(o->file, "main.conf");
-        assert_int_equal(o->line, 4);
-        assert_true((const char *) o->file > (const char *) b && (const char *) o->file < (const char *) b + b->packed_size);
-        config_free(c);
-        c = config_new("unit");
-        assert_int_equal(parse("main.conf", "[Socket]\nBacklog = 17\n"), 0);
-        assert_int_equal(config_changes(b, c, ch), 3); /* ListenStream and ExecStart gone, Backlog */
-        assert_true(ch[0].unset);
-        assert_string_equal(ch[0].origin.file, "main.conf"); /* the packed config's */
-        assert_int_equal(ch[1].origin.line, 2);
-        config_free(b);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(settings_basic, setup, teardown),
@@ -397,7 +373,6 @@ int main(void) {
                 cmocka_unit_test(reload_notices_every_setting),
                 cmocka_unit_test(reload_policies_as_documented),
                 cmocka_unit_test_setup_teardown(changed_listener_names_its_line, setup, teardown),
-                cmocka_unit_test_setup_teardown(origins_survive_pack, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
