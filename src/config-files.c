@@ -29,6 +29,7 @@ static int source_add(ConfigSource *s, SourceKind kind, const char *path, const 
         if (text) {
                 memcpy(p, &size, sizeof size);
                 memcpy(p + sizeof size, text, size);
+                config_text_redact_secrets(p + sizeof size, size);
         }
         size_t old = s->size;
         config_source_done(s);

@@ -8,7 +8,8 @@
 #define CONFIG_SEARCH_PATH { "/etc/tcpmd5-activate", "/run/tcpmd5-activate", "/usr/lib/tcpmd5-activate", NULL }
 
 /* What a config was read from, in one block of plain bytes: each config
- * file's path and text in the order read, and each key file's path. A
+ * file's path and text in the order read (Secret= values redacted), and
+ * each key file's path. A
  * supervisor keeps this rather than the Config: a reload re-reads the
  * config in force from it (the files may have changed), --watch watches
  * its files, and a child can hand it over as it is. */

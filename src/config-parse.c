@@ -86,6 +86,39 @@ static int check_line(Reader *rd, const char *line, size_t len) {
         return 0;
 }
 
+/* One line: the value of a Secret= or SecretHex= (which check_line() let
+ * through: no " ;", no trailing whitespace) to '0's. */
+static void redact_line(char *s, char *end) {
+        if (end > s && end[-1] == '\r')
+                end--;
+        if (s == end || *s == ';' || *s == '#' || *s == '[')
+                return;
+        char saved = *end;
+        *end = 0;
+        char *sep = (char *) find_chars_or_comment(s, "=:");
+        *end = saved;
+        if (sep == end)
+                return;
+        size_t n = (size_t) (sep - s);
+        while (n > 0 && isspace((unsigned char) s[n - 1]))
+                n--;
+        if (!is_secret_setting(s, n))
+                return;
+        char *v = sep + 1;
+        while (v < end && isspace((unsigned char) *v))
+                v++;
+        memset(v, '0', (size_t) (end - v));
+}
+
+void config_text_redact_secrets(char *text, size_t size) {
+        for (char *p = text, *end = text + size; p < end;) {
+                char *nl = memchr(p, '\n', (size_t) (end - p));
+                char *eol = nl ? nl : end;
+                redact_line(p, eol);
+                p = eol + 1;
+        }
+}
+
 static char *reader_next(char *str, int num, void *stream) {
         Reader *rd = stream;
         /* inih's last call. Its line buffer (on its stack) still holds the

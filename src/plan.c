@@ -22,7 +22,11 @@ static bool prefix_fits(const Prefix *p, ListenerShape shape) {
 
 /* Fills *e in place: no copy of the secret is left on the stack. */
 static void entry_set(KeyEntry *e, const Prefix *p, ListenerShape shape, const KeyConfig *k, const Secret *secret) {
-        *e = (KeyEntry) { .family = p->family, .addr = p->addr, .prefixlen = p->len, .secret = *secret };
+        memset(e, 0, sizeof *e);
+        e->family = p->family;
+        e->addr = p->addr;
+        e->prefixlen = p->len;
+        memcpy(&e->secret, secret, sizeof *secret);
         if (k) {
                 e->ifindex = k->ifindex;
                 snprintf(e->name, sizeof e->name, "%s", k->name);

@@ -14,10 +14,13 @@ int runtime_load(Runtime *rt) {
                 return r;
         if ((r = config_source_add_keys(&rt->source, rt->config)) < 0)
                 return log_errno(r, "out of memory");
-        _cleanup_free_ char *path = NULL;
-        if ((r = command_find(rt->config, &path)) < 0)
-                return r;
-        return runtime_set_command(rt, rt->config, TAKE_PTR(path));
+        return 0;
+}
+
+int runtime_find_command(Runtime *rt) {
+        char *path = NULL;
+        int r = command_find(rt->config, &path);
+        return r < 0 ? r : runtime_set_command(rt, rt->config, path);
 }
 
 static const char *exec_problem(int r) {

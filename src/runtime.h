@@ -32,9 +32,12 @@ struct Runtime {
         RuntimeLoad load;
 };
 
-/* Start-up: loads the config, recording what it was read from, and finds
- * its command. Logs; returns -errno. */
+/* Start-up: loads the config, recording what it was read from. Logs;
+ * returns -errno. */
 int runtime_load(Runtime *rt);
+/* Then finds its command (before any socket exists: a typo opens
+ * nothing). Logs; returns -errno, for exec_exit_code(). */
+int runtime_find_command(Runtime *rt);
 /* Finds c's command as execve() will; logs why it cannot run, with
  * ExecStart='s file:line. -errno. */
 int command_find(const Config *c, char **ret_path);

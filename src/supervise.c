@@ -66,6 +66,8 @@ static _Noreturn void child_start(const SuperviseOptions *o, Runtime *rt, int so
         int r = runtime_load(rt);
         if (r < 0)
                 _exit(exit_code_from_error(r));
+        if ((r = runtime_find_command(rt)) < 0)
+                _exit(exec_exit_code(r));
         bool other = rt->config->accept || rt->config->on_demand;
         if (write(sock, other ? "O" : "S", 1) != 1)
                 _exit(EXIT_OSERR);

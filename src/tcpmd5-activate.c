@@ -324,6 +324,8 @@ static int run_here(Runtime *rt) {
         int r = runtime_load(rt);
         if (r < 0)
                 return exit_code_from_error(r);
+        if ((r = runtime_find_command(rt)) < 0)
+                return exec_exit_code(r);
         if (arg_check && !arg_quiet && print_plan(rt->config, rt->config->exec_start) < 0)
                 return EXIT_OSERR;
         if (arg_check)
@@ -362,8 +364,10 @@ int main(int argc, char **argv) {
          * first connection), and none may land in a core file or be read by
          * another process of our user through /proc/PID/mem or ptrace. The
          * programs we exec are dumpable again (execve resets it). */
-        if (prctl(PR_SET_DUMPABLE, 0) < 0)
-                return log_errno(EXIT_OSERR, "cannot make this process non-dumpable: %m");
+        if (prctl(PR_SET_DUMPABLE, 0) < 0) {
+                log_error("cannot make this process non-dumpable: %m");
+                return EXIT_OSERR;
+        }
         /* A reload request that comes while we start up waits for the modes
          * that take it (signalfd) instead of killing us; the exec hand-off
          * clears the mask. */

@@ -429,10 +429,13 @@ static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len) {
         return -err;
 }
 
-/* One address: socket, source, key, connect. Errors that the next address
- * may not have (refused, unreachable, timed out) come back unlogged; a
- * source that cannot be bound is logged and comes back as its exit code. */
-static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, const Secret *s, int *ret_fd) {
+/* One address: socket, source, key, connect. -errno. Errors that the next
+ * address may not have (refused, unreachable, timed out) come back
+ * unlogged; the others are logged, and *ret_fatal says whether they would
+ * be the same for every address. */
+static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, const Secret *s, int *ret_fd,
+                       bool *ret_fatal) {
+        *ret_fatal = true;
         _cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
         if (fd < 0)
                 return log_errno(-errno, "socket: %m");
@@ -441,7 +444,7 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, co
                 /* The port is picked at connect(), so many clients can share ADDR. */
                 (void) setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
                 if (bind(fd, src->ai_addr, src->ai_addrlen) < 0)
-                        return log_errno(EXIT_OSERR, "--source=%s: cannot bind: %m%s", arg_source,
+                        return log_errno(-errno, "--source=%s: cannot bind: %m%s", arg_source,
                                          errno == EADDRNOTAVAIL ? " (not an address of this host)" : "");
         }
         if (s) {
@@ -451,6 +454,7 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, co
                 if (r < 0)
                         return log_errno(r, "cannot set the TCP MD5 key: %s", strerror(-r));
         }
+        *ret_fatal = false;
         int r = connect_wait(fd, ai->ai_addr, ai->ai_addrlen);
         if (r < 0)
                 return r;
@@ -517,14 +521,15 @@ static int connect_any(Keys *keys, const struct addrinfo *list, const struct add
                 tried++;
                 if (arg_verbose)
                         log_attempt(keys, host, port, s, k);
-                r = connect_one(ai, src, s, ret_fd);
+                bool fatal;
+                r = connect_one(ai, src, s, ret_fd, &fatal);
                 if (r == 0) {
                         if (arg_verbose)
                                 log_info("connected to %s port %s", host, port);
                         return 0;
                 }
-                if (r > 0)
-                        return r; /* logged, with its exit code */
+                if (fatal)
+                        return exit_code_from_error(r); /* logged */
                 if (!worth_next_address(r))
                         return exit_code_from_error(r); /* logged, and the same for every address */
                 if (r == -ETIMEDOUT)
@@ -628,9 +633,10 @@ static int run(void) {
         if (!arg_fdpass)
                 return relay(fd);
         /* The key stays on the socket: ssh's every segment is signed. */
-        if ((r = fdpass_send(fd)) < 0)
-                return log_errno(EXIT_OSERR, "--fdpass: cannot pass the connection on standard output: %s",
-                                 strerror(-r));
+        if ((r = fdpass_send(fd)) < 0) {
+                log_error("--fdpass: cannot pass the connection on standard output: %s", strerror(-r));
+                return EXIT_OSERR;
+        }
         if (arg_verbose)
                 log_info("passed the connection to ssh");
         return 0;

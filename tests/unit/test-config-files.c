@@ -123,13 +123,20 @@ static void replay_gives_the_config_read(void **state) {
         ConfigSource src = { 0 };
         SettingChange ch[_SETTING_MAX];
         put("r/app.conf", "[Socket]\nListenStream=1\n\nBacklog=7\n[Key k]\nPeer=any\nSecretFile=/k.key\n", 0600);
-        put("r/app.conf.d/10-a.conf", "[Socket]\nListenStream=2\n[Key j]\nPeer=10.0.0.0/8\nSecret=x\n", 0600);
+        put("r/app.conf.d/10-a.conf", "[Socket]\nListenStream=2\n[Key j]\nPeer=10.0.0.0/8\nSecret = xyzzy\r\n"
+            "[Key h]\nPeer=10.1.0.0/16\nSecretHex=abcdef\n", 0600);
         snprintf(main_path, sizeof main_path, "%s/r/app.conf", root);
         Config *c = config_new("app"), *again = config_new("app");
         assert_int_equal(config_load(c, main_path, NULL, NULL, &src), 0);
         assert_int_equal(config_source_add_keys(&src, c), 0);
         put("r/app.conf", "[Socket]\nBacklog=9\n", 0600); /* changed since */
         assert_int_equal(config_replay(again, &src), 0);
+        /* Kept without the secrets, which parse to keys of the same length. */
+        assert_null(memmem(src.data, src.size, "xyzzy", 5));
+        assert_null(memmem(src.data, src.size, "abcdef", 6));
+        assert_non_null(memmem(src.data, src.size, "Secret = 00000\r\n", 16));
+        assert_int_equal(config_find_key(again, "j")->secret.len, 5);
+        assert_int_equal(config_find_key(again, "h")->secret.len, 3);
         assert_int_equal(config_changes(c, again, ch), 0);
         assert_int_equal(again->backlog, 7);
         assert_int_equal(again->n_listen, 2);
