@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 
 #include "handoff.h"
@@ -19,6 +18,7 @@
 #include "notify.h"
 #include "reload.h"
 #include "resident.h"
+#include "sigfd.h"
 #include "util.h"
 #include "watch.h"
 
@@ -222,17 +222,17 @@ static int supervise_loop(Supervisor *s, int sfd) {
                 if (!(p[0].revents & POLLIN))
                         continue;
                 struct signalfd_siginfo si;
-                ssize_t n = read(sfd, &si, sizeof si);
-                if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                        continue;
-                if (n != (ssize_t) sizeof si) {
-                        log_error("cannot read signals: %s; stopping the daemon", n < 0 ? strerror(errno) : "short read");
-                        forward(s->o, s->child, SIGKILL);
-                        return n < 0 ? -errno : -EIO;
+                int r;
+                while ((r = sigfd_read_info(sfd, &si)) > 0) {
+                        int status = on_signal(s, &si);
+                        if (status >= 0)
+                                return status;
                 }
-                int status = on_signal(s, &si);
-                if (status >= 0)
-                        return status;
+                if (r < 0) {
+                        log_error("cannot read signals: %s; stopping the daemon", strerror(-r));
+                        forward(s->o, s->child, SIGKILL);
+                        return r;
+                }
         }
 }
 
@@ -261,9 +261,9 @@ int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode) 
         if (r != 0 || *ret_other_mode)
                 return r;
         rt->daemon_runs = true;
-        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        _cleanup_close_ int sfd = sigfd_open_set(&mask);
         if (sfd < 0) {
-                r = log_errno(-errno, "cannot create a signalfd: %m; stopping the daemon");
+                r = log_errno(sfd, "cannot create a signalfd: %s; stopping the daemon", strerror(-sfd));
                 forward(o, child, SIGKILL);
                 return r;
         }

@@ -66,9 +66,86 @@ static void help(void) {
                "69 no TCP MD5 in the kernel, 126/127 command not executable/found.\n");
 }
 
+enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_ACCEPT, ARG_INETD, ARG_ON_DEMAND, ARG_SUPERVISE,
+       ARG_PROCESS_GROUP, ARG_NO_FORWARD_RELOAD, ARG_WATCH };
+
+/* One option: 1 to go on, 0 when done (--help, --version), -errno. */
+static int parse_option(int c) {
+        switch (c) {
+        case 'c':
+                arg_config = optarg;
+                return 1;
+        case 'u':
+                if (!unit_name_valid(optarg))
+                        return log_errno(-EINVAL, "--unit=%s: not a valid name (letters, digits, _.@:-)", optarg);
+                arg_unit = optarg;
+                return 1;
+        case ARG_CONFIG_DIR: {
+                char **dirs = realloc(arg_dirs, (arg_n_dirs + 2) * sizeof(char *));
+                if (!dirs)
+                        return -ENOMEM;
+                arg_dirs = dirs;
+                arg_dirs[arg_n_dirs++] = optarg;
+                arg_dirs[arg_n_dirs] = NULL;
+                return 1;
+        }
+        case ARG_CHECK:
+                arg_check = true;
+                return 1;
+        case 'q':
+                arg_quiet = true;
+                return 1;
+        case ARG_ACCEPT:
+                arg_accept = true;
+                return 1;
+        case ARG_INETD:
+                arg_accept = arg_inetd = true;
+                return 1;
+        case ARG_ON_DEMAND:
+                arg_on_demand = true;
+                return 1;
+        case ARG_SUPERVISE:
+                arg_supervise = true;
+                return 1;
+        case ARG_PROCESS_GROUP:
+                arg_process_group = true;
+                return 1;
+        case ARG_NO_FORWARD_RELOAD:
+                arg_forward_reload = false;
+                return 1;
+        case ARG_WATCH:
+                arg_watch = true;
+                return 1;
+        case 'h':
+                help();
+                return 0;
+        case ARG_VERSION:
+                printf("tcpmd5-activate %s\n", PROJECT_VERSION);
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
+/* The options that only make sense together, or not at all. */
+static int check_options(void) {
+        if (!!arg_config == !!arg_unit)
+                return log_errno(-EINVAL, "give exactly one of --config=FILE and --unit=NAME (see --help)");
+        if (arg_quiet && !arg_check)
+                return log_errno(-EINVAL, "--quiet only applies to --check");
+        if (arg_dirs && !arg_unit)
+                return log_errno(-EINVAL, "--config-dir only applies to --unit");
+        if (arg_accept > 0 && arg_on_demand > 0)
+                return log_errno(-EINVAL, "--on-demand and --accept exclude each other");
+        if (arg_supervise && arg_accept > 0)
+                return log_errno(-EINVAL, "--supervise and --accept exclude each other (accept mode stays and "
+                                 "reloads on SIGHUP anyway)");
+        if ((arg_process_group || !arg_forward_reload || arg_watch) && !arg_supervise && getpid() != 1)
+                return log_errno(-EINVAL, "--process-group, --no-forward-reload and --watch only apply to --supervise");
+        return 0;
+}
+
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_ACCEPT, ARG_INETD, ARG_ON_DEMAND, ARG_SUPERVISE,
-               ARG_PROCESS_GROUP, ARG_NO_FORWARD_RELOAD, ARG_WATCH };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "unit", required_argument, NULL, 'u' },
@@ -86,73 +163,12 @@ static int parse_argv(int argc, char **argv) {
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
         };
-        int c;
+        int c, r;
         while ((c = getopt_long(argc, argv, "+c:u:hq", options, NULL)) >= 0)
-                switch (c) {
-                case 'c':
-                        arg_config = optarg;
-                        break;
-                case 'u':
-                        if (!unit_name_valid(optarg))
-                                return log_errno(-EINVAL, "--unit=%s: not a valid name (letters, digits, _.@:-)", optarg);
-                        arg_unit = optarg;
-                        break;
-                case ARG_CONFIG_DIR:
-                        arg_dirs = realloc(arg_dirs, (arg_n_dirs + 2) * sizeof(char *));
-                        if (!arg_dirs)
-                                return -ENOMEM;
-                        arg_dirs[arg_n_dirs++] = optarg;
-                        arg_dirs[arg_n_dirs] = NULL;
-                        break;
-                case ARG_CHECK:
-                        arg_check = true;
-                        break;
-                case 'q':
-                        arg_quiet = true;
-                        break;
-                case ARG_ACCEPT:
-                        arg_accept = true;
-                        break;
-                case ARG_INETD:
-                        arg_accept = arg_inetd = true;
-                        break;
-                case ARG_ON_DEMAND:
-                        arg_on_demand = true;
-                        break;
-                case ARG_SUPERVISE:
-                        arg_supervise = true;
-                        break;
-                case ARG_PROCESS_GROUP:
-                        arg_process_group = true;
-                        break;
-                case ARG_NO_FORWARD_RELOAD:
-                        arg_forward_reload = false;
-                        break;
-                case ARG_WATCH:
-                        arg_watch = true;
-                        break;
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        printf("tcpmd5-activate %s\n", PROJECT_VERSION);
-                        return 0;
-                default:
-                        return -EINVAL;
-                }
-        if (!!arg_config == !!arg_unit)
-                return log_errno(-EINVAL, "give exactly one of --config=FILE and --unit=NAME (see --help)");
-        if (arg_quiet && !arg_check)
-                return log_errno(-EINVAL, "--quiet only applies to --check");
-        if (arg_dirs && !arg_unit)
-                return log_errno(-EINVAL, "--config-dir only applies to --unit");
-        if (arg_accept > 0 && arg_on_demand > 0)
-                return log_errno(-EINVAL, "--on-demand and --accept exclude each other");
-        if (arg_supervise && arg_accept > 0)
-                return log_errno(-EINVAL, "--supervise and --accept exclude each other (accept mode stays and "
-                                 "reloads on SIGHUP anyway)");
-        if ((arg_process_group || !arg_forward_reload || arg_watch) && !arg_supervise && getpid() != 1)
-                return log_errno(-EINVAL, "--process-group, --no-forward-reload and --watch only apply to --supervise");
+                if ((r = parse_option(c)) <= 0)
+                        return r;
+        if ((r = check_options()) < 0)
+                return r;
         if (optind < argc)
                 arg_command = argv + optind;
         return 1;
