@@ -20,8 +20,9 @@ static int source_add(ConfigSource *s, SourceKind kind, const char *path, const 
         char *d = malloc(s->size + need);
         if (!d)
                 return -ENOMEM;
-        /* Not realloc: the old block may hold Secret= lines and is wiped. */
-        memcpy(d, s->data, s->size);
+        /* Not realloc: the old block is wiped (paths of key files). */
+        if (s->size)
+                memcpy(d, s->data, s->size);
         char *p = d + s->size;
         *p++ = (char) kind;
         memcpy(p, path, plen);

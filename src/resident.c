@@ -49,7 +49,7 @@ static int read_all(int fd, void *p, size_t n) {
         return 0;
 }
 
-/* The header, with the listeners' fds attached when n_fds > 0. */
+/* The header, with the listeners' fds attached when with_fds. */
 static int send_header(int fd, const Header *h, const ListenerSet *set, bool with_fds) {
         struct iovec iov = { .iov_base = (void *) h, .iov_len = sizeof *h };
         struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
