@@ -34,3 +34,8 @@ ListenerShape listener_shape(const ListenAddress *a, bool v6only);
 /* The entries for one listener; catch_all holds the random secret. */
 int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n);
 void key_entry_format(const KeyEntry *e, char buf[static ADDR_STRLEN]);
+
+/* The client's choice: the key whose Peer= prefix holding addr (of family)
+ * is the longest, as the kernel chooses on the server; NULL when none
+ * holds it. Prefixes are never claimed twice, so there are no ties. */
+KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr);

@@ -109,12 +109,12 @@ int watch_set(Watch *w, const Config *c) {
                 r = watch_dropins(w, c->files[0]);
         for (size_t i = 0; r >= 0 && i < c->n_keys; i++) {
                 const KeyConfig *k = &c->keys[i];
-                const char *creds = getenv("CREDENTIALS_DIRECTORY");
+                _cleanup_free_ char *p = NULL;
                 if (k->source == SECRET_SOURCE_FILE)
                         r = watch_path(w, k->source_arg);
-                else if (k->source == SECRET_SOURCE_CREDENTIAL && creds) {
-                        _cleanup_free_ char *p = str_join_path(creds, k->source_arg);
-                        r = p ? watch_path(w, p) : -ENOMEM;
+                else if (k->source == SECRET_SOURCE_CREDENTIAL) {
+                        r = credential_path(k->source_arg, &p); /* -ENXIO: no credentials here */
+                        r = r == -ENXIO ? 0 : r < 0 ? r : watch_path(w, p);
                 }
         }
         return r;
