@@ -2,6 +2,7 @@
 #include "config-files.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -79,15 +80,15 @@ int config_replay(Config *c, const ConfigSource *s) {
 }
 
 int config_source_add_keys(ConfigSource *s, const Config *c) {
-        const char *creds = getenv("CREDENTIALS_DIRECTORY");
         for (size_t i = 0; i < c->n_keys; i++) {
                 const KeyConfig *k = &c->keys[i];
+                _cleanup_free_ char *p = NULL;
                 int r = 0;
                 if (k->source == SECRET_SOURCE_FILE)
                         r = source_add(s, SOURCE_KEY, k->source_arg, NULL, 0);
-                else if (k->source == SECRET_SOURCE_CREDENTIAL && !str_empty(creds)) {
-                        _cleanup_free_ char *p = str_join_path(creds, k->source_arg);
-                        r = p ? source_add(s, SOURCE_KEY, p, NULL, 0) : -ENOMEM;
+                else if (k->source == SECRET_SOURCE_CREDENTIAL) {
+                        r = credential_path(k->source_arg, &p); /* -ENXIO: no credentials here */
+                        r = r == -ENXIO ? 0 : r < 0 ? r : source_add(s, SOURCE_KEY, p, NULL, 0);
                 }
                 if (r < 0)
                         return r;
@@ -271,42 +272,25 @@ bool unit_name_valid(const char *name) {
 
 static int resolve_secret(KeyConfig *k, bool check_only) {
         _cleanup_free_ char *path = NULL;
-        const char *problem = NULL;
         const Origin *o = &k->secret_origin;
+        char what[PATH_MAX + 64];
         if (k->source == SECRET_SOURCE_CREDENTIAL) {
-                const char *dir = getenv("CREDENTIALS_DIRECTORY");
+                int r = credential_path(k->source_arg, &path);
                 /* Outside the service (an admin's shell) there is nothing
                  * to read: systemd copies credentials in only at start. */
-                if (str_empty(dir) && check_only)
+                if (r == -ENXIO && check_only)
                         return 0;
-                if (str_empty(dir))
+                if (r == -ENXIO)
                         return log_errno(-EBADMSG, "%s:%u: Credential=%s: $CREDENTIALS_DIRECTORY is not set "
                                          "(load it with LoadCredential= in the service unit)",
                                          o->file, o->line, k->source_arg);
-                if (!(path = str_join_path(dir, k->source_arg)))
-                        return -ENOMEM;
+                if (r < 0)
+                        return r;
         } else if (k->source != SECRET_SOURCE_FILE) {
                 return 0;
         }
-        const char *p = path ? path : k->source_arg;
-        int r = secret_load_file(p, &k->secret, &problem);
-        if (r == 0)
-                return 0;
-        const char *setting = secret_source_to_string(k->source);
-        if (problem)
-                return log_errno(-EACCES, "%s:%u: %s=: refusing %s: %s", o->file, o->line, setting, p, problem);
-        if (r == -ELOOP)
-                return log_errno(-EACCES, "%s:%u: %s=: %s is a symbolic link; name the file itself", o->file, o->line,
-                                 setting, p);
-        if (r == -E2BIG)
-                return log_errno(-EBADMSG, "%s:%u: %s=: %s holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); "
-                                 "keys are never cut", o->file, o->line, setting, p, SECRET_MAX);
-        if (r == -ENODATA)
-                return log_errno(-EBADMSG, "%s:%u: %s=: %s is empty", o->file, o->line, setting, p);
-        if (r == -EISDIR)
-                return log_errno(-EBADMSG, "%s:%u: %s=: %s is not a regular file (name a file holding the key)",
-                                 o->file, o->line, setting, p);
-        return log_errno(r, "%s:%u: %s=: cannot read %s: %s", o->file, o->line, setting, p, strerror(-r));
+        snprintf(what, sizeof what, "%s:%u: %s=", o->file, o->line, secret_source_to_string(k->source));
+        return secret_load_reported(what, path ? path : k->source_arg, &k->secret);
 }
 
 static int resolve_key(KeyConfig *k, bool check_only) {

@@ -5,7 +5,12 @@
 
 #include "config.h"
 
+#ifdef CONFIG_PREFIX_DIR /* installed under a prefix other than /usr */
+#define CONFIG_SEARCH_PATH \
+        { "/etc/tcpmd5-activate", "/run/tcpmd5-activate", CONFIG_PREFIX_DIR, "/usr/lib/tcpmd5-activate", NULL }
+#else
 #define CONFIG_SEARCH_PATH { "/etc/tcpmd5-activate", "/run/tcpmd5-activate", "/usr/lib/tcpmd5-activate", NULL }
+#endif
 
 /* What a config was read from, in one block of plain bytes: each config
  * file's path and text in the order read (Secret= values redacted), and

@@ -83,3 +83,17 @@ void key_entry_format(const KeyEntry *e, char buf[static ADDR_STRLEN]) {
         Prefix p = { .family = e->family, .addr = e->addr, .len = e->prefixlen };
         prefix_format(&p, buf);
 }
+
+KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr) {
+        KeyConfig *best = NULL;
+        int best_len = -1;
+        for (size_t i = 0; i < c->n_keys; i++)
+                for (size_t j = 0; j < c->keys[i].n_peers; j++) {
+                        const Prefix *p = &c->keys[i].peers[j].prefix;
+                        if (p->len > best_len && prefix_contains(p, family, addr)) {
+                                best = &c->keys[i];
+                                best_len = p->len;
+                        }
+                }
+        return best;
+}

@@ -42,3 +42,8 @@ void key_entry_format(const KeyEntry *e, char buf[static ADDR_STRLEN]);
 static inline const char *key_entry_name(const KeyEntry *e) {
         return e->name[0] ? e->name : "(catch-all)";
 }
+
+/* The client's choice: the key whose Peer= prefix holding addr (of family)
+ * is the longest, as the kernel chooses on the server; NULL when none
+ * holds it. Prefixes are never claimed twice, so there are no ties. */
+KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr);

@@ -1,7 +1,6 @@
 /* Secrets and the trust checks on the files that hold them. */
 #include "secret.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -12,6 +11,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -34,32 +34,20 @@ int secret_from_string(const char *s, Secret *ret) {
         return secret_set(s, strlen(s), ret);
 }
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        c = (char) tolower((unsigned char) c);
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
 int secret_from_hex(const char *s, Secret *ret) {
         size_t n = strlen(s);
         if (n == 0)
                 return -ENODATA;
+        for (size_t i = 0; i < n; i++)
+                if (unhexchar(s[i]) < 0)
+                        return -EILSEQ;
         if (n % 2)
                 return -EINVAL;
         if (n / 2 > SECRET_MAX)
                 return -E2BIG;
         Secret tmp = { 0 };
-        for (size_t i = 0; i < n; i += 2) {
-                int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-                if (hi < 0 || lo < 0) {
-                        secret_wipe(&tmp);
-                        return -EINVAL;
-                }
-                tmp.bytes[i / 2] = (uint8_t) (hi << 4 | lo);
-        }
+        for (size_t i = 0; i < n; i += 2)
+                tmp.bytes[i / 2] = (uint8_t) (unhexchar(s[i]) << 4 | unhexchar(s[i + 1]));
         tmp.len = n / 2;
         *ret = tmp;
         secret_wipe(&tmp);
@@ -246,4 +234,67 @@ void secret_fingerprint(const Secret *s, char ret[static SECRET_FINGERPRINT_STRL
         for (size_t i = 0; i < (SECRET_FINGERPRINT_STRLEN - 1) / 2; i++)
                 snprintf(ret + 2 * i, 3, "%02x", digest[i]);
         explicit_bzero(digest, sizeof digest);
+}
+
+/* ---- the messages both programs give about a key file ---- */
+
+int secret_report(int r, const char *what, const char *path, const char *problem) {
+        const char *p = path ? path : "it";
+        if (problem)
+                return log_errno(-EACCES, "%s: refusing %s: %s", what, p, problem);
+        switch (r) {
+        case -ELOOP:
+                return log_errno(-EACCES, "%s: %s is a symbolic link; name the file itself", what, p);
+        case -E2BIG:
+                return log_errno(-EBADMSG, "%s: %s holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); keys are never cut",
+                                 what, p, SECRET_MAX);
+        case -ENODATA:
+                return log_errno(-EBADMSG, "%s: %s is empty", what, p);
+        case -EISDIR:
+                return log_errno(-EBADMSG, "%s: %s is not a regular file (name a file holding the key)", what, p);
+        default:
+                return log_errno(r, "%s: cannot read %s: %s", what, p, strerror(-r));
+        }
+}
+
+/* Only one '\n' is dropped, so a key file saved with CRLF line ends keeps
+ * its '\r' as the last key byte: the key differs from the peer's, and
+ * nothing but a silent timeout would tell. */
+void secret_warn_line_end(const char *what, const char *path, const Secret *s) {
+        if (s->len > 0 && s->bytes[s->len - 1] == '\r')
+                log_warning("%s: %s ends in a carriage return (\\r), which is used as part of the key: a file with "
+                            "CRLF line ends? Unless the peer's key ends in \\r too, rewrite it with a plain \\n line "
+                            "end", what, path ? path : "it");
+}
+
+int secret_load_reported(const char *what, const char *path, Secret *ret) {
+        const char *problem = NULL;
+        int r = secret_load_file(path, ret, &problem);
+        if (r < 0)
+                return secret_report(r, what, path, problem);
+        secret_warn_line_end(what, path, ret);
+        return 0;
+}
+
+/* systemd's rule: a file name in $CREDENTIALS_DIRECTORY, and a name
+ * LISTEN_FDNAMES could carry. */
+bool credential_name_valid(const char *name) {
+        size_t n = strlen(name);
+        if (n == 0 || n > 255 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (*p < ' ' || *p > '~' || *p == '/' || *p == ':')
+                        return false;
+        return true;
+}
+
+int credential_path(const char *name, char **ret) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        if (str_empty(dir))
+                return -ENXIO;
+        char *p = str_join_path(dir, name);
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
 }

@@ -1,5 +1,6 @@
 /* tcpmd5-activate: create listening sockets that only signed peers can
  * reach, then hand them to a daemon. main() reads as the list of steps. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include "accept.h"
 #include "config-files.h"
 #include "config.h"
+#include "execwords.h"
 #include "handoff.h"
 #include "listener.h"
 #include "log.h"
@@ -37,6 +39,8 @@ static bool arg_process_group;
 static bool arg_forward_reload = true;
 static bool arg_watch;
 
+static char *default_dirs[] = CONFIG_SEARCH_PATH;
+
 static void help(void) {
         printf("Usage: tcpmd5-activate [OPTIONS] [--] [COMMAND [ARG]...]\n"
                "\n"
@@ -46,7 +50,7 @@ static void help(void) {
                "\n"
                "  -c, --config=FILE      read FILE and FILE.d/*.conf\n"
                "  -u, --unit=NAME        read NAME.conf and NAME.conf.d/*.conf from the\n"
-               "                         search path (/etc, /run, /usr/lib/tcpmd5-activate)\n"
+               "                         search path (below)\n"
                "      --config-dir=DIR   search DIR instead (repeatable, in order)\n"
                "      --check            validate everything and print the plan; open nothing\n"
                "  -q, --quiet            with --check: print nothing unless something is wrong\n"
@@ -63,7 +67,12 @@ static void help(void) {
                "      --version          show the version\n"
                "\n"
                "Exit status: 64 usage, 78 config, 77 permissions, 71 OS error,\n"
-               "69 no TCP MD5 in the kernel, 126/127 command not executable/found.\n");
+               "69 no TCP MD5 in the kernel, 126/127 command not executable/found.\n"
+               "\n"
+               "Search path:");
+        for (char **d = default_dirs; *d; d++)
+                printf(" %s", *d);
+        printf("\n");
 }
 
 enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_ACCEPT, ARG_INETD, ARG_ON_DEMAND, ARG_SUPERVISE,
@@ -122,7 +131,8 @@ static int parse_option(int c) {
         case ARG_VERSION:
                 printf("tcpmd5-activate %s\n", PROJECT_VERSION);
                 return 0;
-        default:
+        default: /* getopt said what */
+                fprintf(stderr, "Try 'tcpmd5-activate --help' for more information.\n");
                 return -EINVAL;
         }
 }
@@ -174,9 +184,26 @@ static int parse_argv(int argc, char **argv) {
         return 1;
 }
 
+static const char *plural(size_t n, const char *one, const char *many) { return n == 1 ? one : many; }
+
+/* An IPv4 prefix as written, with the v4-mapped address a dual-stack
+ * socket holds it under (the kernel takes the IPv4 length with it). */
+static void format_key_prefix(const KeyEntry *e, char buf[static ADDR_STRLEN * 2]) {
+        char v4[ADDR_STRLEN], mapped[INET6_ADDRSTRLEN];
+        if (e->family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&e->addr.in6)) {
+                key_entry_format(e, buf);
+                return;
+        }
+        Prefix p = { .family = AF_INET, .len = e->prefixlen };
+        memcpy(&p.addr.in, &e->addr.in6.s6_addr[12], sizeof p.addr.in);
+        prefix_format(&p, v4);
+        inet_ntop(AF_INET6, &e->addr.in6, mapped, sizeof mapped);
+        snprintf(buf, ADDR_STRLEN * 2, "%s [v4-mapped %s]", v4, mapped);
+}
+
 static void print_key_line(const Config *c, const KeyEntry *e) {
-        char pfx[ADDR_STRLEN];
-        key_entry_format(e, pfx);
+        char pfx[ADDR_STRLEN * 2];
+        format_key_prefix(e, pfx);
         if (!e->name[0]) {
                 printf("  %-43s catch-all (%zu random bytes)\n", pfx, e->secret.len);
                 return;
@@ -187,8 +214,9 @@ static void print_key_line(const Config *c, const KeyEntry *e) {
                        k->name, k->source_arg);
                 return;
         }
-        printf("  %-43s [Key %s] %s%s%s (%zu bytes", pfx, k->name, secret_source_to_string(k->source),
-               k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", k->secret.len);
+        printf("  %-43s [Key %s] %s%s%s (%zu %s", pfx, k->name, secret_source_to_string(k->source),
+               k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", k->secret.len,
+               plural(k->secret.len, "byte", "bytes"));
         if (k->secret.len > 0) { /* tcpmd5-connect -v prints the same */
                 char fp[SECRET_FINGERPRINT_STRLEN];
                 secret_fingerprint(&k->secret, fp);
@@ -200,20 +228,42 @@ static void print_key_line(const Config *c, const KeyEntry *e) {
         printf("\n");
 }
 
+/* The words as a shell would take them back. */
+static int print_command(char *const *command) {
+        printf("command");
+        for (char *const *w = command; *w; w++) {
+                _cleanup_free_ char *q = shell_quote(*w);
+                if (!q)
+                        return -ENOMEM;
+                printf(" %s", q);
+        }
+        printf("\n");
+        return 0;
+}
+
+static void print_mode(const Config *c) {
+        char per_source[16] = "unlimited";
+        if (!c->accept) {
+                printf("fd names %s\n", c->fdname ? c->fdname : c->name);
+                printf("mode %s\n", c->on_demand ? "on demand" : "exec");
+                return;
+        }
+        if (!c->inetd) /* what the accept loop passes with fd 3 */
+                printf("fd names connection\n");
+        if (c->max_connections_per_source > 0)
+                snprintf(per_source, sizeof per_source, "%u", c->max_connections_per_source);
+        printf("mode accept (%s), MaxConnections=%u, MaxConnectionsPerSource=%s\n",
+               c->inetd ? "inetd: stdin/stdout" : "fd 3", c->max_connections, per_source);
+}
+
 /* --check: the resolved plan, without opening anything. No secret bytes. */
 static int print_plan(const Config *c, char *const *command) {
         Secret placeholder = { .len = SECRET_MAX };
         for (size_t i = 0; i < c->n_files; i++)
                 printf("config %s\n", c->files[i]);
-        printf("command");
-        for (char *const *w = command; *w; w++)
-                printf(" %s", *w);
-        printf("\nfd names %s\n", c->fdname ? c->fdname : c->name);
-        if (c->accept)
-                printf("mode accept (%s), MaxConnections=%u, MaxConnectionsPerSource=%u\n",
-                       c->inetd ? "inetd: stdin/stdout" : "fd 3", c->max_connections, c->max_connections_per_source);
-        else
-                printf("mode %s\n", c->on_demand ? "on demand" : "exec");
+        if (print_command(command) < 0)
+                return -ENOMEM;
+        print_mode(c);
         for (size_t i = 0; i < c->n_listen; i++) {
                 char addr[ADDR_STRLEN];
                 ListenerShape shape = listener_expected_shape(c, &c->listen[i].address);
@@ -222,8 +272,8 @@ static int print_plan(const Config *c, char *const *command) {
                 listen_address_format(&c->listen[i].address, addr);
                 if (plan_keys(c, shape, &placeholder, &e, &n) < 0)
                         return -ENOMEM;
-                printf("listen %s%s backlog %u, %zu keys\n", addr, shape.ipv4 && shape.ipv6 ? " (dual-stack)" : "",
-                       c->backlog, n);
+                printf("listen %s%s backlog %u, %zu %s\n", addr, shape.ipv4 && shape.ipv6 ? " (dual-stack)" : "",
+                       c->backlog, n, plural(n, "key", "keys"));
                 for (size_t j = 0; j < n; j++)
                         print_key_line(c, &e[j]);
                 key_table_free(e, n);
@@ -264,7 +314,6 @@ static int apply_command_line(Config *c) {
 /* The RuntimeLoad of this program: the files (or the recorded texts), then
  * the command line. */
 static int load(const ConfigSource *replay, ConfigSource *record, Config **ret) {
-        static char *default_dirs[] = CONFIG_SEARCH_PATH;
         _cleanup_free_ char *name = arg_unit ? strdup(arg_unit) : config_name_from_path(arg_config);
         if (!name)
                 return -ENOMEM;

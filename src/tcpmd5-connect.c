@@ -20,6 +20,7 @@
 #include "handoff.h"
 #include "log.h"
 #include "md5sig.h"
+#include "plan.h"
 #include "relay.h"
 #include "util.h"
 
@@ -179,8 +180,9 @@ static int parse_option(int c) {
                 arg_key_fd = (int) v;
                 return 0;
         case 'C':
-                if (!*optarg || strchr(optarg, '/') || strcmp(optarg, ".") == 0 || strcmp(optarg, "..") == 0)
-                        return log_errno(-EINVAL, "--credential=%s: not a credential name", optarg);
+                if (!credential_name_valid(optarg))
+                        return log_errno(-EINVAL, "--credential=%s: not a credential name (a file name in "
+                                         "$CREDENTIALS_DIRECTORY: no '/' or ':', not . or ..)", optarg);
                 arg_credential = optarg;
                 return 0;
         case 'c':
@@ -229,6 +231,10 @@ static int parse_argv(int argc, char **argv) {
                         printf("tcpmd5-connect %s\n", PROJECT_VERSION);
                         return 0;
                 }
+                if (c == '?') { /* getopt said what */
+                        fprintf(stderr, "Try 'tcpmd5-connect --help' for more information.\n");
+                        return -EINVAL;
+                }
                 if ((r = parse_option(c)) < 0)
                         return r;
         }
@@ -259,21 +265,6 @@ static void keys_done(Keys *k) {
         k->config = NULL;
 }
 
-static int secret_error(int r, const char *what, const char *problem) {
-        if (problem)
-                return log_errno(-EACCES, "%s: refusing it: %s", what, problem);
-        if (r == -ELOOP)
-                return log_errno(-EACCES, "%s: is a symbolic link; name the file itself", what);
-        if (r == -E2BIG)
-                return log_errno(-EBADMSG, "%s: holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); keys are never cut",
-                                 what, SECRET_MAX);
-        if (r == -ENODATA)
-                return log_errno(-EBADMSG, "%s: is empty", what);
-        if (r == -EISDIR)
-                return log_errno(-EBADMSG, "%s: not a regular file (name a file holding the key)", what);
-        return log_errno(r, "%s: cannot read: %s", what, strerror(-r));
-}
-
 static int keys_load_config(Keys *k) {
         _cleanup_free_ char *name = config_name_from_path(arg_config);
         if (!name)
@@ -291,7 +282,6 @@ static int keys_load_config(Keys *k) {
 
 static int keys_load(Keys *k) {
         static char what[512];
-        const char *problem = NULL;
         int r = 0;
         if (arg_config) {
                 k->source = arg_config;
@@ -299,28 +289,31 @@ static int keys_load(Keys *k) {
         }
         if (arg_key_file) {
                 snprintf(what, sizeof what, "--key-file %s", arg_key_file);
-                r = secret_load_file(arg_key_file, &k->fixed, &problem);
+                r = secret_load_reported("--key-file", arg_key_file, &k->fixed);
         } else if (arg_key_fd >= 0) {
                 snprintf(what, sizeof what, "--key-fd %d", arg_key_fd);
                 r = secret_read_fd(arg_key_fd, &k->fixed);
                 close(arg_key_fd);
                 if (r == -EBADF)
                         return log_errno(-EINVAL, "%s: not an open file descriptor", what);
+                if (r < 0)
+                        return secret_report(r, what, NULL, NULL);
+                secret_warn_line_end(what, NULL, &k->fixed);
         } else if (arg_credential) {
-                const char *dir = getenv("CREDENTIALS_DIRECTORY");
-                if (str_empty(dir))
-                        return log_errno(-EBADMSG, "--credential %s: $CREDENTIALS_DIRECTORY is not set "
-                                         "(LoadCredential= in the service unit sets it)", arg_credential);
-                _cleanup_free_ char *path = str_join_path(dir, arg_credential);
-                if (!path)
-                        return -ENOMEM;
-                snprintf(what, sizeof what, "--credential %s (%s)", arg_credential, path);
-                r = secret_load_file(path, &k->fixed, &problem);
+                _cleanup_free_ char *path = NULL;
+                snprintf(what, sizeof what, "--credential %s", arg_credential);
+                r = credential_path(arg_credential, &path);
+                if (r == -ENXIO)
+                        return log_errno(-EBADMSG, "%s: $CREDENTIALS_DIRECTORY is not set "
+                                         "(LoadCredential= in the service unit sets it)", what);
+                if (r >= 0)
+                        r = secret_load_reported(what, path, &k->fixed);
+                snprintf(what, sizeof what, "--credential %s (%s)", arg_credential, path ? path : "");
         } else {
                 return 0;
         }
         if (r < 0)
-                return secret_error(r, what, problem);
+                return r;
         k->have_fixed = true;
         k->source = what;
         return 0;
@@ -343,16 +336,7 @@ static int keys_for(Keys *k, const struct sockaddr *sa, const Secret **ret, cons
                 a.in = ((const struct sockaddr_in *) sa)->sin_addr;
         else
                 a.in6 = ((const struct sockaddr_in6 *) sa)->sin6_addr;
-        KeyConfig *best = NULL;
-        int best_len = -1;
-        for (size_t i = 0; i < k->config->n_keys; i++)
-                for (size_t j = 0; j < k->config->keys[i].n_peers; j++) {
-                        const Prefix *p = &k->config->keys[i].peers[j].prefix;
-                        if (p->len > best_len && prefix_contains(p, sa->sa_family, &a)) {
-                                best = &k->config->keys[i];
-                                best_len = p->len;
-                        }
-                }
+        KeyConfig *best = plan_key_for_peer(k->config, sa->sa_family, &a);
         if (!best)
                 return -ENOENT;
         int r = config_resolve_key(best);

@@ -160,6 +160,38 @@ static void mapped_entry_bytes(void **state) {
         key_table_free(e, n);
 }
 
+static KeyConfig *key_for(const char *addr) {
+        InAddr a;
+        int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+        assert_int_equal(inet_pton(family, addr, &a), 1);
+        return plan_key_for_peer(c, family, &a);
+}
+
+/* The client picks its key as the server's kernel does: the longest
+ * prefix that holds the address, whatever the order in the file. */
+static void client_longest_prefix(void **state) {
+        (void) state;
+        load("[Key wide]\nPeer=192.0.2.0/24\nPeer=any\nSecret=a\n"
+             "[Key host]\nPeer=192.0.2.7\nSecret=b\n"
+             "[Key mid]\nPeer=192.0.2.0/28\nPeer=2001:db8::/32\nSecret=c\n"
+             "[Key six]\nPeer=2001:db8:1::/48\nSecret=d\n");
+        assert_string_equal(key_for("192.0.2.7")->name, "host");
+        assert_string_equal(key_for("192.0.2.8")->name, "mid");
+        assert_string_equal(key_for("192.0.2.200")->name, "wide");
+        assert_string_equal(key_for("198.51.100.1")->name, "wide");   /* any */
+        assert_string_equal(key_for("2001:db8:1::1")->name, "six");
+        assert_string_equal(key_for("2001:db8:2::1")->name, "mid");
+        assert_string_equal(key_for("::1")->name, "wide");
+}
+
+static void client_no_key(void **state) {
+        (void) state;
+        load("[Key a]\nPeer=192.0.2.0/24\nSecret=a\n");
+        assert_null(key_for("198.51.100.1"));
+        assert_null(key_for("::ffff:192.0.2.1")); /* IPv6 never matches an IPv4 prefix */
+        assert_non_null(key_for("192.0.2.1"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(ipv4_listener, setup, teardown),
@@ -172,6 +204,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(interface_bound_prefix_zero_keeps_catch_all, setup, teardown),
                 cmocka_unit_test_setup_teardown(allow_unsigned_has_no_catch_all, setup, teardown),
                 cmocka_unit_test_setup_teardown(mapped_entry_bytes, setup, teardown),
+                cmocka_unit_test_setup_teardown(client_longest_prefix, setup, teardown),
+                cmocka_unit_test_setup_teardown(client_no_key, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
