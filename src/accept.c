@@ -17,6 +17,7 @@
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
+#include "reload.h"
 #include "sigfd.h"
 #include "util.h"
 
@@ -37,8 +38,7 @@ typedef struct RateLimit {
 } RateLimit;
 
 typedef struct AcceptState {
-        ListenerSet *set;
-        AcceptOptions *o;       /* a reload may change it */
+        Runtime *rt;            /* a reload changes what it holds */
         ConnTable children;
         RateLimit refused_log, error_log;
         struct pollfd *pfd;      /* [0] signalfd, [1..] listeners */
@@ -103,22 +103,23 @@ static void refuse(AcceptState *s, int conn, const PeerAddr *p, uint16_t port, c
 
 /* The connection on fd 3 (LISTEN_FDS=1) or, inetd style, on stdin and
  * stdout; the peer in REMOTE_ADDR and REMOTE_PORT. */
-static int child_start(const AcceptOptions *o, int conn, const PeerAddr *p, uint16_t port, pid_t *ret_pid) {
+static int child_start(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port, pid_t *ret_pid) {
         static const char *const names[] = { "connection" };
         char addr[ADDR_STRLEN], num[8];
+        bool inetd = rt->config->inetd;
         peer_format(p, addr);
         snprintf(num, sizeof num, "%u", port);
         ProcessSpec spec = {
-                .path = o->path, .argv = o->argv,
-                .fds = &conn, .names = names, .n_fds = o->inetd ? 0 : 1,
-                .stdio_fd = o->inetd ? conn : -1,
+                .path = rt->path, .argv = rt->argv,
+                .fds = &conn, .names = names, .n_fds = inetd ? 0 : 1,
+                .stdio_fd = inetd ? conn : -1,
                 .remote_addr = addr, .remote_port = num,
         };
         return process_spawn(&spec, ret_pid);
 }
 
 static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {
-        const AcceptOptions *o = s->o;
+        const Config *c = s->rt->config;
         PeerAddr p;
         uint16_t port;
         char more[64];
@@ -127,12 +128,13 @@ static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, soc
                 close_reset(conn); /* not TCP over IP: cannot happen on our listeners */
                 return;
         }
-        if (s->children.n >= o->max_connections) {
-                refuse(s, conn, &p, port, "MaxConnections", o->max_connections);
+        if (s->children.n >= c->max_connections) {
+                refuse(s, conn, &p, port, "MaxConnections", c->max_connections);
                 return;
         }
-        if (o->max_per_source && conn_table_count_source(&s->children, &p) >= o->max_per_source) {
-                refuse(s, conn, &p, port, "MaxConnectionsPerSource", o->max_per_source);
+        if (c->max_connections_per_source &&
+            conn_table_count_source(&s->children, &p) >= c->max_connections_per_source) {
+                refuse(s, conn, &p, port, "MaxConnectionsPerSource", c->max_connections_per_source);
                 return;
         }
         if (conn_table_reserve(&s->children) < 0) {
@@ -142,7 +144,7 @@ static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, soc
                 return;
         }
         pid_t pid;
-        int r = child_start(o, conn, &p, port, &pid);
+        int r = child_start(s->rt, conn, &p, port, &pid);
         if (pid > 0) /* exited already if r < 0: reaped as any other */
                 (void) conn_table_add(&s->children, pid, &p); /* reserved above */
         if (r < 0) {
@@ -150,7 +152,7 @@ static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, soc
                 if (!ratelimit_pass(&s->error_log, &n))
                         return;
                 if (pid > 0)
-                        log_error("cannot start %s for a connection: %s%s", o->path, strerror(-r), held_back(n, more));
+                        log_error("cannot start %s for a connection: %s%s", s->rt->path, strerror(-r), held_back(n, more));
                 else
                         log_error("connection refused: cannot start a process: %s%s", strerror(-r), held_back(n, more));
                 return;
@@ -202,9 +204,9 @@ static void forward(const AcceptState *s, int sig) {
 }
 
 static void stop_listening(AcceptState *s) {
-        for (size_t i = 0; i < s->set->n; i++)
+        for (size_t i = 0; i < s->rt->listeners.n; i++)
                 s->pfd[1 + i].fd = -1;
-        listener_set_close(s->set);
+        listener_set_close(&s->rt->listeners);
 }
 
 /* Not PID 1: the connection processes are the service manager's to stop or
@@ -241,7 +243,7 @@ static int on_signal(AcceptState *s, int sig) {
         case SIGHUP:
                 /* Stopping, the listeners are closed: no keys left to change. */
                 if (!s->stopping)
-                        s->o->on_reload(s->set, s->o);
+                        (void) reload(s->rt, "SIGHUP");
                 return -1;
         case SIGTERM:
         case SIGINT:
@@ -283,7 +285,7 @@ static int poll_timeout(const AcceptState *s) {
 }
 
 static int serve(AcceptState *s, int sigfd) {
-        size_t n = 1 + s->set->n;
+        size_t n = 1 + s->rt->listeners.n;
         for (;;) {
                 if (s->stopping && s->children.n == 0)
                         return 0;
@@ -293,7 +295,7 @@ static int serve(AcceptState *s, int sigfd) {
                 for (size_t i = 1; i < n; i++)
                         s->pfd[i].events = paused ? 0 : POLLIN;
                 if (poll(s->pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
-                        return log_errno(EXIT_OSERR, "poll: %m");
+                        return log_errno(-errno, "poll: %m");
                 status_update(s);
                 ratelimit_flush(&s->refused_log, "connections refused over a limit");
                 ratelimit_flush(&s->error_log, "connections lost to errors");
@@ -305,7 +307,7 @@ static int serve(AcceptState *s, int sigfd) {
                                         return code;
                         }
                         if (sig < 0)
-                                return log_errno(EXIT_OSERR, "reading signals: %s", strerror(-sig));
+                                return log_errno(sig, "reading signals: %s", strerror(-sig));
                 }
                 for (size_t i = 1; i < n; i++)
                         if (s->pfd[i].fd >= 0 && (s->pfd[i].revents & POLLIN))
@@ -330,20 +332,25 @@ static int prepare(ListenerSet *set, struct pollfd *pfd, int sigfd) {
         return 0;
 }
 
-int accept_run(ListenerSet *set, AcceptOptions *o) {
+int accept_run(Runtime *rt) {
         static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+        ListenerSet *set = &rt->listeners;
         _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n, sizeof *pfd);
         if (!pfd) {
                 listener_set_close(set);
-                return log_errno(EXIT_OSERR, "out of memory");
+                return log_errno(-ENOMEM, "out of memory");
         }
         _cleanup_close_ int sigfd = sigfd_open(sigs, ELEMENTSOF(sigs));
         int r = sigfd < 0 ? sigfd : prepare(set, pfd, sigfd);
         if (r < 0) {
                 listener_set_close(set);
-                return log_errno(EXIT_OSERR, "cannot set up signal handling: %s", strerror(-r));
+                return log_errno(r, "cannot set up signal handling: %s", strerror(-r));
         }
-        AcceptState s = { .set = set, .o = o, .pfd = pfd, .init = getpid() == 1 };
+        /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). */
+        notify_set_keys(set->n, listener_set_keys(set));
+        notify_set_connections(0);
+        (void) notify_ready();
+        AcceptState s = { .rt = rt, .pfd = pfd, .init = getpid() == 1 };
         int code = serve(&s, sigfd);
         listener_set_close(set);
         conn_table_free(&s.children);
