@@ -11,19 +11,28 @@
 #include "log.h"
 #include "util.h"
 
+/* A file symlinked to /dev/null is masked, as in systemd. */
+static bool is_masked(const char *path) {
+        struct stat st;
+        char target[16];
+        if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
+                return false;
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n < 0)
+                return false;
+        target[n] = 0;
+        return strcmp(target, "/dev/null") == 0;
+}
+
 static int config_load_one(Config *c, const char *path) {
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r = file_open_regular(path, &fd, &st);
-        if (r == -ELOOP)
-                return log_errno(-EACCES, "%s: is a symbolic link; refusing to follow it (name the target instead)", path);
         if (r == -EISDIR)
                 return log_errno(-EBADMSG, "%s: not a regular file (name a file)", path);
         if (r < 0)
                 return log_errno(r, "%s: cannot open: %s", path, strerror(-r));
-        const char *problem = file_permission_problem(&st, geteuid(), 0);
-        if (!problem)
-                problem = file_dirs_problem(fd, path, false, geteuid());
+        const char *problem = file_trust_problem(fd, path, &st, false);
         if (problem)
                 return log_errno(-EACCES, "%s: refusing this config: %s", path, problem);
         _cleanup_free_ char *text = NULL;
@@ -37,17 +46,12 @@ static int config_load_one(Config *c, const char *path) {
         return r;
 }
 
-/* A drop-in symlinked to /dev/null is masked, as in systemd. */
-static bool is_masked(const char *path) {
-        struct stat st;
-        char target[16];
-        if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
-                return false;
-        ssize_t n = readlink(path, target, sizeof target - 1);
-        if (n < 0)
-                return false;
-        target[n] = 0;
-        return strcmp(target, "/dev/null") == 0;
+/* A masked main file stops the unit, as systemd refuses a masked unit. */
+static int config_load_main(Config *c, const char *path) {
+        if (is_masked(path))
+                return log_errno(-EBADMSG, "%s: masked (a symbolic link to /dev/null); remove the link to use this config",
+                                 path);
+        return config_load_one(c, path);
 }
 
 typedef struct DropIn {
@@ -124,7 +128,7 @@ static int load_unit(Config *c, const char *unit, char *const *dirs) {
                 if (!p)
                         return -ENOMEM;
                 if (access(p, F_OK) == 0 || errno != ENOENT) {
-                        r = config_load_one(c, p);
+                        r = config_load_main(c, p);
                         break;
                 }
         }
@@ -152,7 +156,7 @@ static int load_unit(Config *c, const char *unit, char *const *dirs) {
 int config_load(Config *c, const char *file, const char *unit, char *const *dirs) {
         if (unit)
                 return load_unit(c, unit, dirs);
-        int r = config_load_one(c, file);
+        int r = config_load_main(c, file);
         if (r < 0)
                 return r;
         _cleanup_free_ char *dir = NULL;
@@ -207,9 +211,6 @@ static int resolve_secret(KeyConfig *k, bool check_only) {
         const char *setting = secret_source_to_string(k->source);
         if (problem)
                 return log_errno(-EACCES, "%s:%u: %s=: refusing %s: %s", o->file, o->line, setting, p, problem);
-        if (r == -ELOOP)
-                return log_errno(-EACCES, "%s:%u: %s=: %s is a symbolic link; name the file itself", o->file, o->line,
-                                 setting, p);
         if (r == -E2BIG)
                 return log_errno(-EBADMSG, "%s:%u: %s=: %s holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); "
                                  "keys are never cut", o->file, o->line, setting, p, SECRET_MAX);

@@ -262,8 +262,6 @@ static void keys_done(Keys *k) {
 static int secret_error(int r, const char *what, const char *problem) {
         if (problem)
                 return log_errno(-EACCES, "%s: refusing it: %s", what, problem);
-        if (r == -ELOOP)
-                return log_errno(-EACCES, "%s: is a symbolic link; name the file itself", what);
         if (r == -E2BIG)
                 return log_errno(-EBADMSG, "%s: holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); keys are never cut",
                                  what, SECRET_MAX);
