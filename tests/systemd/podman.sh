@@ -5,7 +5,8 @@
 # tests/systemd/mkroot.sh. The key is a mounted secret file. Checks: a
 # signed client is served and an unsigned one gets nothing; `podman kill -s
 # HUP` rotates the key live; `podman stop` ends with the daemon's status
-# (SIGTERM, 143) well inside the stop timeout; orphans are reaped; the
+# (SIGTERM, 143) well inside the stop timeout; --watch follows a
+# kubelet-style secret volume's ..data swap; orphans are reaped; the
 # container's exit code is the daemon's; a Podman secret with its default
 # mode 0444 is refused (77) and one with mode=0400 is used.
 . "$(dirname "$0")/../lib.sh"
@@ -54,7 +55,7 @@ C=tcpmd5-test-$$
 IMG=localhost/hello-md5-test:$$
 SECRET=tcpmd5-test-office-$$
 podman_cleanup() {
-        podman rm -f -t 0 "$C" "$C-orphans" "$C-secret" "$C-secret-ok" >/dev/null 2>&1 || true
+        podman rm -f -t 0 "$C" "$C-watch" "$C-orphans" "$C-secret" "$C-secret-ok" >/dev/null 2>&1 || true
         podman secret rm "$SECRET" >/dev/null 2>&1 || true
         podman rmi -f "$IMG" >/dev/null 2>&1 || true
 }
@@ -128,6 +129,26 @@ check "stopped well inside the timeout (under 10 s)" test "$ms" -lt 10000
 expect_eq "$(podman inspect -f '{{.State.ExitCode}}' "$C")" 143 \
         "exit code 143: the daemon's death by SIGTERM, passed on (137 would be podman's SIGKILL)"
 check "nothing listens after the stop" bash -c "! ip netns exec $NS ss -Htln | grep -q :7000"
+
+# --- --watch, as kubernetes.yaml runs it: a kubelet-style secret volume
+# mounted at /run/secrets, rotated by a new ..data link renamed over the
+# old one; no SIGHUP.
+mkdir -m 1777 "$T/vol"
+mkdir -m 755 "$T/vol/..gen1" "$T/vol/..gen2"
+key "$T/vol/..gen1/office.key" office-secret-1
+key "$T/vol/..gen2/office.key" office-secret-2
+chmod 400 "$T/vol/..gen1/office.key" "$T/vol/..gen2/office.key"
+ln -s ..gen1 "$T/vol/..data"
+ln -s ..data/office.key "$T/vol/office.key"
+expect_rc 0 "podman run -d ... --watch, a secret volume mounted whole" in_net \
+        podman run -d --name "$C-watch" --network host -v "$T/vol:/run/secrets:ro" "$IMG" --watch
+check "generation 1 is served" wait_for 200 greeted "$T/old.key"
+ln -s ..gen2 "$T/vol/..data_tmp"
+mv -T "$T/vol/..data_tmp" "$T/vol/..data"
+rm -r "$T/vol/..gen1"
+check "after the ..data swap, generation 2 is served" wait_for 100 greeted "$T/new.key"
+check "generation 1 gets nothing" silence "$T/old.key"
+expect_rc 0 "podman stop" podman stop -t 30 "$C-watch"
 
 # --- orphans and the exit code: the daemon (the command given after the
 # image) leaves three orphans, which must come to PID 1, be reaped, and
