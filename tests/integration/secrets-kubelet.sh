@@ -70,7 +70,7 @@ ln -s "$G2" "$V/..data_tmp"
 start=$(date +%s%N)
 mv -T "$V/..data_tmp" "$V/..data"
 check "the ..data swap triggers a reload" wait_for 60 count_is reloads 1
-check "generation 2 key gets in" wait_for 60 echo_ok "$NS" "$T/gen2.key" 127.0.0.1 2222
+check "generation 2 key gets in" echo_ok "$NS" "$T/gen2.key" 127.0.0.1 2222
 echo "# generation 2 served $(( ($(date +%s%N) - start) / 1000000 )) ms after the swap"
 check "generation 1 key is dropped" echo_dropped "$NS" "$T/gen1.key" 127.0.0.1 2222
 rm -rf "${V:?}/$G1"
@@ -91,22 +91,21 @@ cat > "$T/svc.conf.d.tmp" <<CONF
 Peer = 192.0.2.10
 SecretFile = $T/etc-keys/partner.key
 CONF
-mkdir -m 755 "$T/svc.conf.d"
+mkdir -m 755 "$T/svc.conf.d.new"
 chmod 644 "$T/svc.conf.d.tmp"
-mv "$T/svc.conf.d.tmp" "$T/svc.conf.d/partner.conf"
+mv "$T/svc.conf.d.tmp" "$T/svc.conf.d.new/partner.conf"
+mv "$T/svc.conf.d.new" "$T/svc.conf.d"
 in_ns "$NS" ip addr add 192.0.2.10/32 dev lo
-partner() { # KEYFILE: 0 when a signed echo from 192.0.2.10 comes back
+partner() { # KEYFILE: 0 when a signed echo from 192.0.2.10 comes back (1 s at most)
         local out
-        out=$(ip netns exec "$NS" $CLIENT -t 3000 -s 192.0.2.10 -k "$1" 127.0.0.1 2222 hi) && [ "$out" = hi ]
+        out=$(ip netns exec "$NS" $CLIENT -t 1000 -s 192.0.2.10 -k "$1" 127.0.0.1 2222 hi) && [ "$out" = hi ]
 }
 key "$T/partner1.key" partner-secret-1
 key "$T/partner2.key" partner-secret-2
 check "the partner drop-in is loaded" wait_for 60 partner "$T/partner1.key"
-n=$(reloads)
 key "$T/run-secrets/.partner.key.new" partner-secret-2
 mv "$T/run-secrets/.partner.key.new" "$T/run-secrets/partner.key"
-check "replacing the file a link leads to triggers a reload" wait_for 60 count_is reloads $((n + 1))
-check "the replaced partner key gets in" wait_for 60 partner "$T/partner2.key"
+check "replacing the file a link leads to reloads: the new partner key gets in" wait_for 60 partner "$T/partner2.key"
 rc=0; in_ns "$NS" $CLIENT -t 300 -s 192.0.2.10 -k "$T/partner1.key" 127.0.0.1 2222 hi >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 3 "the old partner key is dropped"
 

@@ -85,10 +85,11 @@ mkdir -m 700 "$T/secrets" "$T/out"
 key "$T/secrets/office.key" office-secret-1
 key "$T/old.key" office-secret-1
 key "$T/new.key" office-secret-2
-# greeted KEY: a signed client from 192.0.2.10 gets the daemon's greeting.
+# greeted KEY: a signed client from 192.0.2.10 gets the daemon's greeting
+# (a dropped SYN gives up after 1 s).
 greeted() {
         local out
-        out=$(echo ping | timeout 10 ip netns exec "$NS" "$CONNECT_BIN" -k "$1" -s 192.0.2.10 127.0.0.1 7000) &&
+        out=$(echo ping | timeout 10 ip netns exec "$NS" "$CONNECT_BIN" -t 1 -k "$1" -s 192.0.2.10 127.0.0.1 7000) &&
                 [ "$(printf '%s' "$out" | head -1)" = "hello from hello" ]
 }
 # silence KEY: from 192.0.2.10, the SYN is dropped (md5-client exit 3).
@@ -114,7 +115,7 @@ check "a wrong key gets nothing" silence "$T/new.key"
 key "$T/secrets/.office.key.new" office-secret-2
 mv "$T/secrets/.office.key.new" "$T/secrets/office.key"
 expect_rc 0 "podman kill -s HUP" podman kill -s HUP "$C"
-check "the new key is served" wait_for 100 greeted "$T/new.key"
+check "the new key is served" wait_for 30 greeted "$T/new.key"
 check "the old key gets nothing" silence "$T/old.key"
 podman logs "$C" > "$T/hello.log" 2>&1 || true
 # office has an IPv4 and an IPv6 prefix: two keys on the dual-stack socket.
@@ -142,11 +143,12 @@ ln -s ..gen1 "$T/vol/..data"
 ln -s ..data/office.key "$T/vol/office.key"
 expect_rc 0 "podman run -d ... --watch, a secret volume mounted whole" in_net \
         podman run -d --name "$C-watch" --network host -v "$T/vol:/run/secrets:ro" "$IMG" --watch
-check "generation 1 is served" wait_for 200 greeted "$T/old.key"
+check "it listens" wait_for 200 listening "$NS" 7000
+check "generation 1 is served" greeted "$T/old.key"
 ln -s ..gen2 "$T/vol/..data_tmp"
 mv -T "$T/vol/..data_tmp" "$T/vol/..data"
 rm -r "$T/vol/..gen1"
-check "after the ..data swap, generation 2 is served" wait_for 100 greeted "$T/new.key"
+check "after the ..data swap, generation 2 is served" wait_for 30 greeted "$T/new.key"
 check "generation 1 gets nothing" silence "$T/old.key"
 expect_rc 0 "podman stop" podman stop -t 30 "$C-watch"
 
@@ -181,6 +183,7 @@ grep -q "refusing /run/secrets/office.key: .*can read it" "$T/secret.log" && ok 
         { fail "the refusal names the file"; sed 's/^/#   /' "$T/secret.log"; }
 expect_rc 0 "with mode=0400 it is used" in_net \
         podman run -d --name "$C-secret-ok" --network host --secret "$SECRET,target=office.key,mode=0400" "$IMG"
-check "the secret's key is served" wait_for 200 greeted "$T/new.key"
+check "it listens" wait_for 200 listening "$NS" 7000
+check "the secret's key is served" greeted "$T/new.key"
 expect_rc 0 "podman stop" podman stop -t 30 "$C-secret-ok"
 finish
