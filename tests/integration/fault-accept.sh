@@ -12,7 +12,7 @@
 netns_new "$NS"
 key "$T/office.key" office-secret-0123
 FAULT_SECRETS=(office-secret-0123)
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2322
 ListenStream = 127.0.0.1:2323
@@ -28,7 +28,6 @@ Peer = 127.0.0.0/8
 Peer = ::1
 SecretFile = $T/office.key
 CONF
-chmod 600 "$T/svc.conf"
 FAULT_CMD=("$ACTIVATE" --config "$T/svc.conf")
 FAULT_MARKER=$T/started
 

@@ -11,7 +11,7 @@ netns_new "$NS"
 key "$T/office.key" office-secret-0123
 key "$T/lab.key" lab-secret-4567
 FAULT_SECRETS=(office-secret-0123 lab-secret-4567)
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2222
 ListenStream = 127.0.0.1:2223
@@ -29,7 +29,6 @@ SecretFile = $T/office.key
 Peer = 127.0.0.7/32
 SecretFile = $T/lab.key
 CONF
-chmod 600 "$T/svc.conf"
 FAULT_CMD=("$ACTIVATE" --supervise --config "$T/svc.conf")
 FAULT_MARKER=$T/started
 
@@ -43,9 +42,9 @@ fault_sweep setsockopt ENOMEM 71 8
 fault_sweep setsockopt EPERM 77 8
 fault_sweep bind EADDRINUSE 71
 fault_sweep listen EADDRINUSE 71
-# The first fork is only a memory saving (the config is read in a child,
-# src/child-load.c): when it fails the supervisor reads the config itself
-# and starts as usual.
+# The first fork is only a memory saving (the config is read in a short-lived
+# child): when it fails the supervisor reads the config itself and starts as
+# usual.
 fault_run FAULT_FUNC=fork FAULT_AT=1 FAULT_ERRNO=EAGAIN
 check "the config reader's fork fails: the daemon starts all the same" wait_for 200 test -e "$FAULT_MARKER"
 check "  and a signed client gets in" echo_ok "$NS" "$T/office.key" 127.0.0.1 2223

@@ -12,7 +12,7 @@ WRONG_CLIENTS=5
 netns_new "$NS"
 key "$T/k.key" flood-test-secret
 key "$T/wrong.key" not-the-flood-secret
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2400
 [Service]
@@ -21,7 +21,6 @@ ExecStart = $ECHO_DAEMON $T/report --accept-log=$T/accepts
 Peer = 127.0.0.0/8
 SecretFile = $T/k.key
 CONF
-chmod 600 "$T/svc.conf"
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/svc.conf"
 check "listener up" wait_for 100 test -s "$T/report"
 : > "$T/accepts"

@@ -10,7 +10,7 @@ not() { ! "$@"; }
 SRC=$(cd "$HERE/../.." && pwd)
 
 command -v dpkg-buildpackage >/dev/null && command -v lintian >/dev/null ||
-        { echo "not ok - dpkg-dev, debhelper or lintian missing: run tools/install-deps"; exit 1; }
+        { fail "dpkg-dev, debhelper or lintian missing: run tools/install-deps"; finish; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 t0=$(now_ms)
