@@ -27,6 +27,8 @@ check "listener up" wait_for 100 test -s "$T/report"
 
 counter() { in_ns "$NS" nstat -asz "$1" | awk -v n="$1" '$1 == n { print $2 }'; }
 accepts() { wc -l < "$T/accepts"; }
+counter_above() { [ "$(counter "$1")" -gt "$2" ]; } # NAME VALUE
+not() { ! "$@"; }
 
 # burst NAME COUNTER INJECT-ARGS...: one paced burst with a signed client
 # in the middle of it.
@@ -36,9 +38,10 @@ burst() {
         before=$(counter "$ctr")
         in_ns "$NS" "$INJECT" syn "$@" -n "$N" -u 10000 127.0.0.1 127.0.0.1 2400 > "$T/inject.out" 2>&1 &
         inj=$!
-        sleep 0.3
+        # Underway once the kernel has dropped some of it (it lasts 2 s or more).
+        check "$name: the burst has begun" wait_for 200 counter_above "$ctr" "$before"
         check "$name: a signed client gets through during the burst" echo_ok "$NS" "$T/k.key" 127.0.0.1 2400
-        check "$name: the burst was still running when it did" kill -0 "$inj"
+        check "$name: the burst was still running when it did" not exited "$inj"
         expect_eq "$(in_ns "$NS" ss -Htn state syn-recv | wc -l)" 0 "$name: no half-open connection during the burst"
         wait_exit "$inj" || rc=$?
         expect_eq "$rc $(cat "$T/inject.out")" "0 sent $N" "$name: $N SYNs sent"

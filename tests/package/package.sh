@@ -62,7 +62,7 @@ check "no maintainer script enables or starts a unit" \
 
 # --- install, then purge, in a Debian 12 root -------------------------------
 . "$SRC/tests/systemd/container.sh"
-trap 'ct_teardown; cleanup' EXIT
+trap 'status=$?; ct_teardown; cleanup $status' EXIT
 why=$(ct_unsupported)
 if [ -n "$why" ]; then echo "ok - # SKIP install and purge in a Debian root: $why"; finish; fi
 root=$("$SRC/tests/systemd/mkroot.sh") || { fail "building the Debian root (tests/systemd/mkroot.sh)"; finish; }
