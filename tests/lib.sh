@@ -49,9 +49,9 @@ cleanup() {
         local rc=${1:-$?}
         if [ -z "${PLANNED:-}" ]; then
                 [ -n "${GUARD_REPORTED:-}" ] || [ ! -s "$LISTEN_GUARD_LOG" ] || listen_guard_verdict
-                fail "the test stopped before finish() (exit status $rc)"
+                fail "the test stopped before finish()"
                 echo "1..$CHECKS"
-                [ "$rc" != 0 ] || rc=1
+                if [ "$rc" = 0 ]; then rc=1; else echo "# exit status $rc"; fi
         fi
         for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
         for n in "${NETNS[@]}"; do
