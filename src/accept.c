@@ -18,6 +18,7 @@
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
+#include "reload.h"
 #include "sigfd.h"
 #include "util.h"
 
@@ -40,8 +41,7 @@ typedef struct RateLimit {
 } RateLimit;
 
 typedef struct AcceptState {
-        ListenerSet *set;
-        AcceptOptions *o;       /* a reload may change it */
+        Runtime *rt;            /* a reload changes what it holds */
         ConnTable children;
         RateLimit refused_log, error_log;
         struct pollfd *pfd;      /* [0] signalfd, [1..] listeners */
@@ -104,14 +104,14 @@ static void refuse(AcceptState *s, int conn, const PeerAddr *p, uint16_t port, c
                     held_back(n, more));
 }
 
-static int child_setup(const AcceptOptions *o, int conn, const PeerAddr *p, uint16_t port) {
+static int child_setup(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port) {
         static const char *const names[] = { "connection" };
         char addr[ADDR_STRLEN], num[8];
         peer_format(p, addr);
         snprintf(num, sizeof num, "%u", port);
         if (setenv("REMOTE_ADDR", addr, 1) < 0 || setenv("REMOTE_PORT", num, 1) < 0)
                 return -errno;
-        if (!o->inetd) {
+        if (!rt->config->inetd) {
                 int r = listen_env_set(1, names);
                 return r < 0 ? r : fds_move_to(&conn, 1, 3);
         }
@@ -124,19 +124,19 @@ static int child_setup(const AcceptOptions *o, int conn, const PeerAddr *p, uint
         return syscall(SYS_close_range, 3U, ~0U, 0) < 0 ? -errno : 0;
 }
 
-static _Noreturn void child_exec(const AcceptOptions *o, int conn, const PeerAddr *p, uint16_t port) {
-        int r = child_setup(o, conn, p, port);
+static _Noreturn void child_exec(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port) {
+        int r = child_setup(rt, conn, p, port);
         if (r == 0) {
                 signals_reset();
-                execve(o->path, o->argv, environ);
+                execve(rt->path, rt->argv, environ);
                 r = -errno;
         }
-        log_error("cannot start %s for a connection: %s", o->path, strerror(-r));
+        log_error("cannot start %s for a connection: %s", rt->path, strerror(-r));
         _exit(exec_exit_code(r));
 }
 
 static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {
-        const AcceptOptions *o = s->o;
+        const Config *c = s->rt->config;
         PeerAddr p;
         uint16_t port;
         char more[64];
@@ -145,12 +145,13 @@ static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, soc
                 close_reset(conn); /* not TCP over IP: cannot happen on our listeners */
                 return;
         }
-        if (s->children.n >= o->max_connections) {
-                refuse(s, conn, &p, port, "MaxConnections", o->max_connections);
+        if (s->children.n >= c->max_connections) {
+                refuse(s, conn, &p, port, "MaxConnections", c->max_connections);
                 return;
         }
-        if (o->max_per_source && conn_table_count_source(&s->children, &p) >= o->max_per_source) {
-                refuse(s, conn, &p, port, "MaxConnectionsPerSource", o->max_per_source);
+        if (c->max_connections_per_source &&
+            conn_table_count_source(&s->children, &p) >= c->max_connections_per_source) {
+                refuse(s, conn, &p, port, "MaxConnectionsPerSource", c->max_connections_per_source);
                 return;
         }
         if (conn_table_reserve(&s->children) < 0) {
@@ -161,7 +162,7 @@ static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, soc
         }
         pid_t pid = fork();
         if (pid == 0)
-                child_exec(o, conn, &p, port);
+                child_exec(s->rt, conn, &p, port);
         if (pid < 0) {
                 int saved = errno;
                 close_reset(conn);
@@ -217,9 +218,9 @@ static void forward(const AcceptState *s, int sig) {
 }
 
 static void stop_listening(AcceptState *s) {
-        for (size_t i = 0; i < s->set->n; i++)
+        for (size_t i = 0; i < s->rt->listeners.n; i++)
                 s->pfd[1 + i].fd = -1;
-        listener_set_close(s->set);
+        listener_set_close(&s->rt->listeners);
 }
 
 /* Not PID 1: the connection processes are the service manager's to stop or
@@ -256,7 +257,7 @@ static int on_signal(AcceptState *s, int sig) {
         case SIGHUP:
                 /* Stopping, the listeners are closed: no keys left to change. */
                 if (!s->stopping)
-                        s->o->on_reload(s->set, s->o);
+                        (void) reload(s->rt, "SIGHUP");
                 return -1;
         case SIGTERM:
         case SIGINT:
@@ -298,7 +299,7 @@ static int poll_timeout(const AcceptState *s) {
 }
 
 static int serve(AcceptState *s, int sigfd) {
-        size_t n = 1 + s->set->n;
+        size_t n = 1 + s->rt->listeners.n;
         for (;;) {
                 if (s->stopping && s->children.n == 0)
                         return 0;
@@ -308,7 +309,7 @@ static int serve(AcceptState *s, int sigfd) {
                 for (size_t i = 1; i < n; i++)
                         s->pfd[i].events = paused ? 0 : POLLIN;
                 if (poll(s->pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
-                        return log_errno(EXIT_OSERR, "poll: %m");
+                        return log_errno(-errno, "poll: %m");
                 status_update(s);
                 ratelimit_flush(&s->refused_log, "connections refused over a limit");
                 ratelimit_flush(&s->error_log, "connections lost to errors");
@@ -320,7 +321,7 @@ static int serve(AcceptState *s, int sigfd) {
                                         return code;
                         }
                         if (sig < 0)
-                                return log_errno(EXIT_OSERR, "reading signals: %s", strerror(-sig));
+                                return log_errno(sig, "reading signals: %s", strerror(-sig));
                 }
                 for (size_t i = 1; i < n; i++)
                         if (s->pfd[i].fd >= 0 && (s->pfd[i].revents & POLLIN))
@@ -345,20 +346,25 @@ static int prepare(ListenerSet *set, struct pollfd *pfd, int sigfd) {
         return 0;
 }
 
-int accept_run(ListenerSet *set, AcceptOptions *o) {
+int accept_run(Runtime *rt) {
         static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+        ListenerSet *set = &rt->listeners;
         _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n, sizeof *pfd);
         if (!pfd) {
                 listener_set_close(set);
-                return log_errno(EXIT_OSERR, "out of memory");
+                return log_errno(-ENOMEM, "out of memory");
         }
         _cleanup_close_ int sigfd = sigfd_open(sigs, ELEMENTSOF(sigs));
         int r = sigfd < 0 ? sigfd : prepare(set, pfd, sigfd);
         if (r < 0) {
                 listener_set_close(set);
-                return log_errno(EXIT_OSERR, "cannot set up signal handling: %s", strerror(-r));
+                return log_errno(r, "cannot set up signal handling: %s", strerror(-r));
         }
-        AcceptState s = { .set = set, .o = o, .pfd = pfd, .init = getpid() == 1 };
+        /* Listening: for Type=notify units (a no-op without NOTIFY_SOCKET). */
+        notify_set_keys(set->n, listener_set_keys(set));
+        notify_set_connections(0);
+        (void) notify_ready();
+        AcceptState s = { .rt = rt, .pfd = pfd, .init = getpid() == 1 };
         int code = serve(&s, sigfd);
         listener_set_close(set);
         conn_table_free(&s.children);

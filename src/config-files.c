@@ -2,6 +2,7 @@
 #include "config-files.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -11,7 +12,93 @@
 #include "log.h"
 #include "util.h"
 
-static int config_load_one(Config *c, const char *path) {
+/* ---- ConfigSource ---- */
+
+/* A record: kind, path NUL, and for a config file the text's size
+ * (size_t) and the text. */
+static int source_add(ConfigSource *s, SourceKind kind, const char *path, const char *text, size_t size) {
+        size_t plen = strlen(path) + 1, need = 1 + plen + (text ? sizeof size + size : 0);
+        char *d = malloc(s->size + need);
+        if (!d)
+                return -ENOMEM;
+        /* Not realloc: the old block is wiped (paths of key files). */
+        if (s->size)
+                memcpy(d, s->data, s->size);
+        char *p = d + s->size;
+        *p++ = (char) kind;
+        memcpy(p, path, plen);
+        p += plen;
+        if (text) {
+                memcpy(p, &size, sizeof size);
+                memcpy(p + sizeof size, text, size);
+                config_text_redact_secrets(p + sizeof size, size);
+        }
+        size_t old = s->size;
+        config_source_done(s);
+        s->data = d;
+        s->size = old + need;
+        return 0;
+}
+
+bool config_source_next(const ConfigSource *s, size_t *pos, SourceKind *ret_kind, const char **ret_path,
+                        const char **ret_text, size_t *ret_size) {
+        if (*pos >= s->size)
+                return false;
+        const char *p = s->data + *pos;
+        *ret_kind = (SourceKind) *p++;
+        *ret_path = p;
+        p += strlen(p) + 1;
+        *ret_text = NULL;
+        *ret_size = 0;
+        if (*ret_kind == SOURCE_CONFIG) {
+                memcpy(ret_size, p, sizeof *ret_size);
+                *ret_text = p + sizeof *ret_size;
+                p += sizeof *ret_size + *ret_size;
+        }
+        *pos = (size_t) (p - s->data);
+        return true;
+}
+
+void config_source_done(ConfigSource *s) {
+        if (s->data)
+                explicit_bzero(s->data, s->size);
+        free(s->data);
+        *s = (ConfigSource) { 0 };
+}
+
+int config_replay(Config *c, const ConfigSource *s) {
+        SourceKind kind;
+        const char *path, *text;
+        size_t pos = 0, size;
+        while (config_source_next(s, &pos, &kind, &path, &text, &size))
+                if (kind == SOURCE_CONFIG) {
+                        int r = config_parse_text(c, path, text, size, NULL);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+int config_source_add_keys(ConfigSource *s, const Config *c) {
+        for (size_t i = 0; i < c->n_keys; i++) {
+                const KeyConfig *k = &c->keys[i];
+                _cleanup_free_ char *p = NULL;
+                int r = 0;
+                if (k->source == SECRET_SOURCE_FILE)
+                        r = source_add(s, SOURCE_KEY, k->source_arg, NULL, 0);
+                else if (k->source == SECRET_SOURCE_CREDENTIAL) {
+                        r = credential_path(k->source_arg, &p); /* -ENXIO: no credentials here */
+                        r = r == -ENXIO ? 0 : r < 0 ? r : source_add(s, SOURCE_KEY, p, NULL, 0);
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- reading ---- */
+
+static int config_load_one(Config *c, const char *path, ConfigSource *record) {
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r = file_open_regular(path, &fd, &st);
@@ -33,6 +120,8 @@ static int config_load_one(Config *c, const char *path) {
                 return log_errno(r == -EFBIG ? -EBADMSG : r, "%s: cannot read: %s", path,
                                  r == -EFBIG ? "larger than 64 MiB" : strerror(-r));
         r = config_parse_text(c, path, text, size, &st);
+        if (r >= 0 && record)
+                r = source_add(record, SOURCE_CONFIG, path, text, size);
         explicit_bzero(text, size); /* it may hold Secret= lines */
         return r;
 }
@@ -95,7 +184,7 @@ static int collect_dropins(const char *dir, DropIn **list, size_t *n, size_t *ca
         return r;
 }
 
-static int load_dropins(Config *c, char *const *dirs) {
+static int load_dropins(Config *c, char *const *dirs, ConfigSource *record) {
         DropIn *list = NULL;
         size_t n = 0, cap = 0;
         int r = 0;
@@ -105,7 +194,7 @@ static int load_dropins(Config *c, char *const *dirs) {
                 qsort(list, n, sizeof *list, cmp_dropin);
         for (size_t i = 0; i < n && r >= 0; i++)
                 if (!is_masked(list[i].path))
-                        r = config_load_one(c, list[i].path);
+                        r = config_load_one(c, list[i].path, record);
         for (size_t i = 0; i < n; i++) {
                 free(list[i].name);
                 free(list[i].path);
@@ -114,7 +203,7 @@ static int load_dropins(Config *c, char *const *dirs) {
         return r;
 }
 
-static int load_unit(Config *c, const char *unit, char *const *dirs) {
+static int load_unit(Config *c, const char *unit, char *const *dirs, ConfigSource *record) {
         _cleanup_free_ char *main_name = NULL, *dropin_name = NULL;
         if (asprintf(&main_name, "%s.conf", unit) < 0 || asprintf(&dropin_name, "%s.conf.d", unit) < 0)
                 return -ENOMEM;
@@ -124,7 +213,7 @@ static int load_unit(Config *c, const char *unit, char *const *dirs) {
                 if (!p)
                         return -ENOMEM;
                 if (access(p, F_OK) == 0 || errno != ENOENT) {
-                        r = config_load_one(c, p);
+                        r = config_load_one(c, p, record);
                         break;
                 }
         }
@@ -144,22 +233,22 @@ static int load_unit(Config *c, const char *unit, char *const *dirs) {
                 if (!(dd[i] = str_join_path(dirs[i], dropin_name)))
                         r = -ENOMEM;
         if (r >= 0)
-                r = load_dropins(c, dd);
+                r = load_dropins(c, dd, record);
         strv_free(dd);
         return r;
 }
 
-int config_load(Config *c, const char *file, const char *unit, char *const *dirs) {
+int config_load(Config *c, const char *file, const char *unit, char *const *dirs, ConfigSource *record) {
         if (unit)
-                return load_unit(c, unit, dirs);
-        int r = config_load_one(c, file);
+                return load_unit(c, unit, dirs, record);
+        int r = config_load_one(c, file, record);
         if (r < 0)
                 return r;
         _cleanup_free_ char *dir = NULL;
         if (asprintf(&dir, "%s.d", file) < 0)
                 return -ENOMEM;
         char *const d[] = { dir, NULL };
-        return load_dropins(c, d);
+        return load_dropins(c, d, record);
 }
 
 char *config_name_from_path(const char *path) {
@@ -183,42 +272,25 @@ bool unit_name_valid(const char *name) {
 
 static int resolve_secret(KeyConfig *k, bool check_only) {
         _cleanup_free_ char *path = NULL;
-        const char *problem = NULL;
         const Origin *o = &k->secret_origin;
+        char what[PATH_MAX + 64];
         if (k->source == SECRET_SOURCE_CREDENTIAL) {
-                const char *dir = getenv("CREDENTIALS_DIRECTORY");
+                int r = credential_path(k->source_arg, &path);
                 /* Outside the service (an admin's shell) there is nothing
                  * to read: systemd copies credentials in only at start. */
-                if (str_empty(dir) && check_only)
+                if (r == -ENXIO && check_only)
                         return 0;
-                if (str_empty(dir))
+                if (r == -ENXIO)
                         return log_errno(-EBADMSG, "%s:%u: Credential=%s: $CREDENTIALS_DIRECTORY is not set "
                                          "(load it with LoadCredential= in the service unit)",
                                          o->file, o->line, k->source_arg);
-                if (!(path = str_join_path(dir, k->source_arg)))
-                        return -ENOMEM;
+                if (r < 0)
+                        return r;
         } else if (k->source != SECRET_SOURCE_FILE) {
                 return 0;
         }
-        const char *p = path ? path : k->source_arg;
-        int r = secret_load_file(p, &k->secret, &problem);
-        if (r == 0)
-                return 0;
-        const char *setting = secret_source_to_string(k->source);
-        if (problem)
-                return log_errno(-EACCES, "%s:%u: %s=: refusing %s: %s", o->file, o->line, setting, p, problem);
-        if (r == -ELOOP)
-                return log_errno(-EACCES, "%s:%u: %s=: %s is a symbolic link; name the file itself", o->file, o->line,
-                                 setting, p);
-        if (r == -E2BIG)
-                return log_errno(-EBADMSG, "%s:%u: %s=: %s holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); "
-                                 "keys are never cut", o->file, o->line, setting, p, SECRET_MAX);
-        if (r == -ENODATA)
-                return log_errno(-EBADMSG, "%s:%u: %s=: %s is empty", o->file, o->line, setting, p);
-        if (r == -EISDIR)
-                return log_errno(-EBADMSG, "%s:%u: %s=: %s is not a regular file (name a file holding the key)",
-                                 o->file, o->line, setting, p);
-        return log_errno(r, "%s:%u: %s=: cannot read %s: %s", o->file, o->line, setting, p, strerror(-r));
+        snprintf(what, sizeof what, "%s:%u: %s=", o->file, o->line, secret_source_to_string(k->source));
+        return secret_load_reported(what, path ? path : k->source_arg, &k->secret);
 }
 
 static int resolve_key(KeyConfig *k, bool check_only) {

@@ -43,6 +43,30 @@ static bool is_secret_setting(const char *name, size_t n) {
         return (n == 6 && memcmp(name, "Secret", 6) == 0) || (n == 9 && memcmp(name, "SecretHex", 9) == 0);
 }
 
+/* What a systemd admin may write that inih reads otherwise: ExecStart=
+ * with " ;" (systemd reads the whole line), a value ending in '\' (a
+ * continuation in systemd, none here). */
+static int check_value(Reader *rd, const char *name, size_t n, const char *v) {
+        while (isspace((unsigned char) *v)) /* as inih: a ';' that starts the value is no comment */
+                v++;
+        const char *end = find_chars_or_comment(v, NULL);
+        if (*end == ';' && n == 9 && memcmp(name, "ExecStart", 9) == 0)
+                return log_errno(-EBADMSG, "%s:%u: ExecStart=: ' ;' starts a comment in this file format, so the "
+                                 "command would end before it; write the ';' as '\\;' (or with no space before "
+                                 "it), and put comments on lines of their own", rd->path, rd->line);
+        size_t backslashes = 0;
+        while (end > v && isspace((unsigned char) end[-1]))
+                end--;
+        for (; end > v && end[-1] == '\\'; end--)
+                backslashes++;
+        if (backslashes % 2)
+                return log_errno(-EBADMSG, "%s:%u: %.*s=: a '\\' at the end of a line continues it in systemd unit "
+                                 "files, but this file format has no line continuation: write the whole value on "
+                                 "one line (up to %d characters)", rd->path, rd->line, (int) n, name,
+                                 CONFIG_LINE_MAX);
+        return 0;
+}
+
 static int check_line(Reader *rd, const char *line, size_t len) {
         const char *f = rd->path;
         unsigned l = rd->line;
@@ -82,8 +106,42 @@ static int check_line(Reader *rd, const char *line, size_t len) {
                 if (end > v && isspace((unsigned char) end[-1]) && end[-1] != '\n')
                         return log_errno(-EBADMSG, "%s:%u: the secret ends in whitespace, which inih would drop; "
                                          "use SecretHex= or SecretFile=", f, l);
+                return 0;
         }
-        return 0;
+        return check_value(rd, s, n, sep + 1);
+}
+
+/* One line: the value of a Secret= or SecretHex= (which check_line() let
+ * through: no " ;", no trailing whitespace) to '0's. */
+static void redact_line(char *s, char *end) {
+        if (end > s && end[-1] == '\r')
+                end--;
+        if (s == end || *s == ';' || *s == '#' || *s == '[')
+                return;
+        char saved = *end;
+        *end = 0;
+        char *sep = (char *) find_chars_or_comment(s, "=:");
+        *end = saved;
+        if (sep == end)
+                return;
+        size_t n = (size_t) (sep - s);
+        while (n > 0 && isspace((unsigned char) s[n - 1]))
+                n--;
+        if (!is_secret_setting(s, n))
+                return;
+        char *v = sep + 1;
+        while (v < end && isspace((unsigned char) *v))
+                v++;
+        memset(v, '0', (size_t) (end - v));
+}
+
+void config_text_redact_secrets(char *text, size_t size) {
+        for (char *p = text, *end = text + size; p < end;) {
+                char *nl = memchr(p, '\n', (size_t) (end - p));
+                char *eol = nl ? nl : end;
+                redact_line(p, eol);
+                p = eol + 1;
+        }
 }
 
 static char *reader_next(char *str, int num, void *stream) {

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config-pack.h"
 #include "execwords.h"
 #include "log.h"
 #include "util.h"
@@ -38,10 +37,6 @@ static void key_config_done(KeyConfig *k) {
 void config_free(Config *c) {
         if (!c)
                 return;
-        if (c->packed_size) {
-                config_packed_free(c);
-                return;
-        }
         for (size_t i = 0; i < c->n_keys; i++)
                 key_config_done(&c->keys[i]);
         free(c->keys);
@@ -175,12 +170,16 @@ static int set_enum(const Assignment *a, int *field, const char *const *names, i
                 *field = 0;
                 return 0;
         }
-        for (int i = 0; i < n; i++)
+        char accepted[128] = "";
+        for (int i = 0; i < n; i++) {
                 if (strcmp(a->value, names[i]) == 0) {
                         *field = i;
                         return 0;
                 }
-        return BAD(a, "'%s' is not one of the accepted values", a->value);
+                snprintf(accepted + strlen(accepted), sizeof accepted - strlen(accepted), "%s%s", i ? ", " : "",
+                         names[i]);
+        }
+        return BAD(a, "'%s' is not one of the accepted values: %s", a->value, accepted);
 }
 
 static const char *const bind_ipv6_only_names[] = { "default", "both", "ipv6-only" };
@@ -191,6 +190,29 @@ const char *bind_ipv6_only_to_string(BindIPv6Only b) { return bind_ipv6_only_nam
 const char *secret_source_to_string(SecretSource s) {
         static const char *const names[] = { "none", "SecretFile", "Secret", "SecretHex", "Credential" };
         return names[s];
+}
+
+/* Letters, digits, '-' and '.', with a letter that is no hex digit: a
+ * name, not an address (fe80 and dead:beef are written with hex digits). */
+static bool host_name_like(const char *s, size_t n) {
+        bool letter = false;
+        for (size_t i = 0; i < n; i++) {
+                if (!isalnum((unsigned char) s[i]) && s[i] != '-' && s[i] != '.')
+                        return false;
+                letter = letter || (isalpha((unsigned char) s[i]) && unhexchar(s[i]) < 0);
+        }
+        return letter;
+}
+
+/* What else systemd's ListenStream= takes, for a message that says so. */
+static const char *non_tcp_address_kind(const char *s) {
+        if (s[0] == '/')
+                return "a unix socket path";
+        if (s[0] == '@')
+                return "an abstract unix socket";
+        if (strncmp(s, "vsock:", 6) == 0)
+                return "a vsock address";
+        return NULL;
 }
 
 static int p_listen_stream(const Assignment *a) {
@@ -211,6 +233,13 @@ static int p_listen_stream(const Assignment *a) {
                 return BAD(a, "'%s' is an IPv4-mapped address: the socket would receive IPv4 peers; "
                            "write it as %s", a->value, v4);
         }
+        const char *kind = non_tcp_address_kind(a->value), *colon = strrchr(a->value, ':');
+        if (r < 0 && kind)
+                return BAD(a, "'%s' is %s, which is not supported: TCP MD5 needs TCP (PORT, IPv4:PORT or "
+                           "[IPv6]:PORT)", a->value, kind);
+        if (r < 0 && colon && host_name_like(a->value, (size_t) (colon - a->value)))
+                return BAD(a, "'%s' names a host: ListenStream= takes a numeric address (127.0.0.1:22, [::1]:22); "
+                           "names are not resolved", a->value);
         if (r < 0)
                 return BAD(a, "'%s' is not PORT, IPv4:PORT, [IPv6]:PORT or [fe80::1%%if]:PORT", a->value);
         if ((r = grow_array((void **) &c->listen, &c->cap_listen, c->n_listen + 1, sizeof e)) < 0)
@@ -286,6 +315,9 @@ static int p_peer(const Assignment *a) {
                 return BAD(a, "'%s' is an IPv4-mapped address; write IPv4 peers as IPv4", a->value);
         if (r == -ERANGE)
                 return BAD(a, "prefix length in '%s' is out of range", a->value);
+        if (r < 0 && host_name_like(a->value, strcspn(a->value, "/")))
+                return BAD(a, "'%s' is a host name: Peer= takes addresses and prefixes (ADDRESS, ADDRESS/LENGTH or "
+                           "'any'), not host names, which are not resolved", a->value);
         if (r < 0)
                 return BAD(a, "'%s' is not an address, ADDRESS/LENGTH or 'any'", a->value);
         if ((r = grow_array((void **) &k->peers, &k->cap_peers, k->n_peers + n, sizeof(PeerEntry))) < 0)
@@ -310,12 +342,16 @@ static int set_secret_source(const Assignment *a, SecretSource source) {
                 r = source == SECRET_SOURCE_HEX ? secret_from_hex(a->value, &s) : secret_from_string(a->value, &s);
                 if (r == -E2BIG)
                         r = BAD(a, "the secret is longer than %d bytes (TCP_MD5SIG_MAXKEYLEN); it is never cut", SECRET_MAX);
+                else if (r == -EILSEQ)
+                        r = BAD(a, "write the secret as bare hex digits, two per byte (68656c6c6f), without '0x', "
+                                "':' or spaces");
                 else if (r < 0)
-                        r = BAD(a, "not an even number of hex digits");
+                        r = BAD(a, "an odd number of hex digits; each byte takes two (0a, not a)");
         } else if (source == SECRET_SOURCE_FILE && a->value[0] != '/') {
                 r = BAD(a, "'%s' is not an absolute path", a->value);
-        } else if (source == SECRET_SOURCE_CREDENTIAL && (strchr(a->value, '/') || a->value[0] == '.')) {
-                r = BAD(a, "'%s' is not a credential name", a->value);
+        } else if (source == SECRET_SOURCE_CREDENTIAL && !credential_name_valid(a->value)) {
+                r = BAD(a, "'%s' is not a credential name (a file name in $CREDENTIALS_DIRECTORY: no '/' or ':', "
+                        "not . or ..)", a->value);
         } else if (!(arg = strdup(a->value))) {
                 r = -ENOMEM;
         }
@@ -424,6 +460,65 @@ static bool key_name_valid(const char *s) {
         return true;
 }
 
+/* ---- "did you mean": the nearest known name, when it is close ---- */
+
+static bool close_to(const char *name, const char *known, size_t *ret_distance) {
+        size_t d = str_distance(name, known);
+        *ret_distance = d;
+        return d <= 2 && 2 * d <= strlen(known);
+}
+
+/* The setting nearest to name: one of section kind on a tie, but one of
+ * another section too (ExecStart= under [Socket]). */
+static const Setting *nearest_setting(const char *kind, const char *name) {
+        const Setting *best = NULL;
+        size_t best_d = SIZE_MAX, d;
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                const Setting *t = &settings[i];
+                if (close_to(name, t->name, &d) &&
+                    (d < best_d || (d == best_d && strcmp(t->section, kind) == 0))) {
+                        best = t;
+                        best_d = d;
+                }
+        }
+        return best;
+}
+
+static int unknown_setting(const char *kind, const char *section, const char *name, Origin o) {
+        const Setting *t = nearest_setting(kind, name);
+        if (!t)
+                return log_errno(-EBADMSG, "%s:%u: unknown setting %s= in [%s]", o.file, o.line, name, section);
+        if (strcmp(t->section, kind) == 0)
+                return log_errno(-EBADMSG, "%s:%u: unknown setting %s= in [%s] (did you mean %s=?)", o.file, o.line,
+                                 name, section, t->name);
+        return log_errno(-EBADMSG, "%s:%u: unknown setting %s= in [%s]: %s= belongs in [%s%s]", o.file, o.line, name,
+                         section, t->name, t->section, strcmp(t->section, "Key") == 0 ? " NAME" : "");
+}
+
+/* [key office] is [Key office], [Sokcet] is [Socket]. */
+static int unknown_section(const char *section, Origin o) {
+        static const char *const known[] = { "Socket", "Service", "Key" };
+        size_t n = strcspn(section, " "), best_d = SIZE_MAX, d;
+        const char *best = NULL, *rest = section[n] ? section + n + 1 : "";
+        char first[CONFIG_NAME_MAX + 1];
+        if (strcmp(section, "Key") == 0)
+                return log_errno(-EBADMSG, "%s:%u: [Key] needs a name: [Key NAME], such as [Key office]", o.file, o.line);
+        snprintf(first, sizeof first, "%.*s", (int) n, section);
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (close_to(first, known[i], &d) && d < best_d) {
+                        best = known[i];
+                        best_d = d;
+                }
+        if (best && strcmp(best, "Key") == 0)
+                return log_errno(-EBADMSG, "%s:%u: unknown section [%s] (did you mean [Key %s]?)", o.file, o.line,
+                                 section, *rest ? rest : "NAME");
+        if (best)
+                return log_errno(-EBADMSG, "%s:%u: unknown section [%s] (did you mean [%s]?)", o.file, o.line, section,
+                                 best);
+        return log_errno(-EBADMSG, "%s:%u: unknown section [%s] (expected [Socket], [Service] or [Key NAME])", o.file,
+                         o.line, section);
+}
+
 /* Called for every name=value inih hands us. */
 int config_assign(Config *c, const char *section, const char *name, const char *value,
                   Origin origin, unsigned section_line, const char *secret_problem, KeyConfig **key_cache) {
@@ -447,8 +542,7 @@ int config_assign(Config *c, const char *section, const char *name, const char *
         } else if (strcmp(section, "Socket") != 0 && strcmp(section, "Service") != 0) {
                 if (!*section)
                         return log_errno(-EBADMSG, "%s:%u: %s= stands before any [Section]", origin.file, origin.line, name);
-                return log_errno(-EBADMSG, "%s:%u: unknown section [%s] (expected [Socket], [Service] or [Key NAME])",
-                                 origin.file, section_line, section);
+                return unknown_section(section, (Origin) { origin.file, section_line });
         }
         for (size_t i = 0; i < ELEMENTSOF(settings); i++)
                 if (strcmp(settings[i].section, kind) == 0 && strcmp(settings[i].name, name) == 0) {
@@ -457,7 +551,7 @@ int config_assign(Config *c, const char *section, const char *name, const char *
                                 c->origin[settings[i].id] = origin;
                         return r;
                 }
-        return log_errno(-EBADMSG, "%s:%u: unknown setting %s= in [%s]", origin.file, origin.line, name, section);
+        return unknown_setting(kind, section, name, origin);
 }
 
 /* ---- what a reload changes ---- */

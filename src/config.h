@@ -119,8 +119,6 @@ typedef struct Config {
         size_t n_keys, cap_keys;
         size_t *key_index;  /* open-addressing hash of key names, SIZE_MAX = free */
         size_t key_index_size;
-
-        size_t packed_size; /* nonzero: one block from config_pack() */
 } Config;
 
 #define CONFIG_BACKLOG_DEFAULT 4096
@@ -137,6 +135,11 @@ static inline void config_freep(Config **c) { config_free(*c); }
  * stat, used to refuse Secret= in a file others can read. Logs
  * "path:line: ..." and returns -EBADMSG, or -EACCES for permissions. */
 int config_parse_text(Config *c, const char *path, const char *text, size_t size, const struct stat *st);
+
+/* Overwrites the value of every Secret= and SecretHex= in a text that
+ * config_parse_text() accepted with as many '0's: it parses to the same
+ * settings, and keys of the same length, without the secrets. */
+void config_text_redact_secrets(char *text, size_t size);
 
 /* For the parser: applies one Name=Value of [section] at origin. Logs.
  * secret_problem: why this file may not hold Secret=/SecretHex=, or NULL. */

@@ -3,19 +3,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
 
 static int octal(char c) { return c >= '0' && c <= '7' ? c - '0' : -1; }
-
-static int hex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        c = (char) tolower((unsigned char) c);
-        return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* Decodes the escape at *p (just after the backslash); advances *p. */
 static int unescape(const char **p, char *ret) {
@@ -30,7 +24,7 @@ static int unescape(const char **p, char *ret) {
                         return 0;
                 }
         if (c == 'x') {
-                int a = hex((*p)[1]), b = a < 0 ? -1 : hex((*p)[2]);
+                int a = unhexchar((*p)[1]), b = a < 0 ? -1 : unhexchar((*p)[2]);
                 if (a < 0 || b < 0 || (a == 0 && b == 0))
                         return -EINVAL;
                 *ret = (char) (a << 4 | b);
@@ -121,4 +115,43 @@ int exec_words_parse(const char *s, char ***ret, const char **ret_error) {
 fail:
         strv_free(words);
         return r;
+}
+
+/* Characters a POSIX shell takes literally anywhere in a word. */
+static bool shell_safe(const char *w) {
+        if (!*w)
+                return false;
+        for (; *w; w++)
+                if (!isalnum((unsigned char) *w) && !strchr("_@%+=:,./-", *w))
+                        return false;
+        return true;
+}
+
+char *shell_quote(const char *w) {
+        bool control = false;
+        for (const char *p = w; *p; p++)
+                control = control || (unsigned char) *p < ' ' || *p == 0x7f;
+        if (shell_safe(w))
+                return strdup(w);
+        /* At most four characters a byte, and four for $'' and the NUL. */
+        char *q = malloc(strlen(w) * 4 + 4), *o = q;
+        if (!q)
+                return NULL;
+        if (control)
+                *o++ = '$';
+        *o++ = '\'';
+        for (const char *p = w; *p; p++) {
+                unsigned char c = (unsigned char) *p;
+                if (c == '\'' && !control)
+                        o = stpcpy(o, "'\\''");
+                else if (control && (c == '\'' || c == '\\'))
+                        o += sprintf(o, "\\%c", c);
+                else if (control && (c < ' ' || c == 0x7f))
+                        o += sprintf(o, "\\x%02x", c);
+                else
+                        *o++ = (char) c;
+        }
+        *o++ = '\'';
+        *o = 0;
+        return q;
 }

@@ -108,11 +108,11 @@ static int actual_shape(int fd, const ListenAddress *a, ListenerShape *ret) {
         return 0;
 }
 
-static int explain_key_error(int r, const Listener *l, const KeyEntry *e, size_t i, size_t n) {
+static int explain_key_error(int r, const Config *c, const Listener *l, const KeyEntry *e, size_t i, size_t n) {
         char addr[ADDR_STRLEN], pfx[ADDR_STRLEN];
         listen_address_format(&l->address, addr);
         key_entry_format(e, pfx);
-        const char *name = e->key ? e->key->name : "(catch-all)";
+        const char *name = key_entry_name(e);
         if (r == -ENOMEM) {
                 long cur = 0;
                 read_sysctl_long("/proc/sys/net/core/optmem_max", &cur);
@@ -125,7 +125,7 @@ static int explain_key_error(int r, const Listener *l, const KeyEntry *e, size_t
                 return log_errno(r, "%s: this kernel has no TCP MD5 signature support (CONFIG_TCP_MD5SIG)", addr);
         if (r == -EINVAL && e->ifindex)
                 return log_errno(r, "%s: [Key %s] Interface=%s: the kernel refused it; Interface= must name a VRF "
-                                 "(l3mdev) device", addr, name, e->key->interface);
+                                 "(l3mdev) device", addr, name, config_find_key(c, e->name)->interface);
         return log_errno(r, "%s: cannot install [Key %s] %s (key %zu of %zu): %s", addr, name, pfx, i + 1, n,
                          strerror(-r));
 }
@@ -136,15 +136,16 @@ static int install_keys(const Config *c, Listener *l, const Secret *catch_all) {
         int r = plan_keys(c, l->shape, catch_all, &entries, &n);
         if (r < 0)
                 return log_errno(r, "out of memory planning keys");
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                r = md5sig_add(l->fd, &entries[i]);
-                if (r < 0)
-                        r = explain_key_error(r, l, &entries[i], i, n);
-                else
-                        l->n_keys++;
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if ((r = md5sig_add(l->fd, &entries[i])) < 0)
+                        r = explain_key_error(r, c, l, &entries[i], i, n);
+        if (r < 0) {
+                key_table_free(entries, n);
+                return r;
         }
-        free(entries);
-        return r;
+        l->keys = entries;
+        l->n_keys = n;
+        return 0;
 }
 
 static int resolve_scope(const ListenAddress *a, uint32_t *ret) {
@@ -230,8 +231,10 @@ fail:
 }
 
 void listener_set_close(ListenerSet *s) {
-        for (size_t i = 0; i < s->n; i++)
+        for (size_t i = 0; i < s->n; i++) {
                 closep(&s->v[i].fd);
+                key_table_free(s->v[i].keys, s->v[i].n_keys);
+        }
         free(s->v);
         secret_wipe(&s->catch_all);
         *s = (ListenerSet) { 0 };

@@ -11,7 +11,8 @@ typedef struct Listener {
         int fd;
         ListenAddress address;
         ListenerShape shape;
-        size_t n_keys;        /* keys installed */
+        KeyEntry *keys;       /* what the kernel holds on fd: a reload diffs against it */
+        size_t n_keys;
 } Listener;
 
 typedef struct ListenerSet {

@@ -33,11 +33,11 @@ static int set(int fd, int opt, struct tcp_md5sig *sig) {
 
 int md5sig_add(int fd, const KeyEntry *e) {
         struct tcp_md5sig sig = { 0 };
-        if (e->secret->len == 0 || e->secret->len > TCP_MD5SIG_MAXKEYLEN)
+        if (e->secret.len == 0 || e->secret.len > TCP_MD5SIG_MAXKEYLEN)
                 return -EINVAL;
         fill_addr(&sig, e);
-        sig.tcpm_keylen = (unsigned short) e->secret->len;
-        memcpy(sig.tcpm_key, e->secret->bytes, e->secret->len);
+        sig.tcpm_keylen = (unsigned short) e->secret.len;
+        memcpy(sig.tcpm_key, e->secret.bytes, e->secret.len);
         return set(fd, TCP_MD5SIG_EXT, &sig);
 }
 

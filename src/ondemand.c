@@ -5,15 +5,12 @@
 #include <poll.h>
 #include <signal.h>
 
+#include "reload.h"
 #include "sigfd.h"
 #include "util.h"
 
-typedef struct Reload {
-        void (*fn)(ListenerSet *set, void *userdata);
-        void *userdata;
-} Reload;
-
-static int wait_loop(ListenerSet *set, struct pollfd *pfd, int sigfd, const Reload *reload) {
+static int wait_loop(Runtime *rt, struct pollfd *pfd, int sigfd) {
+        const ListenerSet *set = &rt->listeners;
         size_t n = 1 + set->n;
         pfd[0] = (struct pollfd) { .fd = sigfd, .events = POLLIN };
         for (size_t i = 0; i < set->n; i++)
@@ -28,7 +25,7 @@ static int wait_loop(ListenerSet *set, struct pollfd *pfd, int sigfd, const Relo
                 while ((sig = sigfd_read(sigfd)) > 0) {
                         if (sig != SIGHUP)
                                 return 1;
-                        reload->fn(set, reload->userdata);
+                        (void) reload(rt, "SIGHUP");
                 }
                 if (sig < 0)
                         return sig;
@@ -38,9 +35,9 @@ static int wait_loop(ListenerSet *set, struct pollfd *pfd, int sigfd, const Relo
         }
 }
 
-int ondemand_wait(ListenerSet *set, void (*on_reload)(ListenerSet *set, void *userdata), void *userdata) {
+int ondemand_wait(Runtime *rt) {
         static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-        _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n, sizeof *pfd);
+        _cleanup_free_ struct pollfd *pfd = calloc(1 + rt->listeners.n, sizeof *pfd);
         if (!pfd)
                 return -ENOMEM;
         _cleanup_close_ int sigfd = sigfd_open(sigs, ELEMENTSOF(sigs));
@@ -49,5 +46,5 @@ int ondemand_wait(ListenerSet *set, void (*on_reload)(ListenerSet *set, void *us
         /* The mask stays blocked until handoff_exec()'s signals_reset(): a
          * SIGTERM that arrives in between is then delivered and ends us, as
          * it should. The signalfd itself is close-on-exec. */
-        return wait_loop(set, pfd, sigfd, &(Reload) { on_reload, userdata });
+        return wait_loop(rt, pfd, sigfd);
 }

@@ -3,9 +3,9 @@
  * signed SYN completes a handshake, so scanners never wake the daemon. */
 #pragma once
 
-#include "listener.h"
+#include "runtime.h"
 
 /* 0 once a listener has a connection queued (left queued for the daemon);
  * 1 when SIGTERM or SIGINT came first (nothing to start); -errno. SIGHUP
- * calls on_reload, as in accept mode: keys can rotate before anyone came. */
-int ondemand_wait(ListenerSet *set, void (*on_reload)(ListenerSet *set, void *userdata), void *userdata);
+ * reloads rt, as in accept mode: keys can rotate before anyone came. */
+int ondemand_wait(Runtime *rt);

@@ -2,7 +2,9 @@
 #include "plan.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "util.h"
@@ -18,19 +20,25 @@ static bool prefix_fits(const Prefix *p, ListenerShape shape) {
         return p->family == AF_INET ? shape.ipv4 : shape.ipv6;
 }
 
-static KeyEntry entry_for(const Prefix *p, ListenerShape shape, const KeyConfig *k, const Secret *secret) {
-        KeyEntry e = { .family = p->family, .addr = p->addr, .prefixlen = p->len, .secret = secret, .key = k };
-        if (k)
-                e.ifindex = k->ifindex;
+/* Fills *e in place: no copy of the secret is left on the stack. */
+static void entry_set(KeyEntry *e, const Prefix *p, ListenerShape shape, const KeyConfig *k, const Secret *secret) {
+        memset(e, 0, sizeof *e);
+        e->family = p->family;
+        e->addr = p->addr;
+        e->prefixlen = p->len;
+        memcpy(&e->secret, secret, sizeof *secret);
+        if (k) {
+                e->ifindex = k->ifindex;
+                snprintf(e->name, sizeof e->name, "%s", k->name);
+        }
         if (shape.family == AF_INET6 && p->family == AF_INET) {
                 /* The kernel wants the IPv4 length here; 96+n is EINVAL. */
-                e.family = AF_INET6;
-                e.addr.in6 = (struct in6_addr) { 0 };
-                e.addr.in6.s6_addr[10] = 0xff;
-                e.addr.in6.s6_addr[11] = 0xff;
-                memcpy(&e.addr.in6.s6_addr[12], &p->addr.in, 4);
+                e->family = AF_INET6;
+                e->addr.in6 = (struct in6_addr) { 0 };
+                e->addr.in6.s6_addr[10] = 0xff;
+                e->addr.in6.s6_addr[11] = 0xff;
+                memcpy(&e->addr.in6.s6_addr[12], &p->addr.in, 4);
         }
-        return e;
 }
 
 int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n) {
@@ -50,22 +58,42 @@ int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, Key
                         /* A prefix-0 key bound to one interface leaves the others open. */
                         if (p->len == 0 && k->ifindex == 0)
                                 covered[p->family == AF_INET6] = true;
-                        v[n++] = entry_for(p, shape, k, &k->secret);
+                        entry_set(&v[n++], p, shape, k, &k->secret);
                 }
         }
         if (c->unmatched_peers == UNMATCHED_PEERS_DROP) {
                 Prefix any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
                 if (shape.ipv6 && !covered[1])
-                        v[n++] = entry_for(&any6, shape, NULL, catch_all);
+                        entry_set(&v[n++], &any6, shape, NULL, catch_all);
                 if (shape.ipv4 && !covered[0])
-                        v[n++] = entry_for(&any4, shape, NULL, catch_all);
+                        entry_set(&v[n++], &any4, shape, NULL, catch_all);
         }
         *ret = v;
         *ret_n = n;
         return 0;
 }
 
+void key_table_free(KeyEntry *v, size_t n) {
+        if (v)
+                explicit_bzero(v, n * sizeof *v);
+        free(v);
+}
+
 void key_entry_format(const KeyEntry *e, char buf[static ADDR_STRLEN]) {
         Prefix p = { .family = e->family, .addr = e->addr, .len = e->prefixlen };
         prefix_format(&p, buf);
+}
+
+KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr) {
+        KeyConfig *best = NULL;
+        int best_len = -1;
+        for (size_t i = 0; i < c->n_keys; i++)
+                for (size_t j = 0; j < c->keys[i].n_peers; j++) {
+                        const Prefix *p = &c->keys[i].peers[j].prefix;
+                        if (p->len > best_len && prefix_contains(p, family, addr)) {
+                                best = &c->keys[i];
+                                best_len = p->len;
+                        }
+                }
+        return best;
 }

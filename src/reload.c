@@ -7,9 +7,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config-pack.h"
+#include <fcntl.h>
+#include <sys/wait.h>
+
 #include "log.h"
 #include "md5sig.h"
+#include "notify.h"
+#include "resident.h"
 #include "util.h"
 
 /* The kernel's identity of a key: re-adding it replaces the secret. */
@@ -86,7 +90,7 @@ int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n
                         steps[n++] = (ReloadStep) { RELOAD_ADD, NULL, &new[j] };
         qsort(steps, n, sizeof *steps, add_order);
         for (size_t j = 0; j < n_new; j++)
-                if (match[j] && !secret_equal(match[j]->secret, new[j].secret))
+                if (match[j] && !secret_equal(&match[j]->secret, &new[j].secret))
                         steps[n++] = (ReloadStep) { RELOAD_REPLACE, match[j], &new[j] };
         size_t first_delete = n;
         for (size_t i = 0; i < n_old; i++)
@@ -134,34 +138,33 @@ int reload_apply(int fd, const ReloadStep *steps, size_t n, size_t *ret_failed, 
 
 /* ---- every live listener, all or nothing ---- */
 
+/* One listener's switch from the table it holds to the new plan. */
 typedef struct ListenerChange {
-        KeyEntry *old, *new;
-        size_t n_old, n_new;
+        KeyEntry *new;
+        size_t n_new;
         ReloadStep *steps;
         size_t n_steps;
 } ListenerChange;
 
 static void changes_free(ListenerChange *v, size_t n) {
         for (size_t i = 0; v && i < n; i++) {
-                free(v[i].old);
-                free(v[i].new);
+                key_table_free(v[i].new, v[i].n_new);
                 free(v[i].steps);
         }
         free(v);
 }
 
-/* The old plan is what listener_set_open() installed: same config, same
- * shape, same catch-all secret. */
-static int changes_plan(const ListenerSet *live, const Config *old, const Config *new, ListenerChange **ret) {
+/* The same catch-all secret as the listeners hold, so catch-alls that stay
+ * need no step. */
+static int changes_plan(const ListenerSet *live, const Config *new, ListenerChange **ret) {
         ListenerChange *v = calloc(live->n ? live->n : 1, sizeof *v);
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < live->n; i++) {
+                const Listener *l = &live->v[i];
                 ListenerChange *ch = &v[i];
-                ListenerShape shape = live->v[i].shape;
-                if (plan_keys(old, shape, &live->catch_all, &ch->old, &ch->n_old) < 0 ||
-                    plan_keys(new, shape, &live->catch_all, &ch->new, &ch->n_new) < 0 ||
-                    reload_diff(ch->old, ch->n_old, ch->new, ch->n_new, &ch->steps, &ch->n_steps) < 0) {
+                if (plan_keys(new, l->shape, &live->catch_all, &ch->new, &ch->n_new) < 0 ||
+                    reload_diff(l->keys, l->n_keys, ch->new, ch->n_new, &ch->steps, &ch->n_steps) < 0) {
                         changes_free(v, live->n);
                         return -ENOMEM;
                 }
@@ -174,16 +177,15 @@ static const char *const op_verb[_RELOAD_OP_MAX] = {
         [RELOAD_ADD] = "add", [RELOAD_REPLACE] = "replace", [RELOAD_DELETE] = "delete",
 };
 
-/* Not inlined, for the same reason as report_changes(). */
-__attribute__((noinline)) static int explain_step_error(int r, const Listener *l, const ListenerChange *ch, const ReloadStep *s) {
+static int explain_step_error(int r, const Listener *l, const ListenerChange *ch, const ReloadStep *s) {
         const KeyEntry *e = s->new ? s->new : s->old;
         char addr[ADDR_STRLEN], pfx[ADDR_STRLEN];
         listen_address_format(&l->address, addr);
         key_entry_format(e, pfx);
-        const char *name = e->key ? e->key->name : "(catch-all)";
+        const char *name = key_entry_name(e);
         if (r == -ENOMEM) {
                 /* New keys go in before old ones leave: briefly both sets. */
-                size_t peak = ch->n_old + ch->n_new;
+                size_t peak = l->n_keys + ch->n_new;
                 return log_errno(r, "%s: reload: the kernel refused to %s [Key %s] %s for lack of socket option "
                                  "memory; the switch-over briefly holds up to %zu keys: raise net.core.optmem_max "
                                  "to at least %zu; the old keys stay", addr, op_verb[s->op], name, pfx, peak,
@@ -193,6 +195,8 @@ __attribute__((noinline)) static int explain_step_error(int r, const Listener *l
                          pfx, strerror(-r));
 }
 
+/* Every listener's steps, or on the first failure none: what was applied
+ * is undone, newest first. */
 static int changes_apply(ListenerSet *live, const ListenerChange *v, ReloadStats *stats) {
         for (size_t i = 0; i < live->n; i++) {
                 size_t failed = 0;
@@ -211,17 +215,25 @@ static int changes_apply(ListenerSet *live, const ListenerChange *v, ReloadStats
                                   "key, but some may have the new one", strerror(-u));
                 return r;
         }
+        return 0;
+}
+
+/* The listeners now hold the new tables: keep those, drop the old. */
+static void changes_commit(ListenerSet *live, ListenerChange *v, ReloadStats *stats) {
         for (size_t i = 0; i < live->n; i++) {
-                live->v[i].n_keys = v[i].n_new;
-                stats->keys += v[i].n_new;
+                Listener *l = &live->v[i];
                 for (size_t j = 0; j < v[i].n_steps; j++) {
                         ReloadOp op = v[i].steps[j].op;
                         stats->added += op == RELOAD_ADD;
                         stats->replaced += op == RELOAD_REPLACE;
                         stats->deleted += op == RELOAD_DELETE;
                 }
+                key_table_free(l->keys, l->n_keys);
+                l->keys = TAKE_PTR(v[i].new);
+                l->n_keys = v[i].n_new;
+                v[i].n_new = 0;
+                stats->keys += l->n_keys;
         }
-        return 0;
 }
 
 /* ---- settings other than keys ---- */
@@ -258,11 +270,8 @@ static void name_change(FILE *f, const SettingChange *ch) {
 }
 
 /* Names every changed setting with its file:line: those this reload cannot
- * apply in one warning, the rest in one line. Not inlined: its buffers
- * would stay in reload_keys()'s frame while load() parses below it, and
- * stack touched that deep stays resident in the supervisor
- * (bench/supervise-memory). */
-__attribute__((noinline)) static void report_changes(const Config *old, const Config *new, bool daemon_runs) {
+ * apply in one warning, the rest in one line. */
+static void report_changes(const Config *old, const Config *new, bool daemon_runs) {
         SettingChange ch[_SETTING_MAX];
         char *restart = NULL, *live = NULL, unit[256];
         size_t restart_size = 0, live_size = 0, n = config_changes(old, new, ch);
@@ -321,33 +330,119 @@ static void options_undo(ListenerSet *live, const Config *old, const Config *new
                         (void) listener_connection_options(live->v[i].fd, old, &step);
 }
 
-int reload_keys(ListenerSet *live, Config **current, ReloadLoadConfig load, bool daemon_runs,
-                ReloadStats *ret_stats) {
-        _cleanup_(config_freep) Config *next = NULL;
+int reload_config(ListenerSet *live, const Config *old, const Config *new, bool daemon_runs,
+                  ReloadStats *ret_stats) {
         ListenerChange *changes = NULL;
         ReloadStats stats = { 0 };
-        int r = load(&next);
+        int r = changes_plan(live, new, &changes);
         if (r < 0)
-                return log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
-        if ((r = changes_plan(live, *current, next, &changes)) < 0)
                 return log_errno(r, "reload: out of memory; the old keys stay");
-        r = options_apply(live, *current, next, &stats);
+        r = options_apply(live, old, new, &stats);
         if (r >= 0 && (r = changes_apply(live, changes, &stats)) < 0)
-                options_undo(live, *current, next);
+                options_undo(live, old, new);
+        if (r >= 0)
+                changes_commit(live, changes, &stats);
         changes_free(changes, live->n);
         if (r < 0)
                 return r;
-        report_changes(*current, next, daemon_runs);
-        /* Only now: the old entries pointed into the old config. */
-        config_free(*current);
-        *current = TAKE_PTR(next);
-        /* Kept until the next reload: in one block (config-pack.c). Without
-         * memory it stays as parsed, which works as well. */
-        (void) config_pack(current);
+        report_changes(old, new, daemon_runs);
         log_info("reloaded: %zu key%s added, %zu replaced, %zu deleted on %zu listener%s (%zu setsockopt calls)",
                  stats.added, stats.added == 1 ? "" : "s", stats.replaced, stats.deleted, live->n,
                  live->n == 1 ? "" : "s", stats.setsockopts);
         if (ret_stats)
                 *ret_stats = stats;
         return 0;
+}
+
+/* ---- the reload of a runtime ---- */
+
+/* The new config from the files, and what it was read from. Logs. */
+static int load_new(Runtime *rt, Config **ret, ConfigSource *source) {
+        int r = rt->load(NULL, source, ret);
+        if (r >= 0 && (r = config_source_add_keys(source, *ret)) < 0)
+                log_errno(r, "out of memory");
+        if (r < 0)
+                log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
+        return r;
+}
+
+/* With the config in force at hand. A command that cannot run fails the
+ * reload, as it fails a start, when the next process is still to come. */
+static int reload_here(Runtime *rt) {
+        _cleanup_(config_freep) Config *next = NULL;
+        _cleanup_(config_source_done) ConfigSource source = { 0 };
+        _cleanup_free_ char *path = NULL;
+        int r = load_new(rt, &next, &source);
+        if (r >= 0 && !rt->daemon_runs && (r = command_find(next, &path)) < 0)
+                log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
+        if (r < 0 || (r = reload_config(&rt->listeners, rt->config, next, rt->daemon_runs, NULL)) < 0)
+                return r;
+        if (path && runtime_set_command(rt, next, TAKE_PTR(path)) < 0)
+                log_error("reload: new processes run %s as before", rt->path);
+        config_free(rt->config);
+        rt->config = TAKE_PTR(next);
+        config_source_done(&rt->source);
+        rt->source = source;
+        source = (ConfigSource) { 0 };
+        return 0;
+}
+
+/* In the child: the config in force from rt's source, the new one from
+ * the files, the whole reload, then the new tables and source for the
+ * parent. 0, or 1 when the reload failed (logged; the old keys stay). */
+static int reload_child(Runtime *rt, int fd) {
+        Config *old = NULL, *next = NULL;
+        ConfigSource source = { 0 };
+        int r = rt->load(&rt->source, NULL, &old);
+        if (r < 0)
+                log_errno(r, "reload: cannot read back the config in force; the old keys stay");
+        else if ((r = load_new(rt, &next, &source)) >= 0 &&
+                 (r = reload_config(&rt->listeners, old, next, rt->daemon_runs, NULL)) >= 0) {
+                config_source_done(&rt->source);
+                rt->source = source;
+                source = (ConfigSource) { 0 };
+                r = resident_send(fd, rt, false);
+        }
+        config_free(old);
+        config_free(next);
+        config_source_done(&source);
+        return r < 0;
+}
+
+static int reload_in_child(Runtime *rt) {
+        int p[2], st = 0;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return log_errno(-errno, "reload: cannot create a pipe: %m; the old keys stay");
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = log_errno(-errno, "reload: cannot fork: %m; the old keys stay");
+                close(p[0]);
+                close(p[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(p[0]);
+                _exit(reload_child(rt, p[1]));
+        }
+        close(p[1]);
+        /* Read while it writes: a large table does not fit the pipe. */
+        int r = resident_receive(p[0], rt, false);
+        close(p[0]);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        if (r == -ENODATA)
+                return -EBADMSG; /* it said why */
+        if (r < 0)
+                return log_errno(r, "reload: the reloading process failed (%s); the listeners may hold a mix of "
+                                 "old and new keys: reload again", strerror(-r));
+        return 0;
+}
+
+int reload(Runtime *rt, const char *trigger) {
+        (void) notify_reloading(trigger);
+        int r = rt->config ? reload_here(rt) : reload_in_child(rt);
+        notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
+        notify_set_reload(trigger, r < 0);
+        (void) notify_ready();
+        return r;
 }

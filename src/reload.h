@@ -10,6 +10,7 @@
 #include "config.h"
 #include "listener.h"
 #include "plan.h"
+#include "runtime.h"
 
 typedef enum ReloadOp {
         RELOAD_ADD,      /* a prefix the old plan lacked */
@@ -30,10 +31,6 @@ typedef struct ReloadStats {
         size_t keys;           /* keys on all listeners afterwards */
 } ReloadStats;
 
-/* Re-reads and validates the whole configuration into *ret (logging what is
- * wrong). tcpmd5-activate's own loader fits. */
-typedef int (*ReloadLoadConfig)(Config **ret);
-
 /* Pure. The steps that turn old into new, entries matched on (family,
  * address, prefix length, interface): adds (longest prefix first), then
  * replaces, then deletes (shortest prefix first). At every step each peer
@@ -50,14 +47,20 @@ int reload_apply(int fd, const ReloadStep *steps, size_t n, size_t *ret_failed, 
 /* Undoes steps[0..n) in reverse. Returns the first error, going on anyway. */
 int reload_undo(int fd, const ReloadStep *steps, size_t n, ReloadStats *stats);
 
-/* The whole reload: loads a new config; sets KeepAlive= and NoDelay= on
- * every live listener and changes their keys (all of them or, on any
- * error, none); names every other changed setting, warning about those
- * only a restart applies (RELOAD_NEXT_COMMAND ones too when daemon_runs:
- * the command they are for already runs); then frees the old config and
- * stores the new one in *current, for the caller to apply what it reads
- * from there (the accept loop's limits). The catch-all secret in live
- * stays the same. Logs; returns 0, or -errno with the old keys and
- * *current kept. */
-int reload_keys(ListenerSet *live, Config **current, ReloadLoadConfig load, bool daemon_runs,
-                ReloadStats *ret_stats);
+/* Applies new over what the listeners hold: KeepAlive= and NoDelay= (old
+ * says what they were) and every listener's keys (its table against new's
+ * plan), all of it or, on any error, none; then names every other changed
+ * setting, warning about those only a restart applies (RELOAD_NEXT_COMMAND
+ * ones too when daemon_runs: the command they are for already runs). On
+ * success the listeners hold new's key tables. Logs; returns -errno with
+ * everything as it was. */
+int reload_config(ListenerSet *live, const Config *old, const Config *new, bool daemon_runs,
+                  ReloadStats *ret_stats);
+
+/* The reload, in every mode: reads the config anew and applies it to rt
+ * with reload_config(), telling the service manager (RELOADING=1, then
+ * READY=1 with STATUS= naming the trigger, "SIGHUP" or "FILE changed", and
+ * whether it failed). A runtime without a config in force (a supervisor
+ * that started from a child) reloads in a child, and takes over the key
+ * tables it reports. Logs; returns -errno with the old keys in force. */
+int reload(Runtime *rt, const char *trigger);

@@ -1,8 +1,8 @@
 /* Secrets and the trust checks on the files that hold them. */
 #include "secret.h"
 
-#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -33,32 +34,20 @@ int secret_from_string(const char *s, Secret *ret) {
         return secret_set(s, strlen(s), ret);
 }
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        c = (char) tolower((unsigned char) c);
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
 int secret_from_hex(const char *s, Secret *ret) {
         size_t n = strlen(s);
         if (n == 0)
                 return -ENODATA;
+        for (size_t i = 0; i < n; i++)
+                if (unhexchar(s[i]) < 0)
+                        return -EILSEQ;
         if (n % 2)
                 return -EINVAL;
         if (n / 2 > SECRET_MAX)
                 return -E2BIG;
         Secret tmp = { 0 };
-        for (size_t i = 0; i < n; i += 2) {
-                int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-                if (hi < 0 || lo < 0) {
-                        secret_wipe(&tmp);
-                        return -EINVAL;
-                }
-                tmp.bytes[i / 2] = (uint8_t) (hi << 4 | lo);
-        }
+        for (size_t i = 0; i < n; i += 2)
+                tmp.bytes[i / 2] = (uint8_t) (unhexchar(s[i]) << 4 | unhexchar(s[i + 1]));
         tmp.len = n / 2;
         *ret = tmp;
         secret_wipe(&tmp);
@@ -114,30 +103,38 @@ static int fd_resolved_path(int fd, const char *path, char ret[static PATH_MAX])
  * for their own: a directory must be owned by root or euid, and group and
  * other may write it only when the sticky bit keeps them to their own
  * entries. */
+/* The text of the last problem found, valid until the next one. On the
+ * heap, not static: processes that never meet a problem (a resident
+ * supervisor) then keep no page of it. */
+__attribute__((format(printf, 1, 2))) static const char *problem(const char *fmt, ...) {
+        static char *text;
+        va_list ap;
+        free(text);
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        return text ? text : "(out of memory describing the problem)";
+}
+
 static const char *dir_problem(const char *dir, uid_t euid) {
-        static char text[PATH_MAX * 2 + 128];
         struct stat st;
         if (stat(dir, &st) < 0)
-                snprintf(text, sizeof text, "cannot check directory %s: %s", dir, strerror(errno));
-        else if (st.st_uid != 0 && st.st_uid != euid)
-                snprintf(text, sizeof text, "directory %s is owned by another user, who can replace what is in it "
-                         "(chown root %s)", dir, dir);
-        else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-                snprintf(text, sizeof text, "group or other can write directory %s and replace what is in it "
-                         "(chmod go-w %s)", dir, dir);
-        else
-                return NULL;
-        return text;
+                return problem("cannot check directory %s: %s", dir, strerror(errno));
+        if (st.st_uid != 0 && st.st_uid != euid)
+                return problem("directory %s is owned by another user, who can replace what is in it "
+                               "(chown root %s)", dir, dir);
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+                return problem("group or other can write directory %s and replace what is in it (chmod go-w %s)",
+                               dir, dir);
+        return NULL;
 }
 
 const char *file_dirs_problem(int fd, const char *path, bool self, uid_t euid) {
-        static char text[PATH_MAX + 64];
         char dir[PATH_MAX];
         int r = fd_resolved_path(fd, path, dir);
-        if (r < 0) {
-                snprintf(text, sizeof text, "cannot resolve its path: %s", strerror(-r));
-                return text;
-        }
+        if (r < 0)
+                return problem("cannot resolve its path: %s", strerror(-r));
         for (bool first = true;; first = false) {
                 char *slash = strrchr(dir, '/');
                 if (!first || !self) /* from the file's directory, or from dir itself */
@@ -237,4 +234,67 @@ void secret_fingerprint(const Secret *s, char ret[static SECRET_FINGERPRINT_STRL
         for (size_t i = 0; i < (SECRET_FINGERPRINT_STRLEN - 1) / 2; i++)
                 snprintf(ret + 2 * i, 3, "%02x", digest[i]);
         explicit_bzero(digest, sizeof digest);
+}
+
+/* ---- the messages both programs give about a key file ---- */
+
+int secret_report(int r, const char *what, const char *path, const char *problem) {
+        const char *p = path ? path : "it";
+        if (problem)
+                return log_errno(-EACCES, "%s: refusing %s: %s", what, p, problem);
+        switch (r) {
+        case -ELOOP:
+                return log_errno(-EACCES, "%s: %s is a symbolic link; name the file itself", what, p);
+        case -E2BIG:
+                return log_errno(-EBADMSG, "%s: %s holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); keys are never cut",
+                                 what, p, SECRET_MAX);
+        case -ENODATA:
+                return log_errno(-EBADMSG, "%s: %s is empty", what, p);
+        case -EISDIR:
+                return log_errno(-EBADMSG, "%s: %s is not a regular file (name a file holding the key)", what, p);
+        default:
+                return log_errno(r, "%s: cannot read %s: %s", what, p, strerror(-r));
+        }
+}
+
+/* Only one '\n' is dropped, so a key file saved with CRLF line ends keeps
+ * its '\r' as the last key byte: the key differs from the peer's, and
+ * nothing but a silent timeout would tell. */
+void secret_warn_line_end(const char *what, const char *path, const Secret *s) {
+        if (s->len > 0 && s->bytes[s->len - 1] == '\r')
+                log_warning("%s: %s ends in a carriage return (\\r), which is used as part of the key: a file with "
+                            "CRLF line ends? Unless the peer's key ends in \\r too, rewrite it with a plain \\n line "
+                            "end", what, path ? path : "it");
+}
+
+int secret_load_reported(const char *what, const char *path, Secret *ret) {
+        const char *problem = NULL;
+        int r = secret_load_file(path, ret, &problem);
+        if (r < 0)
+                return secret_report(r, what, path, problem);
+        secret_warn_line_end(what, path, ret);
+        return 0;
+}
+
+/* systemd's rule: a file name in $CREDENTIALS_DIRECTORY, and a name
+ * LISTEN_FDNAMES could carry. */
+bool credential_name_valid(const char *name) {
+        size_t n = strlen(name);
+        if (n == 0 || n > 255 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (*p < ' ' || *p > '~' || *p == '/' || *p == ':')
+                        return false;
+        return true;
+}
+
+int credential_path(const char *name, char **ret) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        if (str_empty(dir))
+                return -ENXIO;
+        char *p = str_join_path(dir, name);
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
 }

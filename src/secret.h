@@ -18,7 +18,8 @@ typedef struct Secret {
 void secret_wipe(Secret *s);
 /* 1..80 bytes taken as they are; -ENODATA empty, -E2BIG too long. */
 int secret_from_string(const char *s, Secret *ret);
-/* Even number of hex digits, 1..80 bytes; -EINVAL, -ENODATA, -E2BIG. */
+/* Bare hex digits, two per byte, 1..80 bytes: -EILSEQ for anything but a
+ * hex digit (0x, ':', spaces), -EINVAL for an odd count, -ENODATA, -E2BIG. */
 int secret_from_hex(const char *s, Secret *ret);
 /* Same rules as --key-file and SecretFile=: one trailing newline dropped,
  * then 1..80 bytes; refused (-EACCES) when the file is open to group/other
@@ -53,3 +54,19 @@ const char *file_permission_problem(const struct stat *st, uid_t euid, int holds
 const char *file_dirs_problem(int fd, const char *path, bool self, uid_t euid);
 /* Reads at most max bytes (-EFBIG beyond), NUL-terminated. */
 int file_read_all(int fd, size_t max, char **ret, size_t *ret_size);
+
+/* Logs why a key file (path, or NULL for "it": an fd) could not be used,
+ * after what ("FILE:LINE: SecretFile=", "--key-file"), as both programs
+ * word it; returns r as the exit code rule wants it (-EACCES, -EBADMSG). */
+int secret_report(int r, const char *what, const char *path, const char *problem);
+/* Warns when the secret ends in '\r': a key file with CRLF line ends. */
+void secret_warn_line_end(const char *what, const char *path, const Secret *s);
+/* secret_load_file(), then secret_report() or secret_warn_line_end(). */
+int secret_load_reported(const char *what, const char *path, Secret *ret);
+
+/* A name for Credential= and --credential: 1..255 printable ASCII
+ * characters, no '/' or ':', not "." or "..". */
+bool credential_name_valid(const char *name);
+/* $CREDENTIALS_DIRECTORY/name; -ENXIO when the variable is unset or empty
+ * (outside a service that has LoadCredential=). */
+int credential_path(const char *name, char **ret);

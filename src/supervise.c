@@ -11,13 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 
-#include "child-load.h"
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
+#include "reload.h"
+#include "resident.h"
+#include "sigfd.h"
 #include "util.h"
 #include "watch.h"
 
@@ -33,13 +34,16 @@ static void supervise_signal_set(sigset_t *ret) {
 
 /* In the child, between fork and exec. Only this process exists in it, so
  * the non-async-signal-safe calls of the exec path are fine. */
-static _Noreturn void child_exec(const SuperviseOptions *o, const char *path, char *const *argv,
-                                 const ListenerSet *set, const char *const *names) {
+static _Noreturn void child_exec(const SuperviseOptions *o, const Runtime *rt) {
+        const ListenerSet *set = &rt->listeners;
         int *fds = calloc(set->n ? set->n : 1, sizeof *fds);
-        if (!fds)
+        const char **names = calloc(set->n ? set->n : 1, sizeof *names);
+        if (!fds || !names)
                 _exit(EXIT_OSERR);
-        for (size_t i = 0; i < set->n; i++)
+        for (size_t i = 0; i < set->n; i++) {
                 fds[i] = set->v[i].fd;
+                names[i] = runtime_fdname(rt);
+        }
         if (o->process_group) {
                 (void) setpgid(0, 0);
                 if (isatty(STDIN_FILENO)) /* the tty follows the group, as with tini -g */
@@ -48,10 +52,87 @@ static _Noreturn void child_exec(const SuperviseOptions *o, const char *path, ch
         /* We are the service's main process: the daemon's own notifications
          * would be refused (NotifyAccess=main) or, worse, taken for ours. */
         unsetenv("NOTIFY_SOCKET");
-        int r = handoff_exec(path, argv, fds, set->n, names);
+        int r = handoff_exec(rt->path, rt->argv, fds, set->n, names);
         free(fds); /* a leak checker judges this process at _exit */
-        log_error("cannot execute %s: %s", path, strerror(-r));
+        free(names);
+        log_error("cannot execute %s: %s", rt->path, strerror(-r));
         _exit(exec_exit_code(r));
+}
+
+/* The child, when the listeners are not open yet: reads the config, tells
+ * the parent the mode ('S' supervise, 'O' another: the parent runs it),
+ * opens the listeners, hands the parent copies, then becomes the daemon. */
+static _Noreturn void child_start(const SuperviseOptions *o, Runtime *rt, int sock) {
+        int r = runtime_load(rt);
+        if (r < 0)
+                _exit(exit_code_from_error(r));
+        if ((r = runtime_find_command(rt)) < 0)
+                _exit(exec_exit_code(r));
+        bool other = rt->config->accept || rt->config->on_demand;
+        if (write(sock, other ? "O" : "S", 1) != 1)
+                _exit(EXIT_OSERR);
+        if (other) {
+                runtime_done(rt); /* a leak checker judges this process at _exit */
+                _exit(0);
+        }
+        if ((r = listener_set_open(rt->config, &rt->listeners)) < 0)
+                _exit(exit_code_from_error(r));
+        if ((r = resident_send(sock, rt, true)) < 0) {
+                log_error("cannot hand the listeners to the supervisor: %s", strerror(-r));
+                _exit(EXIT_OSERR);
+        }
+        child_exec(o, rt);
+}
+
+/* The child's status once it has ended, as main() passes it on. */
+static int child_status(pid_t pid) {
+        int st;
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* Forks the daemon (see supervise_run()). 0 with *ret_child; a positive
+ * exit status when the child ended without starting it; -errno. */
+static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child, bool *ret_other_mode) {
+        bool open = rt->listeners.v != NULL;
+        int sv[2] = { -1, -1 };
+        if (!open && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return log_errno(-errno, "cannot create a socket pair: %m");
+        pid_t child = fork();
+        if (child < 0) {
+                int r = log_errno(-errno, "cannot fork: %m");
+                closep(&sv[0]);
+                closep(&sv[1]);
+                return r;
+        }
+        if (child == 0 && open)
+                child_exec(o, rt);
+        if (child == 0) {
+                close(sv[0]);
+                child_start(o, rt, sv[1]);
+        }
+        if (o->process_group)
+                (void) setpgid(child, child); /* also here: no race with our first kill(-child) */
+        *ret_child = child;
+        if (open)
+                return 0;
+        close(sv[1]);
+        char mode = 0;
+        int r = read(sv[0], &mode, 1) == 1 && mode == 'S' ? resident_receive(sv[0], rt, true) : -ENODATA;
+        close(sv[0]);
+        if (r >= 0)
+                return 0;
+        int st = child_status(child);
+        if (st == 0 && mode == 'O') {
+                *ret_other_mode = true;
+                return 0;
+        }
+        if (st > 0) /* it said why */
+                return st;
+        r = st < 0 ? st : r == -ENODATA ? -EPROTO : r;
+        return log_errno(r, "cannot take the listeners over from the child: %s", strerror(-r));
 }
 
 static void forward(const SuperviseOptions *o, pid_t child, int sig) {
@@ -77,34 +158,22 @@ static bool reap(pid_t child, int *ret_status) {
 typedef struct Supervisor {
         const SuperviseOptions *o;
         pid_t child;
-        ListenerSet *set;
-        Config **config;
+        Runtime *rt;
         Watch *watch;          /* with --watch */
         bool reload_due;       /* a watched file changed; reload when quiet */
 } Supervisor;
 
-/* Watches the files of the current config (they may have changed). */
+/* Watches the files of the config in force (they may have changed). */
 static void rewatch(Supervisor *s) {
         int r = s->watch ? 0 : watch_new(&s->watch);
         if (r >= 0)
-                r = watch_set(s->watch, *s->config);
+                r = watch_set(s->watch, &s->rt->source);
         if (r < 0)
                 log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
 }
 
-int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load, const char *trigger,
-                     bool daemon_runs) {
-        (void) notify_reloading(trigger);
-        /* In a child, so the parse leaves no dirty heap here (child-load.c). */
-        int r = child_reload(set, config, load, daemon_runs);
-        notify_set_keys(set->n, listener_set_keys(set));
-        notify_set_reload(trigger, r < 0);
-        (void) notify_ready();
-        return r;
-}
-
-static void reload(Supervisor *s, const char *trigger) {
-        (void) supervise_reload(s->set, s->config, s->o->load, trigger, true);
+static void supervisor_reload(Supervisor *s, const char *trigger) {
+        (void) reload(s->rt, trigger);
         if (s->o->watch)
                 rewatch(s);
         (void) malloc_trim(0);
@@ -118,8 +187,8 @@ static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
         /* A SIGPIPE from our own write to a closed stderr is ours. */
         if (si->ssi_code == SI_USER && (pid_t) si->ssi_pid == getpid())
                 return -1;
-        if (sig == SIGHUP && s->o->load)
-                reload(s, "SIGHUP");
+        if (sig == SIGHUP)
+                supervisor_reload(s, "SIGHUP");
         if (sig == SIGHUP && !s->o->forward_reload)
                 return -1;
         if (sig == SIGTERM || sig == SIGINT)
@@ -142,10 +211,10 @@ static int supervise_loop(Supervisor *s, int sfd) {
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0)
-                        return log_errno(EXIT_OSERR, "poll failed: %m");
+                        return log_errno(-errno, "poll failed: %m");
                 if (k == 0 && s->reload_due) {
                         s->reload_due = false;
-                        reload(s, watch_changed(s->watch));
+                        supervisor_reload(s, watch_changed(s->watch));
                         continue;
                 }
                 if (p[1].revents && watch_drain(s->watch))
@@ -153,33 +222,34 @@ static int supervise_loop(Supervisor *s, int sfd) {
                 if (!(p[0].revents & POLLIN))
                         continue;
                 struct signalfd_siginfo si;
-                ssize_t n = read(sfd, &si, sizeof si);
-                if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                        continue;
-                if (n != (ssize_t) sizeof si) {
-                        log_error("cannot read signals: %s; stopping the daemon", n < 0 ? strerror(errno) : "short read");
-                        forward(s->o, s->child, SIGKILL);
-                        return EXIT_OSERR;
+                int r;
+                while ((r = sigfd_read_info(sfd, &si)) > 0) {
+                        int status = on_signal(s, &si);
+                        if (status >= 0)
+                                return status;
                 }
-                int status = on_signal(s, &si);
-                if (status >= 0)
-                        return status;
+                if (r < 0) {
+                        log_error("cannot read signals: %s; stopping the daemon", strerror(-r));
+                        forward(s->o, s->child, SIGKILL);
+                        return r;
+                }
         }
 }
 
-int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv, ListenerSet *set,
-                  const char *const *names, Config **config) {
+int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode) {
         /* An unbuffered stderr makes every message format through an 8 kB
          * buffer on the stack, which then stays resident: buffer lines in
          * static memory instead (each message ends with a newline). */
         static char stderr_buffer[512];
         sigset_t mask;
         struct sigaction ign = { .sa_handler = SIG_IGN };
+        pid_t child = -1;
+        *ret_other_mode = false;
         supervise_signal_set(&mask);
         /* Before the fork: a signal arriving in between stays pending for the
          * signalfd instead of killing us. The child clears the mask. */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_errno(EXIT_OSERR, "cannot block signals: %m");
+                return log_errno(-errno, "cannot block signals: %m");
         (void) sigaction(SIGTTIN, &ign, NULL);
         (void) sigaction(SIGTTOU, &ign, NULL);
         /* Orphans of the daemon come to us, as they would to PID 1. */
@@ -187,28 +257,24 @@ int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv
                 log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
         (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
 
-        pid_t child = fork();
-        if (child < 0)
-                return log_errno(EXIT_OSERR, "cannot fork: %m");
-        if (child == 0)
-                child_exec(o, path, argv, set, names);
-        if (o->process_group)
-                (void) setpgid(child, child); /* also here: no race with our first kill(-child) */
-
-        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        int r = start_daemon(rt, o, &child, ret_other_mode);
+        if (r != 0 || *ret_other_mode)
+                return r;
+        rt->daemon_runs = true;
+        _cleanup_close_ int sfd = sigfd_open_set(&mask);
         if (sfd < 0) {
-                log_error("cannot create a signalfd: %m; stopping the daemon");
+                r = log_errno(sfd, "cannot create a signalfd: %s; stopping the daemon", strerror(-sfd));
                 forward(o, child, SIGKILL);
-                return EXIT_OSERR;
+                return r;
         }
-        Supervisor s = { .o = o, .child = child, .set = set, .config = config };
+        Supervisor s = { .o = o, .child = child, .rt = rt };
         if (o->watch)
                 rewatch(&s);
-        notify_set_keys(set->n, listener_set_keys(set));
+        notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
         (void) notify_ready();
-        /* Parsing left freed pages in the heap; we stay resident for long. */
+        /* Whatever start-up left freed in the heap; we stay resident for long. */
         (void) malloc_trim(0);
-        int r = supervise_loop(&s, sfd);
+        r = supervise_loop(&s, sfd);
         watch_free(s.watch);
         return r;
 }

@@ -6,28 +6,21 @@
 
 #include <stdbool.h>
 
-#include "config.h"
-#include "listener.h"
-#include "reload.h"
+#include "runtime.h"
 
 typedef struct SuperviseOptions {
         bool process_group;    /* signal the child's process group, not just the child */
         bool forward_reload;   /* pass SIGHUP on to the daemon after the key reload */
         bool watch;            /* also reload when a config, drop-in or key file changes */
-        ReloadLoadConfig load; /* re-reads the config on SIGHUP */
 } SuperviseOptions;
 
-/* Forks; the child gets the listeners at fd 3.. with LISTEN_PID set to its
- * own pid and execs path. The parent keeps set (close-on-exec) and *config
- * for reloads and returns the exit status for main(): the child's, 128+N if
- * signal N killed it, or 71 when the supervisor itself fails. argv and
- * names are used only before the fork. */
-int supervise_run(const SuperviseOptions *o, const char *path, char *const *argv, ListenerSet *set,
-                  const char *const *names, Config **config);
-
-/* A reload with its notifications: RELOADING=1, reload_keys(), then READY=1
- * with STATUS= naming the trigger ("SIGHUP", "FILE changed") and saying
- * whether it failed. For accept and on-demand mode too, where no daemon
- * runs yet (daemon_runs false). */
-int supervise_reload(ListenerSet *set, Config **config, ReloadLoadConfig load, const char *trigger,
-                     bool daemon_runs);
+/* Forks the daemon, which gets the listeners at fd 3.. with LISTEN_PID set
+ * to its own pid, and stays its parent until it ends. When rt has no
+ * listeners yet, the child reads the config and opens them, and hands this
+ * process copies of the sockets with what it needs to reload them
+ * (resident.c): nothing is parsed here, now or on a reload. Returns the
+ * exit status to pass on (the daemon's, 128+N if signal N killed it, or
+ * the child's own when it could not start), or -errno when supervising
+ * failed. *ret_other_mode: the config asks for accept or on-demand mode,
+ * which the caller runs instead (nothing was started). */
+int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode);

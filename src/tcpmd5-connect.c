@@ -20,6 +20,7 @@
 #include "handoff.h"
 #include "log.h"
 #include "md5sig.h"
+#include "plan.h"
 #include "relay.h"
 #include "util.h"
 
@@ -179,8 +180,9 @@ static int parse_option(int c) {
                 arg_key_fd = (int) v;
                 return 0;
         case 'C':
-                if (!*optarg || strchr(optarg, '/') || strcmp(optarg, ".") == 0 || strcmp(optarg, "..") == 0)
-                        return log_errno(-EINVAL, "--credential=%s: not a credential name", optarg);
+                if (!credential_name_valid(optarg))
+                        return log_errno(-EINVAL, "--credential=%s: not a credential name (a file name in "
+                                         "$CREDENTIALS_DIRECTORY: no '/' or ':', not . or ..)", optarg);
                 arg_credential = optarg;
                 return 0;
         case 'c':
@@ -229,6 +231,10 @@ static int parse_argv(int argc, char **argv) {
                         printf("tcpmd5-connect %s\n", PROJECT_VERSION);
                         return 0;
                 }
+                if (c == '?') { /* getopt said what */
+                        fprintf(stderr, "Try 'tcpmd5-connect --help' for more information.\n");
+                        return -EINVAL;
+                }
                 if ((r = parse_option(c)) < 0)
                         return r;
         }
@@ -259,21 +265,6 @@ static void keys_done(Keys *k) {
         k->config = NULL;
 }
 
-static int secret_error(int r, const char *what, const char *problem) {
-        if (problem)
-                return log_errno(-EACCES, "%s: refusing it: %s", what, problem);
-        if (r == -ELOOP)
-                return log_errno(-EACCES, "%s: is a symbolic link; name the file itself", what);
-        if (r == -E2BIG)
-                return log_errno(-EBADMSG, "%s: holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); keys are never cut",
-                                 what, SECRET_MAX);
-        if (r == -ENODATA)
-                return log_errno(-EBADMSG, "%s: is empty", what);
-        if (r == -EISDIR)
-                return log_errno(-EBADMSG, "%s: not a regular file (name a file holding the key)", what);
-        return log_errno(r, "%s: cannot read: %s", what, strerror(-r));
-}
-
 static int keys_load_config(Keys *k) {
         _cleanup_free_ char *name = config_name_from_path(arg_config);
         if (!name)
@@ -281,7 +272,7 @@ static int keys_load_config(Keys *k) {
         k->config = config_new(name);
         if (!k->config)
                 return -ENOMEM;
-        int r = config_load(k->config, arg_config, NULL, NULL);
+        int r = config_load(k->config, arg_config, NULL, NULL, NULL);
         if (r < 0)
                 return r;
         if (k->config->n_keys == 0)
@@ -291,7 +282,6 @@ static int keys_load_config(Keys *k) {
 
 static int keys_load(Keys *k) {
         static char what[512];
-        const char *problem = NULL;
         int r = 0;
         if (arg_config) {
                 k->source = arg_config;
@@ -299,28 +289,31 @@ static int keys_load(Keys *k) {
         }
         if (arg_key_file) {
                 snprintf(what, sizeof what, "--key-file %s", arg_key_file);
-                r = secret_load_file(arg_key_file, &k->fixed, &problem);
+                r = secret_load_reported("--key-file", arg_key_file, &k->fixed);
         } else if (arg_key_fd >= 0) {
                 snprintf(what, sizeof what, "--key-fd %d", arg_key_fd);
                 r = secret_read_fd(arg_key_fd, &k->fixed);
                 close(arg_key_fd);
                 if (r == -EBADF)
                         return log_errno(-EINVAL, "%s: not an open file descriptor", what);
+                if (r < 0)
+                        return secret_report(r, what, NULL, NULL);
+                secret_warn_line_end(what, NULL, &k->fixed);
         } else if (arg_credential) {
-                const char *dir = getenv("CREDENTIALS_DIRECTORY");
-                if (str_empty(dir))
-                        return log_errno(-EBADMSG, "--credential %s: $CREDENTIALS_DIRECTORY is not set "
-                                         "(LoadCredential= in the service unit sets it)", arg_credential);
-                _cleanup_free_ char *path = str_join_path(dir, arg_credential);
-                if (!path)
-                        return -ENOMEM;
-                snprintf(what, sizeof what, "--credential %s (%s)", arg_credential, path);
-                r = secret_load_file(path, &k->fixed, &problem);
+                _cleanup_free_ char *path = NULL;
+                snprintf(what, sizeof what, "--credential %s", arg_credential);
+                r = credential_path(arg_credential, &path);
+                if (r == -ENXIO)
+                        return log_errno(-EBADMSG, "%s: $CREDENTIALS_DIRECTORY is not set "
+                                         "(LoadCredential= in the service unit sets it)", what);
+                if (r >= 0)
+                        r = secret_load_reported(what, path, &k->fixed);
+                snprintf(what, sizeof what, "--credential %s (%s)", arg_credential, path ? path : "");
         } else {
                 return 0;
         }
         if (r < 0)
-                return secret_error(r, what, problem);
+                return r;
         k->have_fixed = true;
         k->source = what;
         return 0;
@@ -343,16 +336,7 @@ static int keys_for(Keys *k, const struct sockaddr *sa, const Secret **ret, cons
                 a.in = ((const struct sockaddr_in *) sa)->sin_addr;
         else
                 a.in6 = ((const struct sockaddr_in6 *) sa)->sin6_addr;
-        KeyConfig *best = NULL;
-        int best_len = -1;
-        for (size_t i = 0; i < k->config->n_keys; i++)
-                for (size_t j = 0; j < k->config->keys[i].n_peers; j++) {
-                        const Prefix *p = &k->config->keys[i].peers[j].prefix;
-                        if (p->len > best_len && prefix_contains(p, sa->sa_family, &a)) {
-                                best = &k->config->keys[i];
-                                best_len = p->len;
-                        }
-                }
+        KeyConfig *best = plan_key_for_peer(k->config, sa->sa_family, &a);
         if (!best)
                 return -ENOENT;
         int r = config_resolve_key(best);
@@ -429,10 +413,13 @@ static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len) {
         return -err;
 }
 
-/* One address: socket, source, key, connect. Errors that the next address
- * may not have (refused, unreachable, timed out) come back unlogged; a
- * source that cannot be bound is logged and comes back as its exit code. */
-static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, const Secret *s, int *ret_fd) {
+/* One address: socket, source, key, connect. -errno. Errors that the next
+ * address may not have (refused, unreachable, timed out) come back
+ * unlogged; the others are logged, and *ret_fatal says whether they would
+ * be the same for every address. */
+static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, const Secret *s, int *ret_fd,
+                       bool *ret_fatal) {
+        *ret_fatal = true;
         _cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
         if (fd < 0)
                 return log_errno(-errno, "socket: %m");
@@ -441,7 +428,7 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, co
                 /* The port is picked at connect(), so many clients can share ADDR. */
                 (void) setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
                 if (bind(fd, src->ai_addr, src->ai_addrlen) < 0)
-                        return log_errno(EXIT_OSERR, "--source=%s: cannot bind: %m%s", arg_source,
+                        return log_errno(-errno, "--source=%s: cannot bind: %m%s", arg_source,
                                          errno == EADDRNOTAVAIL ? " (not an address of this host)" : "");
         }
         if (s) {
@@ -451,6 +438,7 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, co
                 if (r < 0)
                         return log_errno(r, "cannot set the TCP MD5 key: %s", strerror(-r));
         }
+        *ret_fatal = false;
         int r = connect_wait(fd, ai->ai_addr, ai->ai_addrlen);
         if (r < 0)
                 return r;
@@ -517,14 +505,15 @@ static int connect_any(Keys *keys, const struct addrinfo *list, const struct add
                 tried++;
                 if (arg_verbose)
                         log_attempt(keys, host, port, s, k);
-                r = connect_one(ai, src, s, ret_fd);
+                bool fatal;
+                r = connect_one(ai, src, s, ret_fd, &fatal);
                 if (r == 0) {
                         if (arg_verbose)
                                 log_info("connected to %s port %s", host, port);
                         return 0;
                 }
-                if (r > 0)
-                        return r; /* logged, with its exit code */
+                if (fatal)
+                        return exit_code_from_error(r); /* logged */
                 if (!worth_next_address(r))
                         return exit_code_from_error(r); /* logged, and the same for every address */
                 if (r == -ETIMEDOUT)
@@ -628,9 +617,10 @@ static int run(void) {
         if (!arg_fdpass)
                 return relay(fd);
         /* The key stays on the socket: ssh's every segment is signed. */
-        if ((r = fdpass_send(fd)) < 0)
-                return log_errno(EXIT_OSERR, "--fdpass: cannot pass the connection on standard output: %s",
-                                 strerror(-r));
+        if ((r = fdpass_send(fd)) < 0) {
+                log_error("--fdpass: cannot pass the connection on standard output: %s", strerror(-r));
+                return EXIT_OSERR;
+        }
         if (arg_verbose)
                 log_info("passed the connection to ssh");
         return 0;

@@ -87,6 +87,37 @@ int grow_array_wiped(void **array, size_t *cap, size_t need, size_t elem_size) {
 
 bool str_empty(const char *s) { return !s || !*s; }
 
+int unhexchar(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        c = (char) tolower((unsigned char) c);
+        return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+size_t str_distance(const char *a, const char *b) {
+        size_t row[64], m = strlen(a), n = strlen(b);
+        if (m >= ELEMENTSOF(row) || n >= ELEMENTSOF(row))
+                return SIZE_MAX;
+        for (size_t j = 0; j <= n; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= m; i++) {
+                size_t diagonal = row[0];
+                row[0] = i;
+                for (size_t j = 1; j <= n; j++) {
+                        size_t above = row[j];
+                        bool same = tolower((unsigned char) a[i - 1]) == tolower((unsigned char) b[j - 1]);
+                        size_t best = diagonal + !same;
+                        if (above + 1 < best)
+                                best = above + 1;
+                        if (row[j - 1] + 1 < best)
+                                best = row[j - 1] + 1;
+                        row[j] = best;
+                        diagonal = above;
+                }
+        }
+        return row[n];
+}
+
 bool str_endswith(const char *s, const char *suffix) {
         size_t a = strlen(s), b = strlen(suffix);
         return a >= b && memcmp(s + a - b, suffix, b) == 0;

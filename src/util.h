@@ -51,6 +51,11 @@ int grow_array(void **array, size_t *cap, size_t need, size_t elem_size);
 int grow_array_wiped(void **array, size_t *cap, size_t need, size_t elem_size);
 
 bool str_empty(const char *s);
+/* 0..15 for a hex digit (either case), else -1. */
+int unhexchar(char c);
+/* The edit distance (Levenshtein) of a and b, ignoring ASCII case; SIZE_MAX
+ * when either is longer than 63 characters. For "did you mean" hints. */
+size_t str_distance(const char *a, const char *b);
 bool str_endswith(const char *s, const char *suffix);
 char *str_join_path(const char *dir, const char *name);
 

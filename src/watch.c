@@ -99,23 +99,19 @@ static void forget_config(Watch *w) {
 /* Same inotify fd throughout, so no change between two reloads is missed;
  * watches on directories that no longer matter stay, but their events no
  * longer match a name. */
-int watch_set(Watch *w, const Config *c) {
+int watch_set(Watch *w, const ConfigSource *s) {
+        SourceKind kind;
+        const char *path, *text;
+        size_t pos = 0, size;
+        bool first = true;
         int r = 0;
         forget_config(w);
         w->dropin_wd = -1;
-        for (size_t i = 0; r >= 0 && i < c->n_files; i++)
-                r = watch_path(w, c->files[i]);
-        if (r >= 0 && c->n_files > 0)
-                r = watch_dropins(w, c->files[0]);
-        for (size_t i = 0; r >= 0 && i < c->n_keys; i++) {
-                const KeyConfig *k = &c->keys[i];
-                const char *creds = getenv("CREDENTIALS_DIRECTORY");
-                if (k->source == SECRET_SOURCE_FILE)
-                        r = watch_path(w, k->source_arg);
-                else if (k->source == SECRET_SOURCE_CREDENTIAL && creds) {
-                        _cleanup_free_ char *p = str_join_path(creds, k->source_arg);
-                        r = p ? watch_path(w, p) : -ENOMEM;
-                }
+        while (r >= 0 && config_source_next(s, &pos, &kind, &path, &text, &size)) {
+                r = watch_path(w, path);
+                if (r >= 0 && kind == SOURCE_CONFIG && first)
+                        r = watch_dropins(w, path);
+                first &= kind != SOURCE_CONFIG;
         }
         return r;
 }

@@ -4,15 +4,15 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "config-files.h"
 
 typedef struct Watch Watch;
 
 int watch_new(Watch **ret);
-/* Watches the directories holding c's files, its drop-in directory (or
- * where that would be created) and its key files; forgets the names of
- * the previous config. Returns -errno. */
-int watch_set(Watch *w, const Config *c);
+/* Watches the directories holding s's files, the first one's drop-in
+ * directory (or where that would be created) and the key files; forgets
+ * the names of the previous config. Returns -errno. */
+int watch_set(Watch *w, const ConfigSource *s);
 Watch *watch_free(Watch *w);
 int watch_fd(const Watch *w);
 /* Reads every pending event; true if one concerned a file we read (or

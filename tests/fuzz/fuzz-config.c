@@ -25,15 +25,16 @@ static void check_plan(const Config *c, ListenerShape shape) {
                 return;
         for (size_t i = 0; i < n; i++) {
                 char buf[ADDR_STRLEN];
-                bool inline_secret = !e[i].key || e[i].key->source == SECRET_SOURCE_LITERAL ||
-                                     e[i].key->source == SECRET_SOURCE_HEX;
-                FUZZ_ASSERT(e[i].secret && e[i].secret->len <= SECRET_MAX);
-                FUZZ_ASSERT(!inline_secret || e[i].secret->len >= 1);
+                const KeyConfig *k = e[i].name[0] ? config_find_key(c, e[i].name) : NULL;
+                FUZZ_ASSERT(!e[i].name[0] || k);
+                bool inline_secret = !k || k->source == SECRET_SOURCE_LITERAL || k->source == SECRET_SOURCE_HEX;
+                FUZZ_ASSERT(e[i].secret.len <= SECRET_MAX);
+                FUZZ_ASSERT(!inline_secret || e[i].secret.len >= 1);
                 FUZZ_ASSERT(e[i].family == shape.family);
                 FUZZ_ASSERT(e[i].prefixlen <= (e[i].family == AF_INET6 ? 128 : 32));
                 key_entry_format(&e[i], buf);
         }
-        free(e);
+        key_table_free(e, n);
 }
 
 static int parse_part(Config *c, unsigned i, const uint8_t *text, size_t size) {

@@ -42,7 +42,7 @@ check "inetd-style activator listens" wait_for 100 listening "$NS" 2402
 check "fd-3-style activator listens" wait_for 100 listening "$NS" 2412
 
 out=$("$ACTIVATE" --config "$T/fd3.conf" --inetd --check | grep '^mode')
-expect_eq "$out" "mode accept (inetd: stdin/stdout), MaxConnections=64, MaxConnectionsPerSource=0" \
+expect_eq "$out" "mode accept (inetd: stdin/stdout), MaxConnections=64, MaxConnectionsPerSource=unlimited" \
         "--check shows the mode --inetd picks and the default limit"
 
 sport=41000

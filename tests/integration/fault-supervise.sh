@@ -1,9 +1,11 @@
 #!/bin/bash
 # Supervise mode under fault injection: every socket, bind, listen and
-# setsockopt call of start-up fails in turn, then the fork of the daemon,
-# then its execve in the child. Each time the supervisor must exit with the
-# right code (the child's 127/126/71 passed through for a failed execve),
-# name the step, leave nothing open or listening, and the daemon never runs.
+# setsockopt call of start-up fails in turn (in the child, which reads the
+# config and opens the listeners before it becomes the daemon), then the
+# fork of that child, then its execve. Each time the supervisor must exit
+# with the right code (the child's 127/126/71 passed through for a failed
+# execve), name the step, leave nothing open or listening, and the daemon
+# never runs.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fault.sh"
 
@@ -34,7 +36,7 @@ FAULT_MARKER=$T/started
 
 fault_count || finish
 expect_eq "${FAULT_COUNT[socket]}" 2 "one socket per listener"
-expect_eq "${FAULT_COUNT[fork]}" 2 "two forks: the config reader, then the daemon"
+expect_eq "${FAULT_COUNT[fork]}" 1 "one fork: the daemon, which reads the config and opens the listeners first"
 expect_eq "${FAULT_COUNT[execve]}" 1 "one execve, in the child"
 
 fault_sweep socket EMFILE 71
@@ -42,20 +44,9 @@ fault_sweep setsockopt ENOMEM 71 8
 fault_sweep setsockopt EPERM 77 8
 fault_sweep bind EADDRINUSE 71
 fault_sweep listen EADDRINUSE 71
-# The first fork is only a memory saving (the config is read in a short-lived
-# child): when it fails the supervisor reads the config itself and starts as
-# usual.
-fault_run FAULT_FUNC=fork FAULT_AT=1 FAULT_ERRNO=EAGAIN
-check "the config reader's fork fails: the daemon starts all the same" wait_for 200 test -e "$FAULT_MARKER"
-check "  and a signed client gets in" echo_ok "$NS" "$T/office.key" 127.0.0.1 2223
-check "  and an unsigned one is dropped" echo_dropped "$NS" "" 127.0.0.1 2223
-expect_eq "$(sed -n 's/^failed=//p' "$T/fault.report")" "fork -" "  (the fault was injected)"
-kill "$FAULT_PID"
-rc=0; wait_exit "$FAULT_PID" || rc=$?
-expect_eq "$rc" 143 "  SIGTERM ends it as usual"
-# The second is the daemon's.
-fault_sweep fork EAGAIN 71 2 2
-fault_sweep fork ENOMEM 71 2 2
+# The fork of the daemon: nothing starts, nothing is read or opened.
+fault_sweep fork EAGAIN 71
+fault_sweep fork ENOMEM 71
 # execve fails in the child: it says why and exits; the supervisor reaps it
 # and leaves with its status, having closed the listeners.
 fault_sweep execve ENOENT 127

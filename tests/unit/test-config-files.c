@@ -44,7 +44,7 @@ static Config *load_unit(const char *name, int *ret) {
         snprintf(d3, sizeof d3, "%s/lib", root);
         char *dirs[] = { d1, d2, d3, NULL };
         Config *c = config_new(name);
-        *ret = config_load(c, NULL, name, dirs);
+        *ret = config_load(c, NULL, name, dirs, NULL);
         return c;
 }
 
@@ -104,7 +104,7 @@ static void config_file_and_dropins(void **state) {
         put("x/app.conf.d/10-a.conf", "[Socket]\nListenStream=2\n", 0644);
         snprintf(main_path, sizeof main_path, "%s/x/app.conf", root);
         Config *c = config_new("app");
-        assert_int_equal(config_load(c, main_path, NULL, NULL), 0);
+        assert_int_equal(config_load(c, main_path, NULL, NULL, NULL), 0);
         assert_int_equal(c->n_listen, 3);
         assert_int_equal(c->listen[1].address.port, 2);
         assert_int_equal(c->listen[2].address.port, 3);
@@ -112,6 +112,50 @@ static void config_file_and_dropins(void **state) {
         char *name = config_name_from_path(main_path);
         assert_string_equal(name, "app");
         free(name);
+}
+
+/* A supervisor keeps what its config was read from, and a reload reads the
+ * config in force back from it: the same settings and file:line origins,
+ * whatever the files say by now. */
+static void replay_gives_the_config_read(void **state) {
+        (void) state;
+        char main_path[256], key_path[256];
+        ConfigSource src = { 0 };
+        SettingChange ch[_SETTING_MAX];
+        put("r/app.conf", "[Socket]\nListenStream=1\n\nBacklog=7\n[Key k]\nPeer=any\nSecretFile=/k.key\n", 0600);
+        put("r/app.conf.d/10-a.conf", "[Socket]\nListenStream=2\n[Key j]\nPeer=10.0.0.0/8\nSecret = xyzzy\r\n"
+            "[Key h]\nPeer=10.1.0.0/16\nSecretHex=abcdef\n", 0600);
+        snprintf(main_path, sizeof main_path, "%s/r/app.conf", root);
+        Config *c = config_new("app"), *again = config_new("app");
+        assert_int_equal(config_load(c, main_path, NULL, NULL, &src), 0);
+        assert_int_equal(config_source_add_keys(&src, c), 0);
+        put("r/app.conf", "[Socket]\nBacklog=9\n", 0600); /* changed since */
+        assert_int_equal(config_replay(again, &src), 0);
+        /* Kept without the secrets, which parse to keys of the same length. */
+        assert_null(memmem(src.data, src.size, "xyzzy", 5));
+        assert_null(memmem(src.data, src.size, "abcdef", 6));
+        assert_non_null(memmem(src.data, src.size, "Secret = 00000\r\n", 16));
+        assert_int_equal(config_find_key(again, "j")->secret.len, 5);
+        assert_int_equal(config_find_key(again, "h")->secret.len, 3);
+        assert_int_equal(config_changes(c, again, ch), 0);
+        assert_int_equal(again->backlog, 7);
+        assert_int_equal(again->n_listen, 2);
+        assert_string_equal(again->origin[SETTING_BACKLOG].file, main_path);
+        assert_int_equal(again->origin[SETTING_BACKLOG].line, 4);
+        /* The records in order: both config files, then the key file. */
+        size_t pos = 0, size, n = 0;
+        SourceKind kind;
+        const char *path, *text;
+        while (config_source_next(&src, &pos, &kind, &path, &text, &size))
+                n++;
+        assert_int_equal(n, 3);
+        assert_int_equal(kind, SOURCE_KEY);
+        snprintf(key_path, sizeof key_path, "/k.key");
+        assert_string_equal(path, key_path);
+        config_source_done(&src);
+        assert_null(src.data);
+        config_free(c);
+        config_free(again);
 }
 
 static void key_file_rules(void **state) {
@@ -190,7 +234,7 @@ static void directory_chain(void **state) {
         snprintf(path, sizeof path, "%s/app.conf", dir);
         Config *c = config_new("app");
         assert_int_equal(chmod(dir, 0777), 0);
-        assert_int_equal(config_load(c, path, NULL, NULL), -EACCES);
+        assert_int_equal(config_load(c, path, NULL, NULL, NULL), -EACCES);
         assert_log_contains("chmod go-w");
         config_free(c);
         secret_wipe(&s);
@@ -215,6 +259,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(missing_unit, setup, teardown),
                 cmocka_unit_test_setup_teardown(writable_config_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(config_file_and_dropins, setup, teardown),
+                cmocka_unit_test_setup_teardown(replay_gives_the_config_read, setup, teardown),
                 cmocka_unit_test_setup_teardown(key_file_rules, setup, teardown),
                 cmocka_unit_test_setup_teardown(directory_chain, setup, teardown),
                 cmocka_unit_test_setup_teardown(not_regular, setup, teardown),

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 
 #include "common.h"
-#include "config-pack.h"
 #include "config.h"
 #include "util.h"
 
@@ -181,6 +180,72 @@ static void line_errors(void **state) {
         expect_error(big, "f.conf:2", "longer than 80 bytes");
         snprintf(big, sizeof big, "[Key a]\nSecretHex=%0162d\n", 0);
         expect_error(big, "f.conf:2", "longer than 80 bytes");
+}
+
+/* Each message says what to do: the nearest known name, the accepted
+ * values, why a systemd habit does not work here. */
+static void messages_say_what_to_do(void **state) {
+        (void) state;
+        expect_error("[Socket]\nListenStrem=1\n", "f.conf:2", "unknown setting ListenStrem= in [Socket] (did you "
+                     "mean ListenStream=?)");
+        expect_error("[Socket]\nlistenstream=1\n", "f.conf:2", "(did you mean ListenStream=?)");
+        expect_error("[Key a]\nPer=any\n", "f.conf:2", "unknown setting Per= in [Key a] (did you mean Peer=?)");
+        expect_error("[Socket]\nExecStart=/bin/true\n", "f.conf:2", "ExecStart= belongs in [Service]");
+        expect_error("[Service]\nPeer=any\n", "f.conf:2", "Peer= belongs in [Key NAME]");
+        expect_error("[Socket]\nFrobnicate=1\n", "f.conf:2", "unknown setting Frobnicate= in [Socket]");
+        if (strstr(last_log, "did you mean") || strstr(last_log, "belongs"))
+                fail_msg("a far name got a hint: %s", last_log);
+        expect_error("[key office]\nPeer=any\n", "f.conf:1", "unknown section [key office] (did you mean [Key office]?)");
+        expect_error("[Keys office]\nPeer=any\n", "f.conf:1", "(did you mean [Key office]?)");
+        expect_error("[Sokcet]\nBacklog=1\n", "f.conf:1", "(did you mean [Socket]?)");
+        expect_error("[service]\nExecStart=/bin/true\n", "f.conf:1", "(did you mean [Service]?)");
+        expect_error("[Key]\nPeer=any\n", "f.conf:1", "[Key] needs a name: [Key NAME]");
+        expect_error("[Unit]\nDescription=x\n", "f.conf:1", "(expected [Socket], [Service] or [Key NAME])");
+        expect_error("[Socket]\nBindIPv6Only=true\n", "f.conf:2", "accepted values: default, both, ipv6-only");
+        expect_error("[Socket]\nUnmatchedPeers=deny\n", "f.conf:2", "accepted values: drop, allow-unsigned");
+        expect_error("[Socket]\nListenStream=/run/foo.sock\n", "f.conf:2", "a unix socket path, which is not "
+                     "supported: TCP MD5 needs TCP");
+        expect_error("[Socket]\nListenStream=@foo\n", "f.conf:2", "an abstract unix socket, which is not supported");
+        expect_error("[Socket]\nListenStream=vsock:2:22\n", "f.conf:2", "a vsock address, which is not supported");
+        expect_error("[Socket]\nListenStream=localhost:22\n", "f.conf:2", "names a host");
+        expect_error("[Key a]\nPeer=router.example.org\n", "f.conf:2", "is a host name: Peer= takes addresses and "
+                     "prefixes");
+        expect_error("[Key a]\nPeer=router/24\n", "f.conf:2", "is a host name");
+        expect_error("[Key a]\nPeer=fe80::g\n", "f.conf:2", "is not an address");
+        expect_error("[Service]\nExecStart=/bin/sh -c 'a ; b'\n", "f.conf:2", "' ;' starts a comment in this file "
+                     "format");
+        expect_error("[Service]\nExecStart=/bin/a ; /bin/b\n", "f.conf:2", "write the ';' as '\\;'");
+        expect_error("[Service]\nExecStart=/bin/a \\\n", "f.conf:2", "ExecStart=: a '\\' at the end of a line");
+        expect_error("[Socket]\nListenStream=22\\ ; a comment\n", "f.conf:2", "no line continuation");
+        expect_error("[Key a]\nSecretHex=0xdeadbeef\n", "f.conf:2", "bare hex digits, two per byte");
+        expect_error("[Key a]\nSecretHex=de:ad:be:ef\n", "f.conf:2", "without '0x', ':' or spaces");
+        if (strstr(last_log, "ad"))
+                fail_msg("the secret is in the message: %s", last_log);
+        expect_error("[Key a]\nSecretHex=abc\n", "f.conf:2", "an odd number of hex digits");
+        expect_error("[Key a]\nCredential=a:b\n", "f.conf:2", "not a credential name");
+}
+
+/* What the hints above are made of; controls for what must stay quiet. */
+static void distances_and_names(void **state) {
+        (void) state;
+        assert_int_equal(str_distance("ListenStrem", "ListenStream"), 1);
+        assert_int_equal(str_distance("key", "Key"), 0);
+        assert_int_equal(str_distance("Sokcet", "Socket"), 2);
+        assert_int_equal(str_distance("", "abc"), 3);
+        assert_int_equal(str_distance("kitten", "sitting"), 3);
+        assert_true(credential_name_valid("office.key"));
+        assert_true(credential_name_valid(".hidden"));
+        assert_false(credential_name_valid(""));
+        assert_false(credential_name_valid(".."));
+        assert_false(credential_name_valid("a/b"));
+        assert_false(credential_name_valid("a:b"));
+        assert_false(credential_name_valid("a\tb"));
+        /* Accepted: an escaped backslash at the end, a ';' that starts no comment. */
+        assert_int_equal(parse("ok.conf", "[Service]\nExecStart=/bin/sh -c 'a \\; b' x\\\\\n"), 0);
+        assert_string_equal(c->exec_start[2], "a ; b");
+        assert_string_equal(c->exec_start[3], "x\\");
+        assert_int_equal(parse("ok.conf", "[Socket]\nListenStream=22 ; other settings keep inline comments\n"), 0);
+        assert_int_equal(c->n_listen, 1);
 }
 
 static void nul_byte(void **state) {
@@ -360,29 +425,6 @@ static void changed_listener_names_its_line(void **state) {
         config_free(b);
 }
 
-/* The supervisor keeps its config packed: the origins must move with it. */
-static void origins_survive_pack(void **state) {
-        (void) state;
-        SettingChange ch[_SETTING_MAX];
-        Config *b = config_new("unit");
-        assert_int_equal(parse("main.conf", base), 0);
-        assert_int_equal(config_parse_text(b, "main.conf", base, strlen(base), NULL), 0);
-        assert_int_equal(config_pack(&b), 0);
-        assert_int_equal(config_changes(c, b, ch), 0);
-        const Origin *o = &b->origin[SETTING_BACKLOG];
-        assert_string_equal(o->file, "main.conf");
-        assert_int_equal(o->line, 4);
-        assert_true((const char *) o->file > (const char *) b && (const char *) o->file < (const char *) b + b->packed_size);
-        config_free(c);
-        c = config_new("unit");
-        assert_int_equal(parse("main.conf", "[Socket]\nBacklog = 17\n"), 0);
-        assert_int_equal(config_changes(b, c, ch), 3); /* ListenStream and ExecStart gone, Backlog */
-        assert_true(ch[0].unset);
-        assert_string_equal(ch[0].origin.file, "main.conf"); /* the packed config's */
-        assert_int_equal(ch[1].origin.line, 2);
-        config_free(b);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(settings_basic, setup, teardown),
@@ -390,6 +432,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(many_keys_linear, setup, teardown),
                 cmocka_unit_test_setup_teardown(secret_needs_private_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(line_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(messages_say_what_to_do, setup, teardown),
+                cmocka_unit_test_setup_teardown(distances_and_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(nul_byte, setup, teardown),
                 cmocka_unit_test_setup_teardown(validate_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(allow_unsigned_without_keys, setup, teardown),
@@ -397,7 +441,6 @@ int main(void) {
                 cmocka_unit_test(reload_notices_every_setting),
                 cmocka_unit_test(reload_policies_as_documented),
                 cmocka_unit_test_setup_teardown(changed_listener_names_its_line, setup, teardown),
-                cmocka_unit_test_setup_teardown(origins_survive_pack, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* Unit tests for ExecStart= word splitting. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "common.h"
 #include "execwords.h"
@@ -51,10 +52,35 @@ static void errors(void **state) {
         assert_int_equal(exec_words_parse("   ", &w, &why), -ENODATA);
 }
 
+static void quoted(const char *w, const char *want) {
+        char *q = shell_quote(w);
+        assert_non_null(q);
+        assert_string_equal(q, want);
+        free(q);
+}
+
+/* --check prints the command so that a shell reads back the same words. */
+static void shell_quoting(void **state) {
+        (void) state;
+        quoted("/usr/sbin/sshd", "/usr/sbin/sshd");
+        quoted("-o", "-o");
+        quoted("a=b,c:d@e%f+g", "a=b,c:d@e%f+g");
+        quoted("", "''");
+        quoted("Banner none", "'Banner none'");
+        quoted("it's", "'it'\\''s'");
+        quoted("$HOME", "'$HOME'");
+        quoted("a;b", "'a;b'");
+        quoted("~", "'~'");
+        quoted("a\tb", "$'a\\x09b'");
+        quoted("it's\n", "$'it\\'s\\x0a'");
+        quoted("back\\slash\n", "$'back\\\\slash\\x0a'");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(splitting),
                 cmocka_unit_test(errors),
+                cmocka_unit_test(shell_quoting),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,10 @@ static void load(const char *text) {
         assert_int_equal(config_parse_text(c, "p.conf", text, strlen(text), NULL), 0);
 }
 
+static bool same_secret(const Secret *a, const Secret *b) {
+        return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
 /* The plan as text, one "prefix key" per line, for easy comparison. */
 static char *plan_text(ListenerShape shape) {
         static char out[4096];
@@ -39,9 +43,9 @@ static char *plan_text(ListenerShape shape) {
                 char buf[ADDR_STRLEN];
                 key_entry_format(&e[i], buf);
                 snprintf(out + strlen(out), sizeof out - strlen(out), "%s %s%s\n", buf,
-                         e[i].key ? e[i].key->name : "*", e[i].secret == &catch_all ? "(random)" : "");
+                         e[i].name[0] ? e[i].name : "*", same_secret(&e[i].secret, &catch_all) ? "(random)" : "");
         }
-        free(e);
+        key_table_free(e, n);
         return out;
 }
 
@@ -151,8 +155,41 @@ static void mapped_entry_bytes(void **state) {
         assert_int_equal(e[0].family, AF_INET6);
         assert_memory_equal(&e[0].addr.in6, &want, 16);
         assert_int_equal(e[0].prefixlen, 32);
-        assert_ptr_equal(e[0].secret, &config_find_key(c, "a")->secret);
-        free(e);
+        assert_true(same_secret(&e[0].secret, &config_find_key(c, "a")->secret));
+        assert_string_equal(e[0].name, "a");
+        key_table_free(e, n);
+}
+
+static KeyConfig *key_for(const char *addr) {
+        InAddr a;
+        int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+        assert_int_equal(inet_pton(family, addr, &a), 1);
+        return plan_key_for_peer(c, family, &a);
+}
+
+/* The client picks its key as the server's kernel does: the longest
+ * prefix that holds the address, whatever the order in the file. */
+static void client_longest_prefix(void **state) {
+        (void) state;
+        load("[Key wide]\nPeer=192.0.2.0/24\nPeer=any\nSecret=a\n"
+             "[Key host]\nPeer=192.0.2.7\nSecret=b\n"
+             "[Key mid]\nPeer=192.0.2.0/28\nPeer=2001:db8::/32\nSecret=c\n"
+             "[Key six]\nPeer=2001:db8:1::/48\nSecret=d\n");
+        assert_string_equal(key_for("192.0.2.7")->name, "host");
+        assert_string_equal(key_for("192.0.2.8")->name, "mid");
+        assert_string_equal(key_for("192.0.2.200")->name, "wide");
+        assert_string_equal(key_for("198.51.100.1")->name, "wide");   /* any */
+        assert_string_equal(key_for("2001:db8:1::1")->name, "six");
+        assert_string_equal(key_for("2001:db8:2::1")->name, "mid");
+        assert_string_equal(key_for("::1")->name, "wide");
+}
+
+static void client_no_key(void **state) {
+        (void) state;
+        load("[Key a]\nPeer=192.0.2.0/24\nSecret=a\n");
+        assert_null(key_for("198.51.100.1"));
+        assert_null(key_for("::ffff:192.0.2.1")); /* IPv6 never matches an IPv4 prefix */
+        assert_non_null(key_for("192.0.2.1"));
 }
 
 int main(void) {
@@ -167,6 +204,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(interface_bound_prefix_zero_keeps_catch_all, setup, teardown),
                 cmocka_unit_test_setup_teardown(allow_unsigned_has_no_catch_all, setup, teardown),
                 cmocka_unit_test_setup_teardown(mapped_entry_bytes, setup, teardown),
+                cmocka_unit_test_setup_teardown(client_longest_prefix, setup, teardown),
+                cmocka_unit_test_setup_teardown(client_no_key, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

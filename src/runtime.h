@@ -1,0 +1,48 @@
+/* What a running activator owns: the listeners with the keys they hold,
+ * the config in force, and the program its next process runs. One per
+ * process; every mode's loop works on it, and reload() in reload.c is the
+ * one way it changes after start-up. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config-files.h"
+#include "config.h"
+#include "listener.h"
+
+typedef struct Runtime Runtime;
+
+/* Reads the config anew, the command line applied. With replay: parsed
+ * from those texts alone (the config in force, to compare a reload with).
+ * Else from the files, checked and resolved (key files read), their text
+ * added to record when given. Logs; returns -errno. */
+typedef int (*RuntimeLoad)(const ConfigSource *replay, ConfigSource *record, Config **ret);
+
+struct Runtime {
+        ListenerSet listeners;
+        /* The config in force, and what it was read from. A supervisor that
+         * started its daemon from a child (supervise.c) has only the
+         * source: its reloads run in a child (reload.c), so that no parse
+         * ever touches its heap and it stays as small as tini. */
+        Config *config;
+        ConfigSource source;
+        char *path;           /* the next process's program, from exec_resolve() */
+        char **argv;
+        bool daemon_runs;     /* the command already runs: a reload cannot change it */
+        RuntimeLoad load;
+};
+
+/* Start-up: loads the config, recording what it was read from. Logs;
+ * returns -errno. */
+int runtime_load(Runtime *rt);
+/* Then finds its command (before any socket exists: a typo opens
+ * nothing). Logs; returns -errno, for exec_exit_code(). */
+int runtime_find_command(Runtime *rt);
+/* Finds c's command as execve() will; logs why it cannot run, with
+ * ExecStart='s file:line. -errno. */
+int command_find(const Config *c, char **ret_path);
+/* Keeps path (taken over) and c's words for the next process. -errno. */
+int runtime_set_command(Runtime *rt, const Config *c, char *path);
+/* The FileDescriptorName= of every listener. */
+const char *runtime_fdname(const Runtime *rt);
+void runtime_done(Runtime *rt);
