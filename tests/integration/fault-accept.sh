@@ -33,8 +33,9 @@ FAULT_MARKER=$T/started
 
 # A signed client, once the activator listens or has given up: the command
 # must not start for it unless everything went well.
+listens_or_gone() { exited "$FAULT_PID" || ip netns exec "$NS" ss -Htln | grep -q LISTEN; }
 try_client() {
-        wait_for 100 bash -c "! kill -0 $FAULT_PID 2>/dev/null || ip netns exec $NS ss -Htln | grep -q LISTEN" || true
+        wait_for 100 listens_or_gone || true
         # A signed SYN to a closed port meets an unsigned RST, which the
         # client drops: a short timeout.
         ip netns exec "$NS" $CLIENT -t 300 -k "$T/office.key" 127.0.0.1 2323 x > /dev/null 2>&1 || true
