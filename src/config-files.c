@@ -102,15 +102,11 @@ static int config_load_one(Config *c, const char *path, ConfigSource *record) {
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r = file_open_regular(path, &fd, &st);
-        if (r == -ELOOP)
-                return log_errno(-EACCES, "%s: is a symbolic link; refusing to follow it (name the target instead)", path);
         if (r == -EISDIR)
                 return log_errno(-EBADMSG, "%s: not a regular file (name a file)", path);
         if (r < 0)
                 return log_errno(r, "%s: cannot open: %s", path, strerror(-r));
-        const char *problem = file_permission_problem(&st, geteuid(), 0);
-        if (!problem)
-                problem = file_dirs_problem(fd, path, false, geteuid());
+        const char *problem = file_trust_problem(fd, path, &st, false);
         if (problem)
                 return log_errno(-EACCES, "%s: refusing this config: %s", path, problem);
         _cleanup_free_ char *text = NULL;
@@ -126,7 +122,7 @@ static int config_load_one(Config *c, const char *path, ConfigSource *record) {
         return r;
 }
 
-/* A drop-in symlinked to /dev/null is masked, as in systemd. */
+/* A file symlinked to /dev/null is masked, as in systemd. */
 static bool is_masked(const char *path) {
         struct stat st;
         char target[16];
@@ -137,6 +133,14 @@ static bool is_masked(const char *path) {
                 return false;
         target[n] = 0;
         return strcmp(target, "/dev/null") == 0;
+}
+
+/* A masked main file stops the unit, as systemd refuses a masked unit. */
+static int config_load_main(Config *c, const char *path, ConfigSource *record) {
+        if (is_masked(path))
+                return log_errno(-EBADMSG, "%s: masked (a symbolic link to /dev/null); remove the link to use this config",
+                                 path);
+        return config_load_one(c, path, record);
 }
 
 typedef struct DropIn {
@@ -213,7 +217,7 @@ static int load_unit(Config *c, const char *unit, char *const *dirs, ConfigSourc
                 if (!p)
                         return -ENOMEM;
                 if (access(p, F_OK) == 0 || errno != ENOENT) {
-                        r = config_load_one(c, p, record);
+                        r = config_load_main(c, p, record);
                         break;
                 }
         }
@@ -241,7 +245,7 @@ static int load_unit(Config *c, const char *unit, char *const *dirs, ConfigSourc
 int config_load(Config *c, const char *file, const char *unit, char *const *dirs, ConfigSource *record) {
         if (unit)
                 return load_unit(c, unit, dirs, record);
-        int r = config_load_one(c, file, record);
+        int r = config_load_main(c, file, record);
         if (r < 0)
                 return r;
         _cleanup_free_ char *dir = NULL;

@@ -54,18 +54,17 @@ int secret_from_hex(const char *s, Secret *ret) {
         return 0;
 }
 
-/* lstat() first, so a device is never opened (opening some has side
+/* stat() first, so a device is never opened (opening some has side
  * effects); O_NONBLOCK in case a FIFO takes the file's place in between: it
  * must not hang a reload (and with it the supervisor, perhaps PID 1) until
- * a writer appears. fstat() has the last word. */
+ * a writer appears. Symlinks are followed: secret volumes are trees of
+ * them. fstat() of what was opened has the last word. */
 int file_open_regular(const char *path, int *ret_fd, struct stat *ret_st) {
-        if (lstat(path, ret_st) < 0)
+        if (stat(path, ret_st) < 0)
                 return -errno;
-        if (S_ISLNK(ret_st->st_mode))
-                return -ELOOP;
         if (!S_ISREG(ret_st->st_mode))
                 return -EISDIR;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, ret_st) < 0)
@@ -145,6 +144,56 @@ const char *file_dirs_problem(int fd, const char *path, bool self, uid_t euid) {
         }
 }
 
+/* Whoever may write the directory holding a symlink may point it
+ * elsewhere: judge the directories of every link on the way to the file,
+ * as those of the file itself. Links in directory components are judged
+ * through the resolved path of the file (they are on it). */
+static const char *links_problem(const char *path, uid_t euid) {
+        char cur[PATH_MAX], target[PATH_MAX];
+        snprintf(cur, sizeof cur, "%s", path);
+        for (int hop = 0; hop < 40; hop++) { /* the kernel's own limit */
+                struct stat st;
+                if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode))
+                        return NULL;
+                char dir[PATH_MAX];
+                const char *slash = strrchr(cur, '/');
+                snprintf(dir, sizeof dir, "%.*s", slash ? (int) (slash == cur ? 1 : slash - cur) : 1,
+                         slash ? cur : ".");
+                _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                const char *problem = dfd < 0 ? "cannot open the directory of a symbolic link on its way"
+                                              : file_dirs_problem(dfd, dir, true, euid);
+                if (problem)
+                        return problem;
+                ssize_t n = readlink(cur, target, sizeof target - 1);
+                if (n < 0)
+                        return NULL; /* replaced meanwhile: the open file was judged */
+                target[n] = 0;
+                if (target[0] == '/')
+                        snprintf(cur, sizeof cur, "%s", target);
+                else if (snprintf(cur, sizeof cur, "%s/%s", dir, target) >= (int) sizeof cur)
+                        return "the path its symbolic links lead to is too long";
+        }
+        return NULL;
+}
+
+const char *file_trust_problem(int fd, const char *path, const struct stat *st, bool holds_secret) {
+        static char text[PATH_MAX + 256];
+        uid_t euid = geteuid();
+        const char *problem = file_permission_problem(st, euid, holds_secret);
+        char resolved[PATH_MAX];
+        struct stat lst;
+        if (problem && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && fd_resolved_path(fd, path, resolved) == 0) {
+                /* Name the file that is wrong, not the link to it. */
+                snprintf(text, sizeof text, "it leads to %s, and %s", resolved, problem);
+                return text;
+        }
+        if (!problem)
+                problem = file_dirs_problem(fd, path, false, euid);
+        if (!problem)
+                problem = links_problem(path, euid);
+        return problem;
+}
+
 int file_read_all(int fd, size_t max, char **ret, size_t *ret_size) {
         char *buf = NULL;
         size_t cap = 0, size = 0;
@@ -201,9 +250,7 @@ int secret_load_file(const char *path, Secret *ret, const char **ret_problem) {
         int r = file_open_regular(path, &fd, &st);
         if (r < 0)
                 return r;
-        const char *problem = file_permission_problem(&st, geteuid(), 1);
-        if (!problem)
-                problem = file_dirs_problem(fd, path, false, geteuid());
+        const char *problem = file_trust_problem(fd, path, &st, true);
         if (problem) {
                 *ret_problem = problem;
                 return -EACCES;
@@ -243,8 +290,6 @@ int secret_report(int r, const char *what, const char *path, const char *problem
         if (problem)
                 return log_errno(-EACCES, "%s: refusing %s: %s", what, p, problem);
         switch (r) {
-        case -ELOOP:
-                return log_errno(-EACCES, "%s: %s is a symbolic link; name the file itself", what, p);
         case -E2BIG:
                 return log_errno(-EBADMSG, "%s: %s holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); keys are never cut",
                                  what, p, SECRET_MAX);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -44,7 +46,7 @@ static int add_path(Watch *w, const char *path) {
 }
 
 /* Watches path's directory and counts path's base name. */
-static int watch_path(Watch *w, const char *path) {
+static int watch_name(Watch *w, const char *path) {
         char dir[PATH_MAX];
         const char *slash = strrchr(path, '/');
         if (!slash)
@@ -56,12 +58,58 @@ static int watch_path(Watch *w, const char *path) {
         return add_path(w, path);
 }
 
+/* The first symlink among path's components (a prefix of path, in
+ * ret_link), and path with that link replaced by its target (ret_next);
+ * 0 when no component is a link. */
+static int first_link(const char *path, char ret_link[static PATH_MAX], char ret_next[static PATH_MAX]) {
+        if (!*path)
+                return 0;
+        for (const char *end = path + 1;; end++) {
+                if (*end != '/' && *end)
+                        continue;
+                snprintf(ret_link, PATH_MAX, "%.*s", (int) (end - path), path);
+                struct stat st;
+                char target[PATH_MAX];
+                ssize_t n;
+                if (lstat(ret_link, &st) < 0 || !S_ISLNK(st.st_mode) ||
+                    (n = readlink(ret_link, target, sizeof target - 1)) < 0) {
+                        if (!*end)
+                                return 0;
+                        continue;
+                }
+                target[n] = 0;
+                const char *slash = strrchr(ret_link, '/');
+                int dir_len = target[0] == '/' || !slash ? 0 : (int) (slash - ret_link + 1);
+                if (snprintf(ret_next, PATH_MAX, "%.*s%s%s", dir_len, ret_link, target, end) >= PATH_MAX)
+                        return -ENAMETOOLONG;
+                return 1;
+        }
+}
+
+/* Watches path and, when symlinks lead to it, each link and the file at
+ * the end: a secret volume is rotated by renaming a new link over an old
+ * one (Kubernetes' "..data"), which changes the file without an event
+ * under its own name. */
+static int watch_path(Watch *w, const char *path) {
+        char cur[PATH_MAX], link[PATH_MAX], next[PATH_MAX];
+        int r = watch_name(w, path);
+        snprintf(cur, sizeof cur, "%s", path);
+        for (int hop = 0; r >= 0 && hop < 40; hop++) { /* the kernel's own limit */
+                r = first_link(cur, link, next);
+                if (r <= 0)
+                        return r == 0 && strcmp(cur, path) != 0 ? watch_name(w, cur) : r;
+                if ((r = watch_name(w, link)) >= 0)
+                        memcpy(cur, next, sizeof cur);
+        }
+        return r;
+}
+
 static int watch_dropins(Watch *w, const char *main_file) {
         _cleanup_free_ char *dir = NULL;
         if (asprintf(&dir, "%s.d", main_file) < 0)
                 return -ENOMEM;
-        /* Its creation shows up in the parent, which watch_path() covers. */
-        int r = watch_path(w, dir);
+        /* Its creation shows up in the parent, which watch_name() covers. */
+        int r = watch_name(w, dir);
         if (r < 0)
                 return r;
         w->dropin_wd = inotify_add_watch(w->fd, dir, WATCH_MASK);

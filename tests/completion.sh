@@ -39,7 +39,7 @@ complete_() {
 }
 for mode in "" --bash-completion; do
         if [ -n "$mode" ] && [ ! -f "$BASH_COMPLETION" ]; then
-                echo "ok - # SKIP with bash-completion's helpers: not installed"; continue
+                skip "with bash-completion's helpers: not installed"; continue
         fi
         m=${mode:+ (bash-completion loaded)}
         expect_eq "$(complete_ $mode tcpmd5-activate --sup)" "--supervise" "an option$m"

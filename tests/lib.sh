@@ -65,8 +65,9 @@ trap cleanup EXIT
 
 ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
 fail() { CHECKS=$((CHECKS + 1)); echo "not ok - $*"; FAILED=1; }
-# skip_all REASON: nothing here can be checked (a tool is missing): the
-# whole test is skipped, as TAP says it.
+# skip WHAT: one check that cannot run here (a tool is missing);
+# skip_all REASON: none can, the whole test is skipped.
+skip() { CHECKS=$((CHECKS + 1)); echo "ok - # SKIP $*"; }
 skip_all() { PLANNED=1; echo "1..0 # SKIP $*"; exit 0; }
 # valgrind_verdict: every memcheck log of this test is empty. A test that
 # runs nothing under $WRAP says so (it is then an ordinary rerun).

@@ -25,6 +25,15 @@ grep -qx 'fd names web' <<<"$out" && ok "fd name defaults to the unit name" || f
 ln -s /dev/null "$T/etc/web.conf.d/10-keys.conf"
 expect_rc 78 "a drop-in masked with /dev/null drops its keys" "$ACTIVATE" --unit web --config-dir "$T/etc" --config-dir "$T/lib" --check
 expect_stderr "no \\[Key NAME\\] section" "masked keys: message"
+rm "$T/etc/web.conf.d/10-keys.conf"
+# The main file masked in an earlier directory: the unit does not start,
+# though a later directory has the file.
+ln -s /dev/null "$T/etc/web.conf"
+expect_rc 78 "a main file masked with /dev/null stops the unit" "$ACTIVATE" --unit web --config-dir "$T/etc" --config-dir "$T/lib" --check
+expect_stderr "$T/etc/web.conf: masked \\(a symbolic link to /dev/null\\)" "masked main file: message"
+expect_rc 78 "--config naming a masked file" "$ACTIVATE" --config "$T/etc/web.conf" --check
+expect_stderr "masked" "masked --config: message"
+rm "$T/etc/web.conf"
 
 expect_rc 78 "unit missing from the search path" "$ACTIVATE" --unit nothere --config-dir "$T/etc"
 expect_stderr "no nothere.conf in the search path" "missing unit: message"

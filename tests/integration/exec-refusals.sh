@@ -49,8 +49,9 @@ refused 71 "Interface=lo: the kernel refused it; Interface= must name a VRF" "In
         --config "$(conf vrf '[Key v]' 'Peer=192.0.2.0/24' 'SecretHex=00' 'Interface=lo')"
 cp "$T/good.key" "$T/open.key"; chmod 644 "$T/open.key"
 refused 77 "group or other can read it" "key file readable by others" --config "$(conf ok '[Key o]' 'Peer=192.0.2.0/24' "SecretFile=$T/open.key")"
-ln -sf "$T/good.key" "$T/link.key"
-refused 77 "symbolic link" "symlinked key file" --config "$(conf ok '[Key s]' 'Peer=192.0.2.0/24' "SecretFile=$T/link.key")"
+ln -sf "$T/open.key" "$T/link.key"
+refused 77 "refusing $T/link.key: it leads to $T/open.key, and it holds a secret and group or other can read it" \
+        "symlink to a key file others can read" --config "$(conf ok '[Key s]' 'Peer=192.0.2.0/24' "SecretFile=$T/link.key")"
 cp "$T/good.key" "$T/nobody.key"; chown nobody "$T/nobody.key"
 refused 77 "owned by another user" "key file owned by another user" --config "$(conf ok '[Key n]' 'Peer=192.0.2.0/24' "SecretFile=$T/nobody.key")"
 f=$(conf lit '[Key l]' 'Peer=192.0.2.0/24' 'Secret=abc'); chmod 640 "$f"
@@ -59,8 +60,17 @@ f=$(conf hex '[Key l]' 'Peer=192.0.2.0/24' 'SecretHex=0102'); chmod 604 "$f"
 refused 77 "hex.conf:11: SecretHex=: refusing a secret in this file" "SecretHex= in an other-readable config" --config "$f"
 f=$(conf ww); chmod 666 "$f"
 refused 77 "group or other can write it" "world-writable config" --config "$f"
-f=$(conf ln); ln -sf "$f" "$T/linked.conf"
-refused 77 "symbolic link" "symlinked config" --config "$T/linked.conf"
+f=$(conf ln); chmod 666 "$f"; ln -sf "$f" "$T/linked.conf"
+refused 77 "linked.conf: refusing this config: it leads to $f, and group or other can write it" \
+        "symlink to a config others can write" --config "$T/linked.conf"
+# The controls: links to safe files are followed.
+ln -sf "$T/good.key" "$T/good-link.key"
+chmod 600 "$f"
+sed -i "s|^SecretFile = .*|SecretFile = $T/good-link.key|" "$f"
+rm -f "$marker"
+expect_rc 0 "control: a symlinked config naming a symlinked key file starts" \
+        timeout -k 5 60 ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$T/linked.conf"
+check "control: the command started" test -e "$marker"
 refused 127 "command not found" "command not found" --config "$(conf ok)" -- "$T/nope"
 refused 126 "not executable" "command not executable" --config "$(conf ok)" -- "$T/noexec"
 # Executable, but no program the kernel can run (no #!, no ELF): execve

@@ -68,6 +68,14 @@ refused "key file below a 0777 directory" "$T/up" "chmod go-w" "$(conf "$T/c-up.
 ln -s "$T/open" "$T/via-link"
 refused "key file reached through a symlinked directory" "$T/open" "chmod go-w" \
         "$(conf "$T/c-link.conf" "$T/via-link/k.key")"
+# Whoever may write the directory holding a link may point it elsewhere:
+# a link in an open directory to a safe key file is refused, naming the
+# link's directory; the same link in a safe directory is accepted.
+ln -s "$T/safe/k.key" "$T/open/to-safe.key"
+refused "symlink in a 0777 directory to a safe key file" "$T/open" "chmod go-w" \
+        "$(conf "$T/c-openlink.conf" "$T/open/to-safe.key")"
+ln -s "$T/safe/k.key" "$T/sticky/to-safe.key"
+accepted "control: the same link in a 1777 sticky directory" "$(conf "$T/c-stickylink.conf" "$T/sticky/to-safe.key")"
 
 # --- configs and drop-ins (their keys are safe)
 refused "config in a 0777 directory" "$T/open" "chmod go-w" "$(conf "$T/open/svc.conf" "$T/safe/k.key")"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Secret hygiene: no key byte in argv, the environment, messages, --check
 # output, the activator's memory at the moment of execve, or the daemon's
-# memory; key files and configs that others could read or change, or that
-# are symlinks, are refused with exit 77 and nothing listens.
+# memory; key files and configs that others could read or change, directly
+# or at the end of a symlink, are refused with exit 77 and nothing listens.
 . "$(dirname "$0")/../lib.sh"
 MEMDUMP=$(dirname "$0")/../helpers/memdump.py
 
@@ -140,17 +140,23 @@ refused "key file writable by group (0620)" "group or other can write" "$T/c2.co
 key "$T/nobody.key" "$S_FILE"; chown nobody "$T/nobody.key"
 KEYFILE=$T/nobody.key secrets_conf "$T/c3.conf"
 refused "key file owned by nobody" "owned by another user" "$T/c3.conf"
-ln -s "$T/k.key" "$T/link.key"
+ln -s "$T/open.key" "$T/link.key"
 KEYFILE=$T/link.key secrets_conf "$T/c4.conf"
-refused "symlinked key file" "symbolic link" "$T/c4.conf"
+refused "symlink to a key file others can read" "refusing $T/link.key: it leads to $T/open.key, and .*can read" "$T/c4.conf"
+ln -s "$T/k.key" "$T/good-link.key"
+KEYFILE=$T/good-link.key secrets_conf "$T/c4-ok.conf"
+expect_rc 0 "control: a symlink to a safe key file is followed" $WRAP "$ACTIVATE" --config "$T/c4-ok.conf" --check
+no_secret "control: --check output" "$T/last.out"
 secrets_conf "$T/c5.conf"; chmod 644 "$T/c5.conf"
 refused "config with Secret= readable by others (0644)" "refusing a secret in this file" "$T/c5.conf"
 secrets_conf "$T/c6.conf"; sed -i '/^Secret\(Hex\)\? =/d; /^\[Key [bc]\]/,$d' "$T/c6.conf"; chmod 666 "$T/c6.conf"
 refused "config without secrets writable by others (0666)" "group or other can write" "$T/c6.conf"
 secrets_conf "$T/c7.conf"; chown nobody "$T/c7.conf"
 refused "config owned by nobody" "owned by another user" "$T/c7.conf"
-ln -s "$T/svc.conf" "$T/c8.conf"
-refused "symlinked config" "symbolic link" "$T/c8.conf"
+ln -s "$T/c6.conf" "$T/c8.conf"
+refused "symlink to a config others can write" "c8.conf: refusing this config: it leads to $T/c6.conf, and group or other can write" "$T/c8.conf"
+ln -s "$T/svc.conf" "$T/c8-ok.conf"
+expect_rc 0 "control: a symlink to a safe config is followed" $WRAP "$ACTIVATE" --config "$T/c8-ok.conf" --check
 mkdir -m 700 "$T/c9.conf.d"; secrets_conf "$T/c9.conf"; printf '[Key a]\nSecret = x\n' > "$T/c9.conf.d/x.conf"; chmod 644 "$T/c9.conf.d/x.conf"
 refused "drop-in with Secret= readable by others" "refusing a secret in this file" "$T/c9.conf"
 finish

@@ -64,7 +64,7 @@ check "no maintainer script enables or starts a unit" \
 . "$SRC/tests/systemd/container.sh"
 trap 'status=$?; ct_teardown; cleanup $status' EXIT
 why=$(ct_unsupported)
-if [ -n "$why" ]; then echo "ok - # SKIP install and purge in a Debian root: $why"; finish; fi
+if [ -n "$why" ]; then skip "install and purge in a Debian root: $why"; finish; fi
 root=$("$SRC/tests/systemd/mkroot.sh") || { fail "building the Debian root (tests/systemd/mkroot.sh)"; finish; }
 ct_prepare "$root"
 in_root() { chroot "$CT_ROOT" env -i PATH=$CT_PATH LANG=C.UTF-8 "$@"; }

@@ -195,7 +195,13 @@ static void key_file_rules(void **state) {
         char link[256];
         snprintf(link, sizeof link, "%s/k/link.key", root);
         assert_int_equal(symlink(path, link), 0);
-        assert_int_equal(secret_load_file(link, &s, &problem), -ELOOP);
+        put("k/good.key", "linked\n", 0600);
+        assert_int_equal(secret_load_file(link, &s, &problem), 0); /* followed */
+        assert_memory_equal(s.bytes, "linked", 6);
+        chmod(path, 0640);
+        assert_int_equal(secret_load_file(link, &s, &problem), -EACCES);
+        assert_non_null(strstr(problem, "it leads to "));
+        assert_non_null(strstr(problem, "/k/good.key"));
         secret_wipe(&s);
 }
 
