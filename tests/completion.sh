@@ -8,7 +8,7 @@
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 COMPLETION=$SRC/completion/tcpmd5-activate.bash
 BASH_COMPLETION=/usr/share/bash-completion/bash_completion
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (a private mount namespace)"; exit 77; }
+[ "$(id -u)" = 0 ] || skip_all "needs root (a private mount namespace)"
 
 # A fake root: configs in each directory of the search path, and elsewhere.
 for d in etc/tcpmd5-activate run/tcpmd5-activate usrlib/tcpmd5-activate cdir; do mkdir -p "$T/$d"; done
@@ -39,7 +39,7 @@ complete_() {
 }
 for mode in "" --bash-completion; do
         if [ -n "$mode" ] && [ ! -f "$BASH_COMPLETION" ]; then
-                echo "ok - # SKIP with bash-completion's helpers: not installed"; continue
+                skip "with bash-completion's helpers: not installed"; continue
         fi
         m=${mode:+ (bash-completion loaded)}
         expect_eq "$(complete_ $mode tcpmd5-activate --sup)" "--supervise" "an option$m"

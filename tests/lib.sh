@@ -1,5 +1,6 @@
 # Shared by the integration tests: a private network namespace per test,
-# bounded waits, and assertions that print TAP-like lines.
+# bounded waits, and assertions that print TAP (ok / not ok lines, and the
+# plan from finish(), so meson counts each check).
 set -euo pipefail
 
 : "${BUILD:?BUILD must name the meson build directory}"
@@ -37,23 +38,37 @@ ACTIVATOR_EXE=tcpmd5-activate
 ACTIVATOR_COMM=${ACTIVATOR_EXE:0:15}
 NS=t$$
 FAILED=0
+CHECKS=0   # ok and not ok lines so far: finish() prints the plan 1..CHECKS
 PIDS=()
 NETNS=()
 
+# cleanup [STATUS]: at exit. A test that stopped before finish() (set -e,
+# an exit of its own) fails, and still prints a plan and the guard's
+# verdict, so that meson shows where it stopped.
 cleanup() {
-        # A test that stopped before finish() still names an activator the guard aborted.
-        [ -n "${GUARD_REPORTED:-}" ] || [ ! -s "$LISTEN_GUARD_LOG" ] || listen_guard_verdict
+        local rc=${1:-$?}
+        if [ -z "${PLANNED:-}" ]; then
+                [ -n "${GUARD_REPORTED:-}" ] || [ ! -s "$LISTEN_GUARD_LOG" ] || listen_guard_verdict
+                fail "the test stopped before finish()"
+                echo "1..$CHECKS"
+                if [ "$rc" = 0 ]; then rc=1; else echo "# exit status $rc"; fi
+        fi
         for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
         for n in "${NETNS[@]}"; do
                 ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
                 ip netns del "$n" 2>/dev/null || true
         done
         [ -n "${KEEP_T:-}" ] || rm -rf "$T"   # KEEP_T=1: keep logs and captures for a post-mortem
+        exit "$rc"
 }
 trap cleanup EXIT
 
-ok() { echo "ok - $*"; }
-fail() { echo "not ok - $*"; FAILED=1; }
+ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
+fail() { CHECKS=$((CHECKS + 1)); echo "not ok - $*"; FAILED=1; }
+# skip WHAT: one check that cannot run here (a tool is missing);
+# skip_all REASON: none can, the whole test is skipped.
+skip() { CHECKS=$((CHECKS + 1)); echo "ok - # SKIP $*"; }
+skip_all() { PLANNED=1; echo "1..0 # SKIP $*"; exit 0; }
 # valgrind_verdict: every memcheck log of this test is empty. A test that
 # runs nothing under $WRAP says so (it is then an ordinary rerun).
 valgrind_verdict() {
@@ -74,6 +89,8 @@ listen_guard_verdict() {
 finish() {
         listen_guard_verdict
         [ "${TEST_WRAPPER:-}" != valgrind ] || valgrind_verdict
+        PLANNED=1
+        echo "1..$CHECKS"
         if [ "$FAILED" = 0 ]; then echo "# all checks passed"; exit 0; fi
         echo "# some checks failed"; exit 1
 }
@@ -88,6 +105,13 @@ in_ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 
 # key FILE SECRET: a key file as an admin would write it (0600).
 key() { printf '%s\n' "$2" > "$1"; chmod 600 "$1"; }
+# write_conf FILE [LINE...]: a config file (0600), one LINE a line, or
+# standard input (a here-document) without LINEs.
+write_conf() {
+        local f=$1; shift
+        if [ $# -gt 0 ]; then printf '%s\n' "$@" > "$f"; else cat > "$f"; fi
+        chmod 600 "$f"
+}
 
 # expect_rc WANT DESCRIPTION CMD...: run CMD, compare its exit status.
 expect_rc() {

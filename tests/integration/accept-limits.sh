@@ -8,7 +8,7 @@ netns_new "$NS"
 key "$T/k.key" limits-secret
 mkdir "$T/m"
 conf() { # FILE PORT EXTRA-SOCKET-LINES
-        cat > "$1" <<CONF
+        write_conf "$1" <<CONF
 [Socket]
 ListenStream = $2
 Accept = yes
@@ -54,13 +54,17 @@ n=$(grep -c 'refused connection' "$err")
 check "21 refusals in ${secs} s give at most $((secs + 2)) log lines (got $n)" test "$n" -le $((secs + 2)) -a "$n" -lt 21
 check "held-back refusals are counted in a later line" wait_for 60 grep -Eq 'more (since the last message|connections refused)' "$err"
 # A flood of over-limit connections: each is reset at once, no process is
-# started, the log stays short, and the activator stays responsive.
+# started, the log stays short (a line a second at most, however long the
+# 1 s flood takes on a busy machine), and the activator stays responsive.
 lines=$(grep -c 'refused' "$err")
+t0=$(date +%s%N)
 set -- $(ip netns exec "$NS" "$BUILD/tests/conn-rate" -c 50 -d 1000 -k "$T/k.key" 127.0.0.1 2500)
+secs=$(( ($(date +%s%N) - t0 + 999999999) / 1000000000 ))
 check "a flood of $4 over-limit connections was reset, none served ($2)" test "$4" -gt 0 -a "$2" = 0
 expect_eq "$(children "$pid")" 2 "still exactly two children after the flood"
 expect_eq "$(started)" 2 "no process was started by the flood"
-check "the flood added at most 4 log lines" test "$(grep -c 'refused' "$err")" -le $((lines + 4))
+added=$(( $(grep -c 'refused' "$err") - lines ))
+check "the flood ($secs s) added at most $((secs + 2)) log lines (got $added)" test "$added" -le $((secs + 2))
 release a
 check "a slot frees when its child exits" wait_for 100 children_are "$pid" 1
 check "then a new connection is served" served 127.0.0.1 2500

@@ -10,7 +10,7 @@
 netns_new "$NS"
 key "$T/k.key" pid1-secret
 mkdir "$T/m"
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2601
 Accept = yes
@@ -23,7 +23,6 @@ SecretFile = $T/k.key
 CONF
 count() { ls "$T/m" | grep -c "^$1" || true; }
 count_is() { [ "$(count "$1")" = "$2" ]; }
-gone() { ! kill -0 "$1" 2>/dev/null; }
 # start_init [ARGS]: the activator as PID 1; $u is unshare, $init the activator.
 start_init() {
         start_bg "$NS" unshare --pid --fork --mount-proc $WRAP "$ACTIVATE" --config "$T/svc.conf" "$@"
@@ -39,7 +38,7 @@ hold b "$NS" "$T/k.key" 127.0.0.1 127.0.0.1 2601
 check "two held connections have their processes" wait_for 100 count_is started 2
 kill -TERM "$init"
 check "SIGTERM to PID 1 reaches both children" wait_for 100 count_is term 2
-check "PID 1 exits once they are gone" wait_for 100 gone "$u"
+check "PID 1 exits once they are gone" wait_for 100 exited "$u"
 rc=0; wait_exit "$u" || rc=$?
 expect_eq "$rc" 0 "exit status 0 after a graceful stop"
 check "nothing listens any more" eval "! listening $NS 2601"
@@ -58,7 +57,7 @@ check "PID 1 waits for the child that stays" kill -0 "$init"
 # together with the next SIGTERM it is read first (lower number).
 kill -HUP "$init"
 kill -TERM "$init"
-check "a second SIGTERM ends it at once" wait_for 40 gone "$u"
+check "a second SIGTERM ends it at once" wait_for 100 exited "$u"
 rc=0; wait_exit "$u" || rc=$?
 expect_eq "$rc" 143 "exit status 128+SIGTERM after a forced stop"
 expect_eq "$(count hup)" 0 "the SIGHUP while stopping reached no child"

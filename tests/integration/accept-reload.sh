@@ -8,7 +8,7 @@ netns_new "$NS"
 key "$T/k.key" accept-secret
 key "$T/old.key" accept-secret
 key "$T/new.key" accept-rotated
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2601
 Accept = yes
@@ -20,7 +20,6 @@ Peer = 127.0.0.0/8
 Peer = ::1
 SecretFile = $T/k.key
 CONF
-chmod 644 "$T/svc.conf"
 reloads() { grep -c "reloaded:" "$T/bg.err" || true; }
 count_is() { test "$($1)" = "$2"; }
 

@@ -12,7 +12,7 @@ Peer = ::1
 SecretFile = $T/k.key"
 
 # inetd style chosen in the config; fd-3 style chosen on the command line.
-cat > "$T/inetd.conf" <<CONF
+write_conf "$T/inetd.conf" <<CONF
 [Socket]
 ListenStream = 2400
 ListenStream = 127.0.0.1:2401
@@ -25,7 +25,7 @@ NoDelay = yes
 ExecStart = $REPORT
 $keys
 CONF
-cat > "$T/fd3.conf" <<CONF
+write_conf "$T/fd3.conf" <<CONF
 [Socket]
 ListenStream = 2410
 ListenStream = 127.0.0.1:2411

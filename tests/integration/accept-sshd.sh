@@ -9,7 +9,7 @@ key "$T/k.key" ssh-md5-secret
 key "$T/wrong.key" not-the-secret
 sshd_setup
 expect_rc 0 "sshd accepts the test config" $SSHD -t -f "$T/sshd_config"
-cat > "$T/ssh.conf" <<CONF
+write_conf "$T/ssh.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2222
 ListenStream = [::1]:2222

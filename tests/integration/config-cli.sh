@@ -7,10 +7,10 @@
 
 mkdir -p "$T/etc/web.conf.d" "$T/lib/web.conf.d"
 key "$T/k" secret-k
-printf '[Socket]\nListenStream = 8080\n[Service]\nExecStart = /bin/true\n' > "$T/lib/web.conf"
-printf '[Key a]\nPeer = 192.0.2.0/24\nSecretFile = %s\n' "$T/k" > "$T/lib/web.conf.d/10-keys.conf"
-printf '[Socket]\nListenStream = 9090\n' > "$T/lib/web.conf.d/20-extra.conf"
-printf '[Socket]\nBacklog = 7\n' > "$T/etc/web.conf.d/20-extra.conf"     # masks lib's 20-extra
+write_conf "$T/lib/web.conf" '[Socket]' 'ListenStream = 8080' '[Service]' 'ExecStart = /bin/true'
+write_conf "$T/lib/web.conf.d/10-keys.conf" '[Key a]' 'Peer = 192.0.2.0/24' "SecretFile = $T/k"
+write_conf "$T/lib/web.conf.d/20-extra.conf" '[Socket]' 'ListenStream = 9090'
+write_conf "$T/etc/web.conf.d/20-extra.conf" '[Socket]' 'Backlog = 7'     # masks lib's 20-extra
 ln -s /dev/null "$T/etc/web.conf.d/10-keys.conf.disabled"                 # not *.conf: ignored
 chmod -R go-w "$T"
 
@@ -46,7 +46,7 @@ grep -Eq '^tcpmd5-activate [0-9]+\.[0-9]+' "$T/last.out" && ok "--version prints
 
 # --- --check outside the service: Credential= keys are systemd's to supply ---
 mkdir -p "$T/cred/sshd.conf.d"
-cat > "$T/cred/sshd.conf" <<CONF
+write_conf "$T/cred/sshd.conf" <<CONF
 [Socket]
 ListenStream = 2222
 Accept = yes

@@ -20,8 +20,7 @@ lacks() { # TEXT DESCRIPTION: ... and does not hold TEXT
 # --check with exit 78 and a message holding "NAME.conf:N: TEXT".
 refused() {
         local name=$1 text=$2 what=$3; shift 3
-        printf '%s\n' "$@" > "$T/$name.conf"
-        chmod 600 "$T/$name.conf" # Secret= lines are refused in files others can read
+        write_conf "$T/$name.conf" "$@" # 0600: Secret= lines are refused in files others can read
         expect_rc 78 "$what" $WRAP "$ACTIVATE" --config "$T/$name.conf" --check
         says "$T/$name.conf:$text" "$what: says what to do"
 }
@@ -115,7 +114,7 @@ for prog in "$ACTIVATE" "$CONNECT"; do
 done
 
 # --- what --check prints ---------------------------------------------------------------
-cat > "$T/plan.conf" <<CONF
+write_conf "$T/plan.conf" <<CONF
 [Socket]
 ListenStream = 7100
 ListenStream = 127.0.0.1:7101
@@ -129,7 +128,6 @@ SecretFile = $T/k
 Peer = 0.0.0.0/0
 Secret = x
 CONF
-chmod 600 "$T/plan.conf"
 expect_rc 0 "--check of a dual-stack and an IPv4 listener" $WRAP "$ACTIVATE" --config "$T/plan.conf" --check
 out=$(cat "$T/last.out")
 cmd=$(sed -n 's/^command //p' <<<"$out")

@@ -7,7 +7,7 @@
 netns_new "$NS"
 key "$T/office.key" office-secret
 # Port 22 is the "ssh" service of /etc/services.
-cat > "$T/echo.conf" <<CONF
+write_conf "$T/echo.conf" <<CONF
 [Socket]
 ListenStream = 22
 [Service]

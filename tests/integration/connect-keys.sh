@@ -12,7 +12,7 @@ key "$T/wrong.key" not-the-secret
 
 # server NAME LISTEN KEYNAME SECRETFILE [EXTRA-PEER-SECTION]: an echo server.
 server() {
-        cat > "$T/$1.conf" <<CONF
+        write_conf "$T/$1.conf" <<CONF
 [Socket]
 ListenStream = $2
 [Service]
@@ -99,7 +99,7 @@ check "--help writes nothing on stderr" test ! -s "$T/last.err"
 grep -q -- "--key-fd=N" "$T/last.out" && ok "--help lists --key-fd" || fail "--help lists --key-fd"
 
 # --- --config: the longest prefix holding the resolved address ---
-cat > "$T/client.conf" <<CONF
+write_conf "$T/client.conf" <<CONF
 # One file of keys for many hosts.
 [Key decoy]
 Peer = any
@@ -121,8 +121,7 @@ Peer = ::1/128
 SecretFile = $T/office.key
 CONF
 mkdir "$T/client.conf.d"
-printf '[Key beta]\nSecretFile = %s\n' "$T/beta.key" > "$T/client.conf.d/beta.conf"
-chmod 600 "$T/client.conf" "$T/client.conf.d/beta.conf"
+write_conf "$T/client.conf.d/beta.conf" '[Key beta]' "SecretFile = $T/beta.key"
 cfg() { connect --config "$T/client.conf" -v -t 0.3 "$@"; }
 check "--config: 127.0.0.1 takes [Key wide] (/8 over any)" replies --config "$T/client.conf" -v 127.0.0.1 2222
 grep -q "with \[Key wide\]" "$T/last.err" && ok "--config: -v names [Key wide]" || fail "--config: -v names [Key wide]"
@@ -135,12 +134,12 @@ sed -i "s|^Peer = ::1/128|Peer = ::/0|" "$T/client.conf"
 sed -i "/^\[Key decoy\]/,/^$/ s|^Peer = any|Peer = ::1|" "$T/client.conf"
 expect_rc 1 "--config: a longer prefix wins even with the wrong secret" cfg ::1 2222
 expect_stderr "with \[Key decoy\]" "--config: it was [Key decoy] (::1/128 over ::/0)"
-printf '[Key only]\nPeer = 192.0.2.0/24\nSecretFile = %s\n' "$T/office.key" > "$T/far.conf"; chmod 600 "$T/far.conf"
+write_conf "$T/far.conf" '[Key only]' 'Peer = 192.0.2.0/24' "SecretFile = $T/office.key"
 expect_rc 78 "--config: no key for the address" cfg --config "$T/far.conf" 127.0.0.1 2222
 expect_stderr "no key for any address of 127.0.0.1" "--config: and says so"
-printf '[Socket]\nListenStream = 22\n' > "$T/nokeys.conf"; chmod 600 "$T/nokeys.conf"
+write_conf "$T/nokeys.conf" '[Socket]' 'ListenStream = 22'
 expect_rc 78 "--config without [Key]" connect --config "$T/nokeys.conf" 127.0.0.1 2222
-printf '[Key x]\nPeer = 127.0.0.1\n' > "$T/nosecret.conf"; chmod 600 "$T/nosecret.conf"
+write_conf "$T/nosecret.conf" '[Key x]' 'Peer = 127.0.0.1'
 expect_rc 78 "--config: a key without a secret" connect --config "$T/nosecret.conf" 127.0.0.1 2222
 expect_stderr "nosecret.conf:1: \[Key x\] has no secret" "--config: file:line of the bad key"
 
@@ -175,7 +174,7 @@ expect_stderr "--source=192.0.2.99: cannot bind" "--source not on this host: say
 # --- the key follows the address actually used ---
 # A v4-mapped HOST is IPv4 on the wire: the IPv4 prefix's key, not the one
 # for IPv6 (Peer=any holds ::/0, which contains ::ffff:0:0/96).
-cat > "$T/mapped.conf" <<CONF
+write_conf "$T/mapped.conf" <<CONF
 [Key decoy]
 Peer = any
 SecretFile = $T/wrong.key
@@ -184,7 +183,6 @@ SecretFile = $T/wrong.key
 Peer = 127.0.0.1
 SecretFile = $T/office.key
 CONF
-chmod 600 "$T/mapped.conf"
 check "v4-mapped HOST: echoed" replies --config "$T/mapped.conf" -v -t 1 ::ffff:127.0.0.1 2222
 expect_stderr "connecting to 127.0.0.1 port 2222 with \[Key four\]" "v4-mapped HOST: connects as 127.0.0.1 with the IPv4 key"
 check "[v4-mapped] in brackets, --key-file" replies -k "$T/office.key" "[::ffff:127.0.0.1]" 2222
@@ -196,7 +194,7 @@ expect_stderr "with \[Key decoy\]" "control: -v names [Key decoy]"
 # twin listens on 127.0.0.1 only, so the attempt at ::1 finds a closed port:
 # signed, it hears nothing (the kernel's RST is unsigned and dropped);
 # unsigned, it would be refused at once.
-cat > "$T/twin.conf" <<CONF
+write_conf "$T/twin.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2226
 [Service]
@@ -210,7 +208,7 @@ SecretFile = $T/lab.key
 CONF
 start_bg "$NS" "$ACTIVATE" --config "$T/twin.conf"
 check "twin listens" wait_for 300 listening "$NS" 2226
-cat > "$T/twin-client.conf" <<CONF
+write_conf "$T/twin-client.conf" <<CONF
 [Key six]
 Peer = ::1
 SecretFile = $T/lab.key
@@ -219,7 +217,6 @@ SecretFile = $T/lab.key
 Peer = 127.0.0.0/8
 SecretFile = $T/beta.key
 CONF
-chmod 600 "$T/twin-client.conf"
 printf '::1 twin.test\n127.0.0.1 twin.test\n' > "$T/hosts"
 expect_rc 0 "two addresses: ::1 silent, then 127.0.0.1" named -v -t 0.3 --config "$T/twin-client.conf" twin.test 2226 < /dev/null
 expect_stderr "connecting to ::1 port 2226 with \[Key six\]" "first attempt: ::1 with [Key six]"
@@ -230,7 +227,7 @@ fp_six=$(sed -n 's/.*\[Key six\].*fingerprint \([0-9a-f]*\).*/\1/p' "$T/last.err
 fp_four=$(sed -n 's/.*\[Key four\].*fingerprint \([0-9a-f]*\).*/\1/p' "$T/last.err")
 check "the two attempts show different fingerprints ($fp_six, $fp_four)" test -n "$fp_six" -a "$fp_six" != "$fp_four"
 # An address without a key is skipped, never tried unsigned.
-printf '[Key four]\nPeer = 127.0.0.1\nSecretFile = %s\n' "$T/beta.key" > "$T/four-only.conf"; chmod 600 "$T/four-only.conf"
+write_conf "$T/four-only.conf" '[Key four]' 'Peer = 127.0.0.1' "SecretFile = $T/beta.key"
 expect_rc 0 "no key for ::1: skipped, 127.0.0.1 used" named -v -t 0.3 --config "$T/four-only.conf" twin.test 2226 < /dev/null
 expect_stderr "no \[Key\] in .* holding ::1; not trying it" "says ::1 is not tried"
 grep -q "connecting to ::1" "$T/last.err" && fail "::1 was tried without a key" || ok "::1 was not tried at all"

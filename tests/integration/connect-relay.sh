@@ -5,7 +5,7 @@
 
 netns_new "$NS"
 key "$T/office.key" office-secret
-cat > "$T/echo.conf" <<CONF
+write_conf "$T/echo.conf" <<CONF
 [Socket]
 ListenStream = 2222
 [Service]

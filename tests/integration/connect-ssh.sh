@@ -8,7 +8,7 @@
 netns_new "$NS"
 key "$T/k.key" ssh-md5-secret
 sshd_setup
-cat > "$T/ssh.conf" <<CONF
+write_conf "$T/ssh.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2222
 ListenStream = [::1]:2222
@@ -141,7 +141,8 @@ check "fdpass session: ssh (pid ${ssh_pid:-none}) has no child process" \
         test -n "$ssh_pid" -a -z "$(pgrep -P "${ssh_pid:-1}" || true)"
 close_session
 expect_eq "$(tail -1 "$T/open.out")" closing "fdpass session: ends normally"
-sleep 0.2
+client_fin() { grep -qE '\.[0-9]+ > 127\.0\.0\.1\.2222: Flags \[F' "$T/wire.txt"; }
+check "the capture saw the session to its end (the client's FIN)" wait_for 300 client_fin
 kill "$TCPDUMP" 2>/dev/null || true; wait_exit "$TCPDUMP" 2>/dev/null || true
 n_client=$(grep -cE '\.[0-9]+ > 127\.0\.0\.1\.2222:' "$T/wire.txt" || true)
 n_valid=$(grep -E '\.[0-9]+ > 127\.0\.0\.1\.2222:' "$T/wire.txt" | grep -c 'md5 valid' || true)

@@ -12,8 +12,7 @@
 netns_new "$NS"
 key "$T/k.key" never-unsigned
 mkdir "$T/creds"; key "$T/creds/peer" never-unsigned
-printf '[Key peer]\nPeer = 127.0.0.0/8\nSecretFile = %s\n' "$T/k.key" > "$T/client.conf"
-chmod 600 "$T/client.conf"
+write_conf "$T/client.conf" '[Key peer]' 'Peer = 127.0.0.0/8' "SecretFile = $T/k.key"
 
 # The keyless listener: accepts, notes it, closes.
 in_ns "$NS" /usr/bin/python3 -u -c '

@@ -5,7 +5,7 @@
 
 netns_new "$NS"
 key "$T/office.key" office-secret
-cat > "$T/echo.conf" <<CONF
+write_conf "$T/echo.conf" <<CONF
 [Socket]
 ListenStream = 2222
 [Service]
@@ -35,7 +35,9 @@ out=$(printf 'on the wire, six\n' | in_ns "$NS" "$CONNECT" -k "$T/office.key" ::
 expect_eq "$out" "on the wire, six" "IPv6 exchange"
 # Both connections closed: 2 x (SYN, SYN-ACK, ACK, data, ACK, FIN, data, ACK, FIN, ACK) at least 16 lines.
 check "the captures saw both connections" wait_for 300 bash -c "[ \$(wc -l < $T/right.txt) -ge 16 ] && [ \$(wc -l < $T/other.txt) -ge 16 ]"
-sleep 0.2
+# Before they stop: each saw both connections to their end (a FIN each way).
+four_fins() { [ "$(grep -c 'Flags \[F' "$T/right.txt")" -ge 4 ] && [ "$(grep -c 'Flags \[F' "$T/other.txt")" -ge 4 ]; }
+check "both captures saw the four FINs" wait_for 300 four_fins
 kill "${CAPTURES[@]}" 2>/dev/null || true
 wait "${CAPTURES[@]}" 2>/dev/null || true
 

@@ -9,8 +9,8 @@
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 EX=$SRC/examples/socket-proxyd
 PROXYD=$(sed -n 's/^ExecStart = \([^ ]*\).*/\1/p' "$EX/web.conf")
-[ -x "$PROXYD" ] || { echo "1..0 # SKIP $PROXYD not installed"; exit 77; }
-command -v curl >/dev/null || { echo "1..0 # SKIP curl not installed (tools/install-deps)"; exit 77; }
+[ -x "$PROXYD" ] || skip_all "$PROXYD not installed"
+command -v curl >/dev/null || skip_all "curl not installed (tools/install-deps)"
 
 netns_new "$NS"
 mkdir -m 755 "$T/www" && echo "hello from the backend" > "$T/www/index.html"

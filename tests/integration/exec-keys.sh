@@ -28,7 +28,7 @@ cat >> "$T/svc.conf" <<CONF
 [Key office]
 SecretFile = $T/office.key
 CONF
-chmod 644 "$T/svc.conf"
+chmod 644 "$T/svc.conf" # no secret in it: others may read it
 
 # Ignored and blocked signals in the activator must not reach the daemon.
 trap '' PIPE HUP

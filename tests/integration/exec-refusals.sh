@@ -1,5 +1,5 @@
 #!/bin/bash
-# Fail closed: every refusal in DESIGN.md's security model exits with its
+# Fail closed: every refusal of the security model (SECURITY.md) exits with its
 # code and a message, leaves the port free and never starts the command.
 . "$(dirname "$0")/../lib.sh"
 
@@ -16,10 +16,8 @@ printf '#!/bin/sh\n' > "$T/noexec"; chmod 644 "$T/noexec"
 # conf NAME [EXTRA-KEY-LINES...]: a config that would work, plus changes.
 conf() {
         local f=$T/$1.conf; shift
-        { printf '[Socket]\nListenStream = 5555\nListenStream = 127.0.0.1:5556\n[Service]\nExecStart = %s\n' "$T/cmd"
-          printf '[Key good]\nPeer = any\nSecretFile = %s\n' "$T/good.key"
-          printf '%s\n' "$@"; } > "$f"
-        chmod 600 "$f"
+        write_conf "$f" '[Socket]' 'ListenStream = 5555' 'ListenStream = 127.0.0.1:5556' '[Service]' "ExecStart = $T/cmd" \
+                '[Key good]' 'Peer = any' "SecretFile = $T/good.key" "$@"
         echo "$f"
 }
 

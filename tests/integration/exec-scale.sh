@@ -12,8 +12,7 @@ in_ns "$NS" ip addr add 198.18.0.0/22 dev lo 2>/dev/null || true
         for i in $(seq 0 899); do
                 printf '[Key k%d]\nPeer = 198.18.%d.%d\nSecretHex = %08x\n' $i $((i / 256)) $((i % 256)) $i
         done
-} > "$T/many.conf"
-chmod 600 "$T/many.conf"
+} | write_conf "$T/many.conf"
 last=198.18.$((899 / 256)).$((899 % 256))
 hexkey() { printf "$(printf '%08x' "$1" | sed 's/../\\x&/g')" > "$2"; chmod 600 "$2"; }
 hexkey 899 "$T/last.key"

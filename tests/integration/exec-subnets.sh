@@ -17,7 +17,7 @@ link $B vb 198.51.100 2001:db8:b
 key "$T/a.key" alpha-secret
 key "$T/b.key" bravo-secret
 
-cat > "$T/two.conf" <<CONF
+write_conf "$T/two.conf" <<CONF
 [Socket]
 ListenStream = 6000
 [Service]

@@ -16,7 +16,7 @@ key "$T/office.key" office-secret-0123
 FAULT_SECRETS=(office-secret-0123)
 # conf INETD COMMAND
 conf() {
-        cat > "$T/svc.conf" <<CONF
+        write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2322
 ListenStream = 127.0.0.1:2323
@@ -32,7 +32,6 @@ Peer = 127.0.0.0/8
 Peer = ::1
 SecretFile = $T/office.key
 CONF
-        chmod 600 "$T/svc.conf"
 }
 conf yes "exec cat"
 FAULT_CMD=("$ACTIVATE" --config "$T/svc.conf")
@@ -40,8 +39,9 @@ FAULT_MARKER=$T/started
 
 # A signed client, once the activator listens or has given up: the command
 # must not start for it unless everything went well.
+listens_or_gone() { exited "$FAULT_PID" || ip netns exec "$NS" ss -Htln | grep -q LISTEN; }
 try_client() {
-        wait_for 100 bash -c "! kill -0 $FAULT_PID 2>/dev/null || ip netns exec $NS ss -Htln | grep -q LISTEN" || true
+        wait_for 100 listens_or_gone || true
         # A signed SYN to a closed port meets an unsigned RST, which the
         # client drops: a short timeout.
         ip netns exec "$NS" $CLIENT -t 300 -k "$T/office.key" 127.0.0.1 2323 x > /dev/null 2>&1 || true

@@ -10,7 +10,7 @@ netns_new "$NS"
 key "$T/office.key" office-secret-0123
 key "$T/lab.key" lab-secret-4567
 FAULT_SECRETS=(office-secret-0123 lab-secret-4567 hex-secret-89ab 6865782d7365637265742d38396162)
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2222
 ListenStream = 127.0.0.1:2223
@@ -32,7 +32,6 @@ SecretFile = $T/lab.key
 Peer = 10.0.0.0/8
 SecretHex = 6865782d7365637265742d38396162
 CONF
-chmod 600 "$T/svc.conf"
 FAULT_CMD=("$ACTIVATE" --config "$T/svc.conf")
 FAULT_MARKER=$T/started
 

@@ -13,7 +13,7 @@ netns_new "$NS"
 key "$T/office.key" office-secret-0123
 key "$T/lab.key" lab-secret-4567
 FAULT_SECRETS=(office-secret-0123 lab-secret-4567)
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2222
 ListenStream = 127.0.0.1:2223
@@ -31,7 +31,6 @@ SecretFile = $T/office.key
 Peer = 127.0.0.7/32
 SecretFile = $T/lab.key
 CONF
-chmod 600 "$T/svc.conf"
 FAULT_CMD=("$ACTIVATE" --supervise --config "$T/svc.conf")
 FAULT_MARKER=$T/started
 

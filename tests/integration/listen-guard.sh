@@ -34,14 +34,13 @@ probe 0 nokey 3009 LISTEN_GUARD_TARGET=/bin/true
 check "another program than LISTEN_GUARD_TARGET is not judged" test ! -e "$T/probe.log"
 
 # The activator, started as every test starts it.
-cat > "$T/open.conf" <<CONF
+write_conf "$T/open.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:3100
 UnmatchedPeers = allow-unsigned
 [Service]
 ExecStart = $ECHO_DAEMON $T/open.report
 CONF
-chmod 600 "$T/open.conf"
 # Without valgrind here: an abort would fill the memcheck log that finish() judges.
 expect_rc 134 "the activator, keyless listener not declared: the guard aborts it" \
         in_ns "$NS" $GUARD LISTEN_GUARD_LOG="$T/probe.log" "$ACTIVATE" --config "$T/open.conf"

@@ -89,8 +89,7 @@ verdict() { # WANT RC
 write_cell_conf() { # CONF LISTEN EXTRA SHAPE PORT
         { printf '[Socket]\nListenStream = %s\n%s\n' "$2" "$3"
           printf '[Service]\nExecStart = %s %s\n' "$ECHO_DAEMON" "$T/report-$5"
-          shape_conf "$4"; } > "$1"
-        chmod 600 "$1"
+          shape_conf "$4"; } | write_conf "$1"
 }
 refused_cell() { # CELL CONF PORT
         # Bounded: an activator that took the form would serve for ever.
@@ -161,8 +160,7 @@ port=$((port + 1))
 conf=$T/reload.conf
 write_reload_conf() {
         { printf '[Socket]\nListenStream = %s\n[Service]\nExecStart = %s %s\n' "$1" "$ECHO_DAEMON" "$T/report-$port"
-          shape_conf v4; } > "$conf"
-        chmod 600 "$conf"
+          shape_conf v4; } | write_conf "$conf"
 }
 write_reload_conf "127.0.0.1:$port"
 start_bg "$NS" $WRAP "$ACTIVATE" --supervise --config "$conf"

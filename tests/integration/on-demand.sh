@@ -8,7 +8,7 @@ netns_new "$NS"
 key "$T/k.key" demand-secret
 key "$T/wrong.key" not-the-secret
 conf() { # FILE PORT1 PORT2 EXTRA
-        cat > "$1" <<CONF
+        write_conf "$1" <<CONF
 [Socket]
 ListenStream = $2
 ListenStream = 127.0.0.1:$3
@@ -22,7 +22,7 @@ SecretFile = $T/k.key
 CONF
 }
 exe() { basename "$(readlink "/proc/$1/exe")"; }
-notfound() { ip netns exec "$NS" nstat -az TcpExtTCPMD5NotFound | awk '/TCPMD5NotFound/ { print $2 }'; }
+notfound() { ip netns exec "$NS" nstat -asz TcpExtTCPMD5NotFound | awk '/TCPMD5NotFound/ { print $2 }'; }
 
 conf "$T/od.conf" 2700 2701 "OnDemand = yes"
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/od.conf"

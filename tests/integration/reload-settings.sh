@@ -15,7 +15,7 @@ mkdir "$T/m" "$T/m2"
 # conf: the accept-mode config; the variables below fill lines 3, 5-10, 12.
 LISTEN2= INETD=yes MAX=1 PER= KA=no ND=no BACKLOG= CMD="$REPORT -d $T/m"
 conf() {
-        cat > "$T/svc.conf" <<CONF
+        write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2620
 $LISTEN2
@@ -33,7 +33,6 @@ Peer = 127.0.0.0/8
 Peer = ::1
 SecretFile = $T/k.key
 CONF
-        chmod 644 "$T/svc.conf"
 }
 count_is() { test "$($1)" = "$2"; }
 reloads() { grep -c "reloaded:" "$T/bg.err" || true; }
@@ -156,10 +155,10 @@ check "changing back: named again, as no longer set" grep -qF \
         "reload: ListenStream= (no longer set; was $T/svc.conf:3), Backlog= ($T/svc.conf:10) changed" "$T/bg.err"
 check "the activator still runs" kill -0 "$pid"
 kill -TERM "$pid"
-wait "$pid" || true
+wait_exit "$pid" || true
 
 # --- supervise mode: the daemon holds the same listeners
-cat > "$T/sup.conf" <<CONF
+write_conf "$T/sup.conf" <<CONF
 [Socket]
 ListenStream = 2630
 KeepAlive = no
@@ -169,7 +168,6 @@ ExecStart = $ECHO_DAEMON $T/report
 Peer = 127.0.0.0/8
 SecretFile = $T/k.key
 CONF
-chmod 644 "$T/sup.conf"
 start_bg "$NS" $WRAP "$ACTIVATE" --supervise --no-forward-reload --config "$T/sup.conf"
 sup=$BG_PID
 check "supervise: the daemon runs" wait_for 100 test -s "$T/report"
@@ -195,5 +193,5 @@ release s2
 check "supervise: the daemon was not restarted" kill -0 "$daemon"
 check "  (nor started with the new command)" test ! -e "$T/report2"
 kill -TERM "$sup"
-wait "$sup" || true
+wait_exit "$sup" || true
 finish

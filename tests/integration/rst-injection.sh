@@ -8,7 +8,7 @@ INJECT=$BUILD/tests/rst-inject
 
 netns_new "$NS"
 key "$T/k.key" rst-test-secret
-cat > "$T/signed.conf" <<CONF
+write_conf "$T/signed.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2300
 [Service]
@@ -17,14 +17,13 @@ ExecStart = $ECHO_DAEMON $T/signed.report
 Peer = 127.0.0.0/8
 SecretFile = $T/k.key
 CONF
-cat > "$T/unsigned.conf" <<CONF
+write_conf "$T/unsigned.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2301
 UnmatchedPeers = allow-unsigned
 [Service]
 ExecStart = $ECHO_DAEMON $T/unsigned.report
 CONF
-chmod 600 "$T"/*.conf
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/signed.conf"
 # No [Key]: nothing to install before listen(), so the guard allows this port.
 LISTEN_GUARD_UNSIGNED=2301 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/unsigned.conf"

@@ -22,9 +22,8 @@ dir() {
 }
 # conf FILE KEY-FILE: a config that would work; prints FILE.
 conf() {
-        printf '[Socket]\nListenStream = 127.0.0.1:2650\n[Service]\nExecStart = %s\n[Key k]\nPeer = 127.0.0.0/8\nSecretFile = %s\n' \
-                "$T/cmd" "$2" > "$1"
-        chmod 600 "$1"
+        write_conf "$1" '[Socket]' 'ListenStream = 127.0.0.1:2650' '[Service]' "ExecStart = $T/cmd" \
+                '[Key k]' 'Peer = 127.0.0.0/8' "SecretFile = $2"
         echo "$1"
 }
 # refused DESCRIPTION DIR FIX CONFIG: a real start and --check both exit 77,
@@ -83,7 +82,7 @@ refused "config in a 0777 directory" "$T/open" "chmod go-w" "$(conf "$T/open/svc
 refused "config in a directory owned by nobody" "$T/nb" "chown root" "$(conf "$T/nb/svc.conf" "$T/safe/k.key")"
 accepted "config in a 1777 sticky directory" "$(conf "$T/sticky/svc.conf" "$T/safe/k.key")"
 mkdir -m 0755 "$T/safe/d.conf.d"
-printf '[Socket]\nBacklog = 9\n' > "$T/safe/d.conf.d/b.conf"; chmod 600 "$T/safe/d.conf.d/b.conf"
+write_conf "$T/safe/d.conf.d/b.conf" '[Socket]' 'Backlog = 9'
 accepted "control: drop-in in a 0755 directory" "$(conf "$T/safe/d.conf" "$T/safe/k.key")"
 chmod 0777 "$T/safe/d.conf.d"
 refused "drop-in directory writable by others" "$T/safe/d.conf.d" "chmod go-w" "$T/safe/d.conf"

@@ -24,9 +24,9 @@ PY=/usr/bin/python3 # not a shim in root's home, which nobody cannot run
 # conf NAME MODE-LINE COMMAND: a config owned by nobody; prints its path.
 conf() {
         local f=$U/$1.conf
-        printf '[Socket]\nListenStream = 127.0.0.1:2900\n%s\n[Service]\nExecStart = %s\n[Key k]\nPeer = 127.0.0.0/8\nSecretFile = %s\n' \
-                "$2" "$3" "$U/k.key" > "$f"
-        chmod 600 "$f"; chown nobody:nogroup "$f"
+        write_conf "$f" '[Socket]' 'ListenStream = 127.0.0.1:2900' "$2" '[Service]' "ExecStart = $3" \
+                '[Key k]' 'Peer = 127.0.0.0/8' "SecretFile = $U/k.key"
+        chown nobody:nogroup "$f"
         echo "$f"
 }
 # scan_as WHO PID: WHO (nobody or root) reads PID's memory and counts the
@@ -73,6 +73,7 @@ dumpable_clean() {
 }
 child_of() { pgrep -P "$1" | head -1; }
 has_child() { [ -n "$(child_of "$1")" ]; }
+daemon_of() { pgrep -P "$1" -x echo-daemon; } # supervise mode: its child that is the daemon
 runs() { [ "$(basename "$(readlink "/proc/$1/exe")")" = "$2" ]; } # PID PROGRAM
 stop() { kill "$1" 2>/dev/null || true; wait_exit "$1" 2>/dev/null || true; }
 
@@ -118,7 +119,7 @@ start_bg "$NS" "${AS_NOBODY[@]}" $WRAP "$ACTIVATE" --supervise --config "$(conf 
 pid=$BG_PID
 check "supervise: the daemon is up" wait_for 200 test -s "$U/sv.report"
 holds_unreadable "supervisor" "$pid"
-dumpable "supervise mode's daemon" "$(child_of "$pid")"
+dumpable "supervise mode's daemon" "$(daemon_of "$pid")"
 check "supervise: a signed client is served" echo_ok "$NS" "$T/client.key" 127.0.0.1 2900
 stop "$pid"
 

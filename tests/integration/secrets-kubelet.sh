@@ -29,7 +29,7 @@ G2=..2026_12_01_21_05_00.987654321
 generation "$G1" office-generation-1 0644 # the kubelet's default mode first
 ln -s "$G1" "$V/..data"
 ln -s ..data/office.key "$V/office.key"
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2222
 [Service]
@@ -38,7 +38,6 @@ ExecStart = $ECHO_DAEMON $T/report
 Peer = 127.0.0.0/8
 SecretFile = $V/office.key
 CONF
-chmod 644 "$T/svc.conf"
 
 # Without defaultMode: 0400 the volume's files are 0644: refused, naming
 # the file the links lead to.
@@ -86,13 +85,12 @@ exec {SESS[1]}>&-
 mkdir -m 700 "$T/run-secrets" "$T/etc-keys"
 key "$T/run-secrets/partner.key" partner-secret-1
 ln -s "$T/run-secrets/partner.key" "$T/etc-keys/partner.key"
-cat > "$T/svc.conf.d.tmp" <<CONF
+write_conf "$T/svc.conf.d.tmp" <<CONF
 [Key partner]
 Peer = 192.0.2.10
 SecretFile = $T/etc-keys/partner.key
 CONF
 mkdir -m 755 "$T/svc.conf.d.new"
-chmod 644 "$T/svc.conf.d.tmp"
 mv "$T/svc.conf.d.tmp" "$T/svc.conf.d.new/partner.conf"
 mv "$T/svc.conf.d.new" "$T/svc.conf.d"
 in_ns "$NS" ip addr add 192.0.2.10/32 dev lo

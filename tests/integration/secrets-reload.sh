@@ -20,8 +20,8 @@ secrets() {
         echo "literal-secret-$t-CCCC"
         for ((i = 1; i <= NMANY; i++)); do echo "many$i-secret-$t-DDDD"; done
 }
-# write_conf TAG MODE-LINES COMMAND: the config of generation TAG.
-write_conf() {
+# gen_conf TAG MODE-LINES COMMAND: the config of generation TAG.
+gen_conf() {
         local t=$1 i s
         mapfile -t s < <(secrets "$t")
         key "$T/k.key" "${s[0]}"
@@ -32,8 +32,7 @@ write_conf() {
                 printf '[Key b]\nPeer = 10.0.0.0/8\nSecretHex = %s\n' "${s[2]}"
                 printf '[Key c]\nPeer = 10.1.0.0/16\nSecret = %s\n' "${s[3]}"
                 for ((i = 1; i <= NMANY; i++)); do printf '[Key n%s]\nPeer = 10.2.%s.0/24\nSecret = %s\n' $i $i "${s[$((3 + i))]}"; done
-        } > "$T/svc.conf"
-        chmod 600 "$T/svc.conf"
+        } | write_conf "$T/svc.conf"
 }
 reloads_are() { [ "$(grep -c 'reloaded:' "$T/bg.err")" = "$1" ]; }
 # count TAG DUMP: how often each secret of TAG occurs in DUMP, as
@@ -50,7 +49,7 @@ count() {
 # and the current one there (the control: the dump can see secrets).
 generations() {
         local mode=$1 pid g prev dump copies left s i
-        NMANY=${FIRST_NMANY:-$NMANY} write_conf "$mode-g1" "$2" "$3"
+        NMANY=${FIRST_NMANY:-$NMANY} gen_conf "$mode-g1" "$2" "$3"
         start_bg "$NS" $WRAP "$ACTIVATE" "${@:4}" --config "$T/svc.conf"
         pid=$BG_PID
         check "$mode: listening" wait_for 200 listening "$NS" 2501
@@ -58,12 +57,12 @@ generations() {
         check "$mode: a client with the file key gets through" echo_ok "$NS" "$T/k.key" 127.0.0.1 2500
         for g in 2 3; do
                 prev=$mode-g$((g - 1))
-                write_conf "$mode-g$g" "$2" "$3"
+                gen_conf "$mode-g$g" "$2" "$3"
                 kill -HUP "$pid"
                 check "$mode: reload to g$g done" wait_for 200 reloads_are $((g - 1))
                 dump=$T/$mode-g$g.mem
-                # The reloading child logs before the supervisor has taken
-                # the new config over from it: retry a while (valgrind).
+                # "reloaded:" may be logged a moment before the last old
+                # copy is gone: retry a while (valgrind is slow).
                 for ((i = 0; i < 40; i++)); do
                         "$MEMDUMP" "$pid" "$dump" > /dev/null
                         count "$mode-g$g" "$dump" | sed 3d > "$T/now"

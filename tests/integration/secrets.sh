@@ -14,9 +14,9 @@ S_LIT=literal-secret-CCCC3333
 SECRETS=("$S_FILE" "$S_HEX_TEXT" "$S_HEX" "$S_LIT")
 key "$T/k.key" "$S_FILE"
 
-# write_conf FILE [EXTRA-KEY-LINES]: a config using all three secret kinds.
-write_conf() {
-        cat > "$1" <<CONF
+# secrets_conf FILE: a config using all three secret kinds.
+secrets_conf() {
+        write_conf "$1" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2500
 [Service]
@@ -31,7 +31,6 @@ SecretHex = $S_HEX
 Peer = 10.1.0.0/16
 Secret = $S_LIT
 CONF
-        chmod 600 "$1"
 }
 # no_secret DESCRIPTION FILE...: none of the secrets in any FILE.
 no_secret() {
@@ -47,7 +46,7 @@ has_secrets() {
         for s in "$S_FILE" "$S_LIT" "$S_HEX_TEXT"; do grep -qaF -- "$s" "$2" || missing+=("$s"); done
         if [ ${#missing[@]} = 0 ]; then ok "$1"; else fail "$1: missing ${missing[*]}"; fi
 }
-write_conf "$T/svc.conf"
+secrets_conf "$T/svc.conf"
 
 # --- the running daemon: argv, environment, memory
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/svc.conf"
@@ -119,7 +118,7 @@ $head"
 bad "line too long with a secret" 78 "$head
 Secret = $S_LIT$(printf 'x%.0s' $(seq 200))"
 printf '%s%s\n' "$S_FILE" "$(printf 'y%.0s' $(seq 80))" > "$T/long.key"; chmod 600 "$T/long.key"
-KEYFILE=$T/long.key write_conf "$T/longkey.conf"
+KEYFILE=$T/long.key secrets_conf "$T/longkey.conf"
 expect_rc 78 "key file longer than 80 bytes" $WRAP "$ACTIVATE" --config "$T/longkey.conf"
 no_secret "key file longer than 80 bytes: message" "$T/last.err"
 
@@ -133,31 +132,31 @@ refused() { # DESCRIPTION PATTERN CONFIG
         check "$1: the daemon never started" test ! -e "$T/report"
 }
 key "$T/open.key" "$S_FILE"; chmod 644 "$T/open.key"
-KEYFILE=$T/open.key write_conf "$T/c1.conf"
+KEYFILE=$T/open.key secrets_conf "$T/c1.conf"
 refused "key file readable by others (0644)" "group or other can read" "$T/c1.conf"
 key "$T/gw.key" "$S_FILE"; chmod 620 "$T/gw.key"
-KEYFILE=$T/gw.key write_conf "$T/c2.conf"
+KEYFILE=$T/gw.key secrets_conf "$T/c2.conf"
 refused "key file writable by group (0620)" "group or other can write" "$T/c2.conf"
 key "$T/nobody.key" "$S_FILE"; chown nobody "$T/nobody.key"
-KEYFILE=$T/nobody.key write_conf "$T/c3.conf"
+KEYFILE=$T/nobody.key secrets_conf "$T/c3.conf"
 refused "key file owned by nobody" "owned by another user" "$T/c3.conf"
 ln -s "$T/open.key" "$T/link.key"
-KEYFILE=$T/link.key write_conf "$T/c4.conf"
+KEYFILE=$T/link.key secrets_conf "$T/c4.conf"
 refused "symlink to a key file others can read" "refusing $T/link.key: it leads to $T/open.key, and .*can read" "$T/c4.conf"
 ln -s "$T/k.key" "$T/good-link.key"
-KEYFILE=$T/good-link.key write_conf "$T/c4-ok.conf"
+KEYFILE=$T/good-link.key secrets_conf "$T/c4-ok.conf"
 expect_rc 0 "control: a symlink to a safe key file is followed" $WRAP "$ACTIVATE" --config "$T/c4-ok.conf" --check
 no_secret "control: --check output" "$T/last.out"
-write_conf "$T/c5.conf"; chmod 644 "$T/c5.conf"
+secrets_conf "$T/c5.conf"; chmod 644 "$T/c5.conf"
 refused "config with Secret= readable by others (0644)" "refusing a secret in this file" "$T/c5.conf"
-write_conf "$T/c6.conf"; sed -i '/^Secret\(Hex\)\? =/d; /^\[Key [bc]\]/,$d' "$T/c6.conf"; chmod 666 "$T/c6.conf"
+secrets_conf "$T/c6.conf"; sed -i '/^Secret\(Hex\)\? =/d; /^\[Key [bc]\]/,$d' "$T/c6.conf"; chmod 666 "$T/c6.conf"
 refused "config without secrets writable by others (0666)" "group or other can write" "$T/c6.conf"
-write_conf "$T/c7.conf"; chown nobody "$T/c7.conf"
+secrets_conf "$T/c7.conf"; chown nobody "$T/c7.conf"
 refused "config owned by nobody" "owned by another user" "$T/c7.conf"
 ln -s "$T/c6.conf" "$T/c8.conf"
 refused "symlink to a config others can write" "c8.conf: refusing this config: it leads to $T/c6.conf, and group or other can write" "$T/c8.conf"
 ln -s "$T/svc.conf" "$T/c8-ok.conf"
 expect_rc 0 "control: a symlink to a safe config is followed" $WRAP "$ACTIVATE" --config "$T/c8-ok.conf" --check
-mkdir -m 700 "$T/c9.conf.d"; write_conf "$T/c9.conf"; printf '[Key a]\nSecret = x\n' > "$T/c9.conf.d/x.conf"; chmod 644 "$T/c9.conf.d/x.conf"
+mkdir -m 700 "$T/c9.conf.d"; secrets_conf "$T/c9.conf"; printf '[Key a]\nSecret = x\n' > "$T/c9.conf.d/x.conf"; chmod 644 "$T/c9.conf.d/x.conf"
 refused "drop-in with Secret= readable by others" "refusing a secret in this file" "$T/c9.conf"
 finish

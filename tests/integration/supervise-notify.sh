@@ -9,7 +9,7 @@
 
 netns_new "$NS"
 key "$T/k.key" k-secret
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2222
 ListenStream = 2223
@@ -19,7 +19,6 @@ ExecStart = $ECHO_DAEMON $T/report
 Peer = 127.0.0.1
 SecretFile = $T/k.key
 CONF
-chmod 644 "$T/svc.conf"
 
 # receiver NAME: a notify socket $T/NAME.sock; one line per datagram in
 # $T/NAME.log (newlines as '|'), with our monotonic clock at arrival, until
@@ -63,8 +62,10 @@ expect_eq "$(msg 2 | sed 's/MONOTONIC_USEC=[0-9]*/MONOTONIC_USEC=N/')" \
         "RELOADING=1|STATUS=reloading keys after SIGHUP|MONOTONIC_USEC=N" "then RELOADING=1 with MONOTONIC_USEC="
 at=$(sed -n 2p "$T/notify.log" | cut -d' ' -f1)
 usec=$(msg 2 | sed -n 's/.*MONOTONIC_USEC=\([0-9]*\).*/\1/p')
-check "MONOTONIC_USEC is CLOCK_MONOTONIC now (within 2 s of arrival)" \
-        test "$(( at > usec ? at - usec : usec - at ))" -lt 2000000
+# Within a minute of arrival, however late the receiver ran: CLOCK_REALTIME
+# would be decades off.
+check "MONOTONIC_USEC is CLOCK_MONOTONIC now (within 60 s of arrival)" \
+        test "$(( at > usec ? at - usec : usec - at ))" -lt 60000000
 expect_eq "$(msg 3)" "READY=1|STATUS=2 listeners, 5 keys installed; reloaded after SIGHUP" \
         "then READY=1 again, saying what triggered the reload"
 
@@ -98,11 +99,11 @@ kill -HUP "$sup"
 check "watch: SIGHUP still reloads" wait_for 100 lines 5
 expect_eq "$(msg 5)" "READY=1|STATUS=2 listeners, 5 keys installed; reloaded after SIGHUP" \
         "and then STATUS= says SIGHUP"
-kill -TERM "$sup"; wait "$sup" || true
+kill -TERM "$sup"; wait_exit "$sup" || true
 
 # --- accept mode: READY=1 with the connection count from the start -----------
 mkdir "$T/m"
-cat > "$T/acc.conf" <<CONF
+write_conf "$T/acc.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2600
 ListenStream = 2601
@@ -150,7 +151,7 @@ sent=$(tail -n +$((before + 1)) "$T/accept.log" | grep -c ' STATUS=' || true)
 # message already stood.
 check "accept: $sent STATUS= messages for 80 changes in ${secs} s (at most one a second)" \
         test "$sent" -le "$((secs + 1))"
-kill -TERM "$acc"; wait "$acc" || true
+kill -TERM "$acc"; wait_exit "$acc" || true
 
 # --- on demand: READY=1 while waiting, so a Type=notify start does not hang --
 sed 's/^ListenStream = 2223$/ListenStream = 2223\nOnDemand = yes/' "$T/svc.conf" > "$T/od.conf"
@@ -171,5 +172,5 @@ check "on demand: a signed connection starts the daemon" echo_ok "$NS" "$T/k.key
 check "on demand: STATUS= says it started" wait_for 100 grep -q \
         "READY=1|STATUS=2 listeners, 5 keys installed; started at the first connection; reloaded after SIGHUP" \
         "$T/demand.log"
-kill -TERM "$od"; wait "$od" || true
+kill -TERM "$od"; wait_exit "$od" || true
 finish

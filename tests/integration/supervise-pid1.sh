@@ -5,14 +5,13 @@
 
 netns_new "$NS"
 key "$T/k.key" k-secret
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2222
 [Key k]
 Peer = 127.0.0.1
 SecretFile = $T/k.key
 CONF
-chmod 644 "$T/svc.conf"
 
 # The daemon: leaves three orphans behind, looks at the process table while
 # they run, ends them and waits (bounded) until no sleep is left, not even a

@@ -12,10 +12,10 @@ key "$T/old.key" office-secret
 key "$T/new.key" office-rotated
 key "$T/partner.key" partner-secret
 
-# write_conf [EXTRA-SOCKET-LINE] [EXTRA-SECTIONS]: the IPv4 listener comes
+# svc_conf [EXTRA-SOCKET-LINE] [EXTRA-SECTIONS]: the IPv4 listener comes
 # first, so a reload can succeed on it and then fail on the dual-stack one.
-write_conf() {
-        cat > "$T/svc.conf" <<CONF
+svc_conf() {
+        write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2223
 ListenStream = 2222
@@ -30,7 +30,6 @@ Peer = ::1
 SecretFile = $T/office.key
 ${2:-}
 CONF
-        chmod 644 "$T/svc.conf"
 }
 partner="[Key partner]
 Peer = 192.0.2.10
@@ -45,13 +44,13 @@ hup() {
         wait_for 100 count_is "$1" "$2"
 }
 
-write_conf "" "$partner"
+svc_conf "" "$partner"
 start_bg "$NS" $WRAP "$ACTIVATE" --supervise --config "$T/svc.conf"
 sup=$BG_PID
 check "listeners come up" wait_for 100 test -s "$T/report"
 daemon=$(sed -n 's/^pid=//p' "$T/report")
 check "the daemon is a separate process" test "$daemon" != "$sup"
-expect_eq "$(awk '/^PPid:/ { print $2 }' /proc/$daemon/status)" "$sup" "the supervisor is the daemon's parent"
+expect_eq "$(ps --no-headers -o ppid= -p "$daemon" | tr -d ' ')" "$sup" "the supervisor is the daemon's parent"
 expect_eq "$(sed -n 's/^LISTEN_PID=//p' "$T/report")" "$daemon" "LISTEN_PID is the daemon's own pid"
 expect_eq "$(sed -n 's/^LISTEN_FDS=//p' "$T/report")" "2" "LISTEN_FDS=2"
 expect_eq "$(sed -n 's/^leaked=//p' "$T/report")" "0" "no supervisor fd reaches the daemon"
@@ -72,7 +71,7 @@ expect_eq "$line" "before" "it echoes before the reload"
 
 # Rotate the office key file and drop the partner's prefix.
 printf 'office-rotated\n' > "$T/office.key"
-write_conf "" ""
+svc_conf "" ""
 check "reload 1 done" hup reloads 1
 expect_eq "$(grep 'reloaded:' "$T/bg.err" | tail -1 | sed 's/.*reloaded: //')" \
         "0 keys added, 3 replaced, 2 deleted on 2 listeners (5 setsockopt calls)" \
@@ -119,7 +118,7 @@ many="[Key many]
 SecretFile = $T/partner.key"
 for i in $(seq 1 40); do many+=$'\n'"Peer = 2001:db8:$i::/48"; done
 printf 'office-secret\n' > "$T/office.key"
-write_conf "" "$many"
+svc_conf "" "$many"
 in_ns "$NS" sysctl -qw net.core.optmem_max=2048
 check "refused reload reported" hup failed_reloads 4
 check "the message says to raise optmem_max" wait_for 300 grep -q "raise net.core.optmem_max" "$T/bg.err"
@@ -129,7 +128,7 @@ check "rolled back: current key still in on the dual-stack listener" echo_ok "$N
 
 # Same config with room: it goes through; a listener change is only noted.
 in_ns "$NS" sysctl -qw net.core.optmem_max=131072
-write_conf "ListenStream = 2224" "$many"
+svc_conf "ListenStream = 2224" "$many"
 check "reload 2 done" hup reloads 2
 check "a listener change is reported with its line as needing a restart" wait_for 300 grep -qF \
         "reload: ListenStream= ($T/svc.conf:4) changed, which only a restart applies (systemctl restart" "$T/bg.err"
@@ -141,7 +140,7 @@ check "reload 2: previous key dropped" echo_dropped "$NS" "$T/new.key" 127.0.0.1
 # A configured prefix-0 key takes the catch-alls' place (replaced in place,
 # never a moment without one), and gives it back when removed.
 key "$T/any.key" any-secret
-write_conf "ListenStream = 2224" "$many
+svc_conf "ListenStream = 2224" "$many
 [Key any]
 Peer = any
 SecretFile = $T/any.key"
@@ -153,7 +152,7 @@ rc=0; in_ns "$NS" $CLIENT -t 3000 -s 192.0.2.10 -k "$T/any.key" 127.0.0.1 2222 h
 expect_eq "$rc" 0 "reload 3: a peer outside every other prefix gets in with the any key"
 check "reload 3: unsigned still dropped (IPv4)" echo_dropped "$NS" "" 127.0.0.1 2222
 check "reload 3: unsigned still dropped (IPv6)" echo_dropped "$NS" "" ::1 2222
-write_conf "ListenStream = 2224" "$many"
+svc_conf "ListenStream = 2224" "$many"
 check "reload 4 done" hup reloads 4
 rc=0; in_ns "$NS" $CLIENT -t 300 -s 192.0.2.10 -k "$T/any.key" 127.0.0.1 2222 hi >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 3 "reload 4: Peer=any removed, the catch-all is back: any key dropped"
@@ -173,7 +172,7 @@ expect_eq "$(grep -c hup "$T/report.hup")" 8 "every SIGHUP was passed on, failed
 
 # --no-forward-reload: the keys change, the daemon hears nothing.
 rm -f "$T/report" "$T/report.hup" "$T/bg.err"
-write_conf "" ""
+svc_conf "" ""
 start_bg "$NS" $WRAP "$ACTIVATE" --supervise --no-forward-reload --config "$T/svc.conf"
 sup=$BG_PID
 check "restarted" wait_for 100 test -s "$T/report"

@@ -5,7 +5,7 @@
 
 netns_new "$NS"
 key "$T/k.key" k-secret
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 127.0.0.1:2222
 [Service]
@@ -14,7 +14,6 @@ ExecStart = $ECHO_DAEMON $T/report
 Peer = 127.0.0.1
 SecretFile = $T/k.key
 CONF
-chmod 644 "$T/svc.conf"
 sup() { in_ns "$NS" $WRAP "$ACTIVATE" --supervise --config "$T/svc.conf" "$@"; }
 
 expect_rc 7 "a normal exit code is passed through" sup -- sh -c 'exit 7'
@@ -58,8 +57,11 @@ start_bg "$NS" $WRAP "$ACTIVATE" --supervise --config "$T/svc.conf" -- sh "$T/or
 s=$BG_PID
 n_orphans() { test "$(cat "$T/o.orphans" 2>/dev/null | wc -l)" = 3; }
 check "orphans started" wait_for 100 n_orphans
-parents=$(for p in $(cat "$T/o.orphans"); do ps --no-headers -o ppid= -p "$p" || echo gone; done | tr -d ' ' | sort -u)
-expect_eq "$parents" "$s" "orphaned grandchildren are re-parented to the supervisor (subreaper)"
+# Each orphan's first parent, the ( ... ) around it, may not have exited
+# yet when its pid is written: wait for all three to be re-parented.
+parents() { for p in $(cat "$T/o.orphans"); do ps --no-headers -o ppid= -p "$p" || echo gone; done | tr -d ' ' | sort -u; }
+parents_are() { [ "$(parents)" = "$1" ]; }
+check "orphaned grandchildren are re-parented to the supervisor (subreaper)" wait_for 100 parents_are "$s"
 touch "$T/o.go"
 orphans_gone() { ! ps --no-headers -o stat= -p "$(paste -sd, "$T/o.orphans")" | grep -qv Z; }
 check "the orphans ended" wait_for 200 orphans_gone
@@ -89,7 +91,7 @@ for mode in plain group; do
         expect_eq "$rc" 143 "$mode: the shell died of SIGTERM"
         gsleep=$(cat "$T/g.sleep")
         if [ $mode = group ]; then
-                check "group: the daemon's child got SIGTERM too" wait_for 40 bash -c "! kill -0 $gsleep 2>/dev/null"
+                check "group: the daemon's child got SIGTERM too" wait_for 100 exited "$gsleep"
         else
                 check "plain: the daemon's child did not get it" kill -0 "$gsleep"
                 kill -9 "$gsleep" 2>/dev/null || true

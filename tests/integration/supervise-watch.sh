@@ -10,7 +10,7 @@ key "$T/keys/office.key" office-secret
 key "$T/old.key" office-secret
 key "$T/new.key" office-rotated
 key "$T/partner.key" partner-secret
-cat > "$T/svc.conf" <<CONF
+write_conf "$T/svc.conf" <<CONF
 [Socket]
 ListenStream = 2222
 [Service]
@@ -19,7 +19,6 @@ ExecStart = $ECHO_DAEMON $T/report
 Peer = 127.0.0.0/8
 SecretFile = $T/keys/office.key
 CONF
-chmod 644 "$T/svc.conf"
 reloads() { grep -c "reloaded:" "$T/bg.err" || true; }
 count_is() { test "$($1)" = "$2"; }
 
@@ -36,23 +35,22 @@ expect_eq "$(reloads)" 0 "unrelated files in watched directories: no reload"
 # Rotation by rename: write a new file, then move it over the old one.
 key "$T/keys/.office.key.new" office-rotated
 mv "$T/keys/.office.key.new" "$T/keys/office.key"
-check "a renamed key file triggers a reload" wait_for 60 count_is reloads 1
+check "a renamed key file triggers a reload" wait_for 200 count_is reloads 1
 check "the new key gets in" echo_ok "$NS" "$T/new.key" 127.0.0.1 2222
 check "the old key is dropped" echo_dropped "$NS" "$T/old.key" 127.0.0.1 2222
 
 # A drop-in directory created after start, then a drop-in in it.
 mkdir -m 755 "$T/svc.conf.d"
-cat > "$T/svc.conf.d/partner.conf" <<CONF
+write_conf "$T/svc.conf.d/partner.conf" <<CONF
 [Key partner]
 Peer = 192.0.2.10
 SecretFile = $T/partner.key
 CONF
-chmod 644 "$T/svc.conf.d/partner.conf"
-check "a new drop-in triggers a reload" wait_for 60 bash -c "grep 'reloaded:' $T/bg.err | grep -q '[1-9] keys\? added'"
+check "a new drop-in triggers a reload" wait_for 200 bash -c "grep 'reloaded:' $T/bg.err | grep -q '[1-9] keys\? added'"
 rc=0; in_ns "$NS" $CLIENT -t 3000 -s 192.0.2.10 -k "$T/partner.key" 127.0.0.1 2222 hi >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 0 "the drop-in's key gets in"
 rm "$T/svc.conf.d/partner.conf"
-check "removing it reloads too" wait_for 60 bash -c "grep 'reloaded:' $T/bg.err | tail -1 | grep -q '[1-9] deleted'"
+check "removing it reloads too" wait_for 200 bash -c "grep 'reloaded:' $T/bg.err | tail -1 | grep -q '[1-9] deleted'"
 rc=0; in_ns "$NS" $CLIENT -t 300 -s 192.0.2.10 -k "$T/partner.key" 127.0.0.1 2222 hi >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 3 "and its prefix is dropped again"
 

@@ -10,7 +10,7 @@ not() { ! "$@"; }
 SRC=$(cd "$HERE/../.." && pwd)
 
 command -v dpkg-buildpackage >/dev/null && command -v lintian >/dev/null ||
-        { echo "not ok - dpkg-dev, debhelper or lintian missing: run tools/install-deps"; exit 1; }
+        { fail "dpkg-dev, debhelper or lintian missing: run tools/install-deps"; finish; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 t0=$(now_ms)
@@ -62,9 +62,9 @@ check "no maintainer script enables or starts a unit" \
 
 # --- install, then purge, in a Debian 12 root -------------------------------
 . "$SRC/tests/systemd/container.sh"
-trap 'ct_teardown; cleanup' EXIT
+trap 'status=$?; ct_teardown; cleanup $status' EXIT
 why=$(ct_unsupported)
-if [ -n "$why" ]; then echo "ok - # SKIP install and purge in a Debian root: $why"; finish; fi
+if [ -n "$why" ]; then skip "install and purge in a Debian root: $why"; finish; fi
 root=$("$SRC/tests/systemd/mkroot.sh") || { fail "building the Debian root (tests/systemd/mkroot.sh)"; finish; }
 ct_prepare "$root"
 in_root() { chroot "$CT_ROOT" env -i PATH=$CT_PATH LANG=C.UTF-8 "$@"; }

@@ -46,7 +46,7 @@ ct_boot() {
         local i
         for ((i = 0; i < 200; i++)); do
                 CT_PID=$(pgrep -P "$CT_NSPAWN" -x systemd | head -1) && [ -n "$CT_PID" ] && break
-                kill -0 "$CT_NSPAWN" 2>/dev/null || break
+                ! exited "$CT_NSPAWN" || break
                 sleep 0.05
         done
         if [ -z "$CT_PID" ]; then
@@ -71,9 +71,7 @@ ct_boot() {
 ct_teardown() {
         if [ -n "$CT_NSPAWN" ] && kill -0 "$CT_NSPAWN" 2>/dev/null; then
                 kill -TERM "$CT_NSPAWN"
-                local i
-                for ((i = 0; i < 200; i++)); do kill -0 "$CT_NSPAWN" 2>/dev/null || break; sleep 0.05; done
-                kill -KILL "$CT_NSPAWN" 2>/dev/null || true
+                wait_for 200 exited "$CT_NSPAWN" || kill -KILL "$CT_NSPAWN" 2>/dev/null || true
                 wait "$CT_NSPAWN" 2>/dev/null || true
         fi
         mountpoint -q "$CT_ROOT" 2>/dev/null && umount "$CT_ROOT"

@@ -59,7 +59,7 @@ podman_cleanup() {
         podman secret rm "$SECRET" >/dev/null 2>&1 || true
         podman rmi -f "$IMG" >/dev/null 2>&1 || true
 }
-trap 'podman_cleanup; cleanup' EXIT
+trap 'status=$?; podman_cleanup; cleanup $status' EXIT
 
 # --- the image, offline
 root=$("$HERE/mkroot.sh") || { fail "building the Debian root (tests/systemd/mkroot.sh)"; finish; }

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
-command -v systemd-analyze >/dev/null || { echo "1..0 # SKIP systemd-analyze not installed"; exit 77; }
+command -v systemd-analyze >/dev/null || skip_all "systemd-analyze not installed"
 
 D=$T/dest
 expect_rc 0 "meson install --destdir" meson install -C "$BUILD" --no-rebuild --destdir "$D" --quiet
