@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -21,8 +20,6 @@
 #include "reload.h"
 #include "sigfd.h"
 #include "util.h"
-
-extern char **environ;
 
 /* Connections taken from one listener before signals get another look. */
 #define ACCEPT_BURST 32
@@ -104,35 +101,21 @@ static void refuse(AcceptState *s, int conn, const PeerAddr *p, uint16_t port, c
                     held_back(n, more));
 }
 
-static int child_setup(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port) {
+/* The connection on fd 3 (LISTEN_FDS=1) or, inetd style, on stdin and
+ * stdout; the peer in REMOTE_ADDR and REMOTE_PORT. */
+static int child_start(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port, pid_t *ret_pid) {
         static const char *const names[] = { "connection" };
         char addr[ADDR_STRLEN], num[8];
+        bool inetd = rt->config->inetd;
         peer_format(p, addr);
         snprintf(num, sizeof num, "%u", port);
-        if (setenv("REMOTE_ADDR", addr, 1) < 0 || setenv("REMOTE_PORT", num, 1) < 0)
-                return -errno;
-        if (!rt->config->inetd) {
-                int r = listen_env_set(1, names);
-                return r < 0 ? r : fds_move_to(&conn, 1, 3);
-        }
-        /* inetd style: no LISTEN_* (nothing is passed that way), stderr stays ours. */
-        unsetenv("LISTEN_FDS");
-        unsetenv("LISTEN_PID");
-        unsetenv("LISTEN_FDNAMES");
-        if (dup2(conn, STDIN_FILENO) < 0 || dup2(conn, STDOUT_FILENO) < 0)
-                return -errno;
-        return syscall(SYS_close_range, 3U, ~0U, 0) < 0 ? -errno : 0;
-}
-
-static _Noreturn void child_exec(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port) {
-        int r = child_setup(rt, conn, p, port);
-        if (r == 0) {
-                signals_reset();
-                execve(rt->path, rt->argv, environ);
-                r = -errno;
-        }
-        log_error("cannot start %s for a connection: %s", rt->path, strerror(-r));
-        _exit(exec_exit_code(r));
+        ProcessSpec spec = {
+                .path = rt->path, .argv = rt->argv,
+                .fds = &conn, .names = names, .n_fds = inetd ? 0 : 1,
+                .stdio_fd = inetd ? conn : -1,
+                .remote_addr = addr, .remote_port = num,
+        };
+        return process_spawn(&spec, ret_pid);
 }
 
 static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {
@@ -160,17 +143,20 @@ static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, soc
                         log_error("connection refused: out of memory%s", held_back(n, more));
                 return;
         }
-        pid_t pid = fork();
-        if (pid == 0)
-                child_exec(s->rt, conn, &p, port);
-        if (pid < 0) {
-                int saved = errno;
+        pid_t pid;
+        int r = child_start(s->rt, conn, &p, port, &pid);
+        if (pid > 0) /* exited already if r < 0: reaped as any other */
+                (void) conn_table_add(&s->children, pid, &p); /* reserved above */
+        if (r < 0) {
                 close_reset(conn);
-                if (ratelimit_pass(&s->error_log, &n))
-                        log_error("connection refused: cannot fork: %s%s", strerror(saved), held_back(n, more));
+                if (!ratelimit_pass(&s->error_log, &n))
+                        return;
+                if (pid > 0)
+                        log_error("cannot start %s for a connection: %s%s", s->rt->path, strerror(-r), held_back(n, more));
+                else
+                        log_error("connection refused: cannot start a process: %s%s", strerror(-r), held_back(n, more));
                 return;
         }
-        (void) conn_table_add(&s->children, pid, &p); /* reserved above */
         close(conn);
 }
 

@@ -43,7 +43,7 @@ int ondemand_wait(Runtime *rt) {
         _cleanup_close_ int sigfd = sigfd_open(sigs, ELEMENTSOF(sigs));
         if (sigfd < 0)
                 return sigfd;
-        /* The mask stays blocked until handoff_exec()'s signals_reset(): a
+        /* The mask stays blocked until process_exec() clears it: a
          * SIGTERM that arrives in between is then delivered and ends us, as
          * it should. The signalfd itself is close-on-exec. */
         return wait_loop(rt, pfd, sigfd);

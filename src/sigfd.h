@@ -8,7 +8,7 @@
 #include <sys/signalfd.h>
 
 /* Blocks mask and returns a non-blocking, close-on-exec signalfd for it
- * (or -errno). The children undo the mask with signals_reset(). */
+ * (or -errno). A started program gets an empty mask (handoff.h). */
 int sigfd_open_set(const sigset_t *mask);
 /* The same for sigs[0..n). */
 int sigfd_open(const int *sigs, size_t n);

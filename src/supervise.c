@@ -32,29 +32,45 @@ static void supervise_signal_set(sigset_t *ret) {
                 sigdelset(ret, keep[i]);
 }
 
-/* In the child, between fork and exec. Only this process exists in it, so
- * the non-async-signal-safe calls of the exec path are fine. */
-static _Noreturn void child_exec(const SuperviseOptions *o, const Runtime *rt) {
+/* What the daemon gets: every listener at fd 3.. with LISTEN_PID its own
+ * pid. We are the service's main process: the daemon's own notifications
+ * would be refused (NotifyAccess=main) or, worse, taken for ours, so no
+ * NOTIFY_SOCKET. */
+typedef struct DaemonSpec {
+        ProcessSpec spec;
+        int *fds;
+        const char **names;
+} DaemonSpec;
+
+static void daemon_spec_free(DaemonSpec *d) {
+        free(d->fds);
+        free(d->names);
+}
+
+static int daemon_spec(const SuperviseOptions *o, const Runtime *rt, DaemonSpec *d) {
         const ListenerSet *set = &rt->listeners;
-        int *fds = calloc(set->n ? set->n : 1, sizeof *fds);
-        const char **names = calloc(set->n ? set->n : 1, sizeof *names);
-        if (!fds || !names)
-                _exit(EXIT_OSERR);
+        *d = (DaemonSpec) { .fds = calloc(set->n ? set->n : 1, sizeof(int)),
+                            .names = calloc(set->n ? set->n : 1, sizeof(char *)) };
+        if (!d->fds || !d->names)
+                return -ENOMEM;
         for (size_t i = 0; i < set->n; i++) {
-                fds[i] = set->v[i].fd;
-                names[i] = runtime_fdname(rt);
+                d->fds[i] = set->v[i].fd;
+                d->names[i] = runtime_fdname(rt);
         }
-        if (o->process_group) {
-                (void) setpgid(0, 0);
-                if (isatty(STDIN_FILENO)) /* the tty follows the group, as with tini -g */
-                        (void) tcsetpgrp(STDIN_FILENO, getpid());
-        }
-        /* We are the service's main process: the daemon's own notifications
-         * would be refused (NotifyAccess=main) or, worse, taken for ours. */
-        unsetenv("NOTIFY_SOCKET");
-        int r = handoff_exec(rt->path, rt->argv, fds, set->n, names);
-        free(fds); /* a leak checker judges this process at _exit */
-        free(names);
+        d->spec = (ProcessSpec) {
+                .path = rt->path, .argv = rt->argv, .fds = d->fds, .names = d->names, .n_fds = set->n,
+                .stdio_fd = -1, .drop_notify = true, .process_group = o->process_group,
+        };
+        return 0;
+}
+
+/* In the forked child that read the config: it becomes the daemon. */
+static _Noreturn void child_exec(const SuperviseOptions *o, const Runtime *rt) {
+        DaemonSpec d;
+        int r = daemon_spec(o, rt, &d);
+        if (r >= 0)
+                r = process_exec(&d.spec);
+        daemon_spec_free(&d); /* a leak checker judges this process at _exit */
         log_error("cannot execute %s: %s", rt->path, strerror(-r));
         _exit(exec_exit_code(r));
 }
@@ -93,22 +109,44 @@ static int child_status(pid_t pid) {
         return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 }
 
-/* Forks the daemon (see supervise_run()). 0 with *ret_child; a positive
+/* The listeners are open already: nothing to read in a child of ours, so
+ * the daemon starts without copying us. As start_daemon(). */
+static int spawn_daemon(const Runtime *rt, const SuperviseOptions *o, pid_t *ret_child) {
+        DaemonSpec d;
+        pid_t pid = 0;
+        int r = daemon_spec(o, rt, &d);
+        if (r >= 0)
+                r = process_spawn(&d.spec, &pid);
+        daemon_spec_free(&d);
+        if (r >= 0) {
+                if (o->process_group)
+                        (void) setpgid(pid, pid); /* also here: no race with our first kill(-child) */
+                *ret_child = pid;
+                return 0;
+        }
+        if (pid == 0)
+                return log_errno(r, "cannot start %s: %s", rt->path, strerror(-r));
+        log_error("cannot execute %s: %s", rt->path, strerror(-r));
+        int st = child_status(pid); /* it has exited already with exec_exit_code(r) */
+        return st > 0 ? st : exec_exit_code(r);
+}
+
+/* Starts the daemon (see supervise_run()). 0 with *ret_child; a positive
  * exit status when the child ended without starting it; -errno. */
 static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child, bool *ret_other_mode) {
-        bool open = rt->listeners.v != NULL;
-        int sv[2] = { -1, -1 };
-        if (!open && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        if (rt->listeners.v)
+                return spawn_daemon(rt, o, ret_child);
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return log_errno(-errno, "cannot create a socket pair: %m");
+        /* A real fork: the child reads the config in memory of its own. */
         pid_t child = fork();
         if (child < 0) {
                 int r = log_errno(-errno, "cannot fork: %m");
-                closep(&sv[0]);
-                closep(&sv[1]);
+                close(sv[0]);
+                close(sv[1]);
                 return r;
         }
-        if (child == 0 && open)
-                child_exec(o, rt);
         if (child == 0) {
                 close(sv[0]);
                 child_start(o, rt, sv[1]);
@@ -116,8 +154,6 @@ static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child
         if (o->process_group)
                 (void) setpgid(child, child); /* also here: no race with our first kill(-child) */
         *ret_child = child;
-        if (open)
-                return 0;
         close(sv[1]);
         char mode = 0;
         int r = read(sv[0], &mode, 1) == 1 && mode == 'S' ? resident_receive(sv[0], rt, true) : -ENODATA;

@@ -14,7 +14,7 @@ typedef struct SuperviseOptions {
         bool watch;            /* also reload when a config, drop-in or key file changes */
 } SuperviseOptions;
 
-/* Forks the daemon, which gets the listeners at fd 3.. with LISTEN_PID set
+/* Starts the daemon, which gets the listeners at fd 3.. with LISTEN_PID set
  * to its own pid, and stays its parent until it ends. When rt has no
  * listeners yet, the child reads the config and opens them, and hands this
  * process copies of the sockets with what it needs to reload them

@@ -369,10 +369,12 @@ static int exec_daemon(Runtime *rt) {
         for (size_t i = 0; i < rt->config->n_keys; i++)
                 secret_wipe(&rt->config->keys[i].secret);
         config_source_done(&rt->source);
-        int r = handoff_exec(rt->path, rt->argv, fds, n, names);
+        ProcessSpec spec = { .path = rt->path, .argv = rt->argv, .fds = fds, .names = names, .n_fds = n,
+                             .stdio_fd = -1 };
+        int r = process_exec(&spec);
         /* Close every listener (all fds from 3) before reporting, so nothing
          * listens while we exit. */
-        (void) fds_move_to(NULL, 0, 3);
+        (void) fds_close_from(3);
         log_error("cannot execute %s: %s", rt->path, strerror(-r));
         return r;
 }

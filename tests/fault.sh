@@ -35,10 +35,10 @@ fault_count() {
         fi
         ${FAULT_TRIGGER:-:}
         local f n
-        while IFS== read -r f n; do FAULT_COUNT[$f]=$n; done < <(grep -E '^[a-z]+=[0-9]+$' "$T/fault.report")
+        while IFS== read -r f n; do FAULT_COUNT[$f]=$n; done < <(grep -E '^[a-z0-9]+=[0-9]+$' "$T/fault.report")
         kill "$FAULT_PID" 2>/dev/null || true
         wait_exit "$FAULT_PID" 2>/dev/null || true
-        ok "clean run: $(grep -E '^[a-z]+=[0-9]+$' "$T/fault.report" | tr '\n' ' ')"
+        ok "clean run: $(grep -E '^[a-z0-9]+=[0-9]+$' "$T/fault.report" | tr '\n' ' ')"
         ip netns exec "$NS" ss -Htln | grep -q LISTEN && { fail "something still listens after the clean run"; return 1; }
         return 0
 }
@@ -50,7 +50,9 @@ fault_step_pattern() {
         "bind "*) echo "cannot bind" ;;
         "listen "*) echo "listen\(\) failed" ;;
         "execve "*) echo "cannot execute" ;;
-        "fork "*) echo "cannot fork|fork" ;;
+        "fork "*) echo "cannot fork|fork|cannot start" ;;
+        "pipe2 "*) echo "cannot start" ;;
+        "dup2 "*) echo "cannot (start|execute)" ;;
         "setsockopt level=1 opt=2") echo "cannot set SO_REUSEADDR" ;;
         "setsockopt level=1 opt=15") echo "cannot set SO_REUSEPORT" ;;
         "setsockopt level=41 opt=26") echo "cannot set IPV6_V6ONLY" ;;

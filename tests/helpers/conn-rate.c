@@ -1,6 +1,7 @@
 /* Benchmark client: keeps -c connections in flight to HOST PORT for -d
  * milliseconds; each one connects (signed with -k FILE), reads until the
- * server closes, and is replaced. Prints "conns N errors N per_sec N". */
+ * server closes, and is replaced. Prints "conns N errors N per_sec N
+ * p50_us N p99_us N": the latency is from socket() to the server's close. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -19,6 +20,11 @@ static struct sockaddr_storage peer;
 static socklen_t peer_len;
 static Secret key;
 static int use_key;
+/* When each fd's connection began, and the latencies of the finished ones. */
+#define MAX_FD 65536
+static double began[MAX_FD];
+static double *lat;
+static size_t n_lat, cap_lat;
 
 static double now(void) {
         struct timespec ts;
@@ -30,6 +36,11 @@ static int start(int ep) {
         int fd = socket(peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -1;
+        if (fd >= MAX_FD) {
+                close(fd);
+                return -1;
+        }
+        began[fd] = now();
         if (use_key && md5sig_add_peer(fd, (struct sockaddr *) &peer, peer_len, &key) < 0) {
                 close(fd);
                 return -1;
@@ -40,6 +51,28 @@ static int start(int ep) {
         }
         struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd };
         return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void lat_add(double t) {
+        if (n_lat == cap_lat) {
+                cap_lat = cap_lat ? 2 * cap_lat : 4096;
+                if (!(lat = realloc(lat, cap_lat * sizeof *lat)))
+                        exit(1);
+        }
+        lat[n_lat++] = t;
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return (x > y) - (x < y);
+}
+
+/* The q-quantile in microseconds (nearest rank). */
+static double quantile_us(double q) {
+        if (n_lat == 0)
+                return 0;
+        size_t i = (size_t) (q * (double) n_lat);
+        return lat[i < n_lat ? i : n_lat - 1] * 1e6;
 }
 
 int main(int argc, char **argv) {
@@ -81,8 +114,10 @@ int main(int argc, char **argv) {
                         ssize_t k = read(fd, buf, sizeof buf);
                         if (k > 0 || (k < 0 && errno == EAGAIN))
                                 continue;
-                        if (k == 0)
+                        if (k == 0) {
                                 done++;
+                                lat_add(now() - began[fd]);
+                        }
                         else
                                 errors++;
                         close(fd);
@@ -92,6 +127,9 @@ int main(int argc, char **argv) {
         }
         double t = now() - t0;
         secret_wipe(&key);
-        printf("conns %ld errors %ld per_sec %.0f\n", done, errors, (double) done / t);
+        qsort(lat, n_lat, sizeof *lat, cmp_double);
+        printf("conns %ld errors %ld per_sec %.0f p50_us %.0f p99_us %.0f\n", done, errors, (double) done / t,
+               quantile_us(0.5), quantile_us(0.99));
+        free(lat);
         return 0;
 }

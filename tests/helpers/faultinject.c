@@ -1,7 +1,11 @@
 /* LD_PRELOAD shim for fault-injection tests. It counts calls of socket,
- * bind, listen, setsockopt, fork and execve across the whole process tree
- * (the counters live in a shared mapping, so forked children count on),
- * and makes call number FAULT_AT of FAULT_FUNC fail with FAULT_ERRNO.
+ * bind, listen, setsockopt, fork, execve, pipe2 and dup2 across the whole
+ * process tree (the counters live in a shared mapping, so children count
+ * on), and makes call number FAULT_AT of FAULT_FUNC fail with FAULT_ERRNO.
+ * "fork" counts every new process: fork() and clone() ("fork clone" in
+ * failed=), as a started program is made with either. The calls a spawned
+ * child makes before its execve (dup2, execve) run on the parent's memory:
+ * this shim allocates nothing there.
  *
  *   FAULT_TARGET=PATH   only the process running this program is counted
  *                       and faulted; elsewhere the shim stays inert (so a
@@ -22,6 +26,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +36,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { F_SOCKET, F_BIND, F_LISTEN, F_SETSOCKOPT, F_FORK, F_EXECVE, F_MAX };
-static const char *const names[F_MAX] = { "socket", "bind", "listen", "setsockopt", "fork", "execve" };
+enum { F_SOCKET, F_BIND, F_LISTEN, F_SETSOCKOPT, F_FORK, F_EXECVE, F_PIPE2, F_DUP2, F_MAX };
+static const char *const names[F_MAX] = { "socket", "bind", "listen", "setsockopt", "fork", "execve", "pipe2", "dup2" };
 
 typedef struct Shared {
         unsigned count[F_MAX];
@@ -53,7 +59,7 @@ static const struct { const char *name; int value; } errnos[] = {
         { "EACCES", EACCES }, { "EPERM", EPERM }, { "ENOENT", ENOENT }, { "EMFILE", EMFILE },
         { "EINVAL", EINVAL }, { "ENOBUFS", ENOBUFS }, { "EAGAIN", EAGAIN }, { "E2BIG", E2BIG },
         { "ENOPROTOOPT", ENOPROTOOPT }, { "EADDRNOTAVAIL", EADDRNOTAVAIL }, { "ENFILE", ENFILE },
-        { "ENOEXEC", ENOEXEC },
+        { "ENOEXEC", ENOEXEC }, { "EBADF", EBADF },
 };
 
 static void write_report(const char *extra) {
@@ -148,6 +154,16 @@ static bool hit(int f, const char *detail) {
 
 #define REAL(name) ((__typeof__(&name)) dlsym(RTLD_NEXT, #name))
 
+/* Looked up before any child runs: dlsym() may allocate. */
+static __typeof__(&execve) real_execve;
+static __typeof__(&dup2) real_dup2;
+static __typeof__(&clone) real_clone;
+__attribute__((constructor)) static void init_real(void) {
+        real_execve = REAL(execve);
+        real_dup2 = REAL(dup2);
+        real_clone = REAL(clone);
+}
+
 int socket(int domain, int type, int protocol) {
         char d[64];
         snprintf(d, sizeof d, "domain=%d", domain);
@@ -182,6 +198,32 @@ pid_t fork(void) {
         return REAL(fork)();
 }
 
+int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...) {
+        va_list ap;
+        va_start(ap, arg);
+        pid_t *ptid = va_arg(ap, pid_t *);
+        void *tls = va_arg(ap, void *);
+        pid_t *ctid = va_arg(ap, pid_t *);
+        va_end(ap);
+        if (hit(F_FORK, "clone"))
+                return errno = fault_errno, -1;
+        return real_clone(fn, stack, flags, arg, ptid, tls, ctid);
+}
+
+int pipe2(int fds[2], int flags) {
+        if (hit(F_PIPE2, "-"))
+                return errno = fault_errno, -1;
+        return REAL(pipe2)(fds, flags);
+}
+
+int dup2(int from, int to) {
+        char d[32];
+        snprintf(d, sizeof d, "to=%d", to);
+        if (hit(F_DUP2, d))
+                return errno = fault_errno, -1;
+        return real_dup2(from, to);
+}
+
 /* Not faulted: only recorded, so a test sees the status of a child that
  * the target reaps (accept mode's per-connection children). */
 pid_t waitpid(pid_t pid, int *status, int options) {
@@ -207,19 +249,16 @@ int execve(const char *path, char *const argv[], char *const envp[]) {
         if (hit(F_EXECVE, path))
                 return errno = fault_errno, -1;
         if (inert)
-                return REAL(execve)(path, argv, envp);
+                return real_execve(path, argv, envp);
         size_t n = 0, k = 0;
         while (envp[n])
                 n++;
-        char **clean = calloc(n + 1, sizeof(char *));
-        if (!clean)
-                return errno = ENOMEM, -1;
+        char *clean[512]; /* on the stack: no allocation in a spawned child */
+        if (n >= sizeof clean / sizeof clean[0])
+                return errno = E2BIG, -1;
         for (size_t i = 0; i < n; i++)
                 if (!is_ours(envp[i]))
                         clean[k++] = envp[i];
-        int r = REAL(execve)(path, argv, clean);
-        int saved = errno;
-        free(clean);
-        errno = saved;
-        return r;
+        clean[k] = NULL;
+        return real_execve(path, argv, clean);
 }

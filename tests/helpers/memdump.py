@@ -19,9 +19,11 @@ VALGRIND_OWN = 0x1002000000
 
 
 def mappings(pid):
-    exe = os.readlink(f"/proc/{pid}/exe")
-    valgrind = "/valgrind/" in exe
+    # mem first: a reader refused there (not dumpable) must fail on it, as
+    # callers expect, not on the readlink, which the same rule refuses.
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        exe = os.readlink(f"/proc/{pid}/exe")
+        valgrind = "/valgrind/" in exe
         for line in maps:
             fields = line.split()
             start, end = (int(x, 16) for x in fields[0].split("-"))

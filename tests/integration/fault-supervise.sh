@@ -2,10 +2,10 @@
 # Supervise mode under fault injection: every socket, bind, listen and
 # setsockopt call of start-up fails in turn (in the child, which reads the
 # config and opens the listeners before it becomes the daemon), then the
-# fork of that child, then its execve. Each time the supervisor must exit
-# with the right code (the child's 127/126/71 passed through for a failed
-# execve), name the step, leave nothing open or listening, and the daemon
-# never runs.
+# fork of that child, then its dup2 of each listener to fd 3.., then its
+# execve. Each time the supervisor must exit with the right code (the
+# child's 71/127/126 passed through for a failed dup2 or execve), name the
+# step, leave nothing open or listening, and the daemon never runs.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fault.sh"
 
@@ -38,6 +38,7 @@ fault_count || finish
 expect_eq "${FAULT_COUNT[socket]}" 2 "one socket per listener"
 expect_eq "${FAULT_COUNT[fork]}" 1 "one fork: the daemon, which reads the config and opens the listeners first"
 expect_eq "${FAULT_COUNT[execve]}" 1 "one execve, in the child"
+expect_eq "${FAULT_COUNT[dup2]}" 2 "one dup2 per listener, in the child"
 
 fault_sweep socket EMFILE 71
 fault_sweep setsockopt ENOMEM 71 8
@@ -47,8 +48,9 @@ fault_sweep listen EADDRINUSE 71
 # The fork of the daemon: nothing starts, nothing is read or opened.
 fault_sweep fork EAGAIN 71
 fault_sweep fork ENOMEM 71
-# execve fails in the child: it says why and exits; the supervisor reaps it
+# A step in the child fails: it says why and exits; the supervisor reaps it
 # and leaves with its status, having closed the listeners.
+fault_sweep dup2 EBADF 71 2
 fault_sweep execve ENOENT 127
 fault_sweep execve EACCES 126
 fault_sweep execve ENOEXEC 126
