@@ -98,34 +98,36 @@ static int fd_resolved_path(int fd, const char *path, char ret[static PATH_MAX])
         return realpath(path, ret) ? 0 : -errno;
 }
 
+/* The text of the last problem found, valid until the next one. On the
+ * heap, not static: processes that never meet a problem (a resident
+ * supervisor) then keep no page of it. */
+__attribute__((format(printf, 1, 2))) static const char *problem_text(const char *fmt, ...) {
+        static char *text;
+        char *next;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&next, fmt, ap) < 0)
+                next = NULL;
+        va_end(ap);
+        free(text);
+        text = next;
+        return text ? text : "(out of memory describing the problem)";
+}
+
 /* Whoever may rename or replace entries of a directory may swap the file
  * for their own: a directory must be owned by root or euid, and group and
  * other may write it only when the sticky bit keeps them to their own
  * entries. */
-/* The text of the last problem found, valid until the next one. On the
- * heap, not static: processes that never meet a problem (a resident
- * supervisor) then keep no page of it. */
-__attribute__((format(printf, 1, 2))) static const char *problem(const char *fmt, ...) {
-        static char *text;
-        va_list ap;
-        free(text);
-        va_start(ap, fmt);
-        if (vasprintf(&text, fmt, ap) < 0)
-                text = NULL;
-        va_end(ap);
-        return text ? text : "(out of memory describing the problem)";
-}
-
 static const char *dir_problem(const char *dir, uid_t euid) {
         struct stat st;
         if (stat(dir, &st) < 0)
-                return problem("cannot check directory %s: %s", dir, strerror(errno));
+                return problem_text("cannot check directory %s: %s", dir, strerror(errno));
         if (st.st_uid != 0 && st.st_uid != euid)
-                return problem("directory %s is owned by another user, who can replace what is in it "
-                               "(chown root %s)", dir, dir);
+                return problem_text("directory %s is owned by another user, who can replace what is in it "
+                                    "(chown root %s)", dir, dir);
         if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-                return problem("group or other can write directory %s and replace what is in it (chmod go-w %s)",
-                               dir, dir);
+                return problem_text("group or other can write directory %s and replace what is in it "
+                                    "(chmod go-w %s)", dir, dir);
         return NULL;
 }
 
@@ -133,7 +135,7 @@ const char *file_dirs_problem(int fd, const char *path, bool self, uid_t euid) {
         char dir[PATH_MAX];
         int r = fd_resolved_path(fd, path, dir);
         if (r < 0)
-                return problem("cannot resolve its path: %s", strerror(-r));
+                return problem_text("cannot resolve its path: %s", strerror(-r));
         for (bool first = true;; first = false) {
                 char *slash = strrchr(dir, '/');
                 if (!first || !self) /* from the file's directory, or from dir itself */
@@ -177,15 +179,13 @@ static const char *links_problem(const char *path, uid_t euid) {
 }
 
 const char *file_trust_problem(int fd, const char *path, const struct stat *st, bool holds_secret) {
-        static char text[PATH_MAX + 256];
         uid_t euid = geteuid();
         const char *problem = file_permission_problem(st, euid, holds_secret);
         char resolved[PATH_MAX];
         struct stat lst;
         if (problem && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && fd_resolved_path(fd, path, resolved) == 0) {
                 /* Name the file that is wrong, not the link to it. */
-                snprintf(text, sizeof text, "it leads to %s, and %s", resolved, problem);
-                return text;
+                return problem_text("it leads to %s, and %s", resolved, problem);
         }
         if (!problem)
                 problem = file_dirs_problem(fd, path, false, euid);
