@@ -127,7 +127,8 @@ int main(int argc, char **argv) {
         }
         double t = now() - t0;
         secret_wipe(&key);
-        qsort(lat, n_lat, sizeof *lat, cmp_double);
+        if (n_lat) /* qsort() wants an array, even of none */
+                qsort(lat, n_lat, sizeof *lat, cmp_double);
         printf("conns %ld errors %ld per_sec %.0f p50_us %.0f p99_us %.0f\n", done, errors, (double) done / t,
                quantile_us(0.5), quantile_us(0.99));
         free(lat);
