@@ -79,7 +79,7 @@ static int check_line(Reader *rd, const char *line, size_t len) {
                 return 0;
         if (s != line && !(l == 1 && s == line + 3 && line[0] == '\xEF'))
                 return log_errno(-EBADMSG, "%s:%u: indented line; inih reads it as a continuation of the previous "
-                                 "value (start the line at its first character)", f, l);
+                                 "value (remove the indentation)", f, l);
         if (*s == '[') {
                 const char *end = find_chars_or_comment(s + 1, "]");
                 if (*end != ']')
