@@ -138,7 +138,7 @@ static char *names_joined(const ProcessSpec *p) {
 }
 
 /* Appends one variable of ours; false when out of memory. */
-static bool env_add(Start *s, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static bool env_add(Start *s, const char *fmt, ...) {
         va_list ap;
         char **slot = &s->envp[s->n_inherited + s->n_ours++];
         va_start(ap, fmt);
