@@ -199,19 +199,23 @@ typedef struct Supervisor {
         bool reload_due;       /* a watched file changed; reload when quiet */
 } Supervisor;
 
-/* Watches the files of the config in force (they may have changed). */
-static void rewatch(Supervisor *s) {
+/* Watches the files of the config in force, read at read_at; a change
+ * since then may have come before the watch on its directory. */
+static void rewatch(Supervisor *s, struct timespec read_at) {
         int r = s->watch ? 0 : watch_new(&s->watch);
         if (r >= 0)
                 r = watch_set(s->watch, &s->rt->source);
         if (r < 0)
                 log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
+        else if (watch_missed(s->watch, read_at))
+                s->reload_due = true;
 }
 
 static void supervisor_reload(Supervisor *s, const char *trigger) {
+        struct timespec read_at = watch_clock();
         (void) reload(s->rt, trigger);
         if (s->o->watch)
-                rewatch(s);
+                rewatch(s, read_at);
         (void) malloc_trim(0);
 }
 
@@ -293,6 +297,7 @@ int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode) 
                 log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
         (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
 
+        struct timespec read_at = watch_clock();
         int r = start_daemon(rt, o, &child, ret_other_mode);
         if (r != 0 || *ret_other_mode)
                 return r;
@@ -305,7 +310,7 @@ int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode) 
         }
         Supervisor s = { .o = o, .child = child, .rt = rt };
         if (o->watch)
-                rewatch(&s);
+                rewatch(&s, read_at);
         notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
         (void) notify_ready();
         /* Whatever start-up left freed in the heap; we stay resident for long. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -225,6 +226,41 @@ bool watch_drain(Watch *w) {
                         p += sizeof *e + e->len;
                 }
         return hit;
+}
+
+struct timespec watch_clock(void) {
+        /* The coarse clock is the one the kernel stamps inodes with: a
+         * change after this call is never stamped earlier. */
+        struct timespec now = { 0 };
+        (void) clock_gettime(CLOCK_REALTIME_COARSE, &now);
+        return now;
+}
+
+static bool time_le(struct timespec a, struct timespec b) {
+        return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec <= b.tv_nsec);
+}
+
+/* Inclusive: a stamp in the same clock tick may be either side. A stamp
+ * after until is not a change we missed (its directory is watched now) but
+ * a clock set back, which must not reload forever. */
+static bool stamped_between(const char *path, int (*stat_fn)(const char *, struct stat *), struct timespec since,
+                            struct timespec until) {
+        struct stat st;
+        return stat_fn(path, &st) == 0 && time_le(since, st.st_ctim) && time_le(st.st_ctim, until);
+}
+
+bool watch_missed(const Watch *w, struct timespec since) {
+        struct timespec until = watch_clock();
+        /* A drop-in created, renamed or removed changes its directory. */
+        if (w->dropin_dir && stamped_between(w->dropin_dir, stat, since, until))
+                return true;
+        /* lstat() too: a link renamed over another changes the link, not
+         * the file it leads to. */
+        for (size_t i = 0; i < w->n_paths; i++)
+                if (stamped_between(w->paths[i], lstat, since, until) ||
+                    stamped_between(w->paths[i], stat, since, until))
+                        return true;
+        return false;
 }
 
 const char *watch_changed(Watch *w) {

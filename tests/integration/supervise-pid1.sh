@@ -14,17 +14,19 @@ SecretFile = $T/k.key
 CONF
 
 # The daemon: leaves three orphans behind, looks at the process table while
-# they run, ends them and waits (bounded) until no sleep is left, not even a
-# zombie, looks again, then exits 5. (Each ( ... ) has exited when it
-# returns: its sleep is an orphan by then.)
+# they run, ends them and waits (bounded) until none of them is left, not
+# even a zombie, looks again, then exits 5. Orphans are known by pid: a
+# forked child may not have exec'd sleep yet when ps looks. (Each ( ... )
+# has exited when it returns: its child is an orphan by then.)
 cat > "$T/daemon.sh" <<'SH'
 out=$1
 echo "$$ $LISTEN_PID $LISTEN_FDS" > "$out.env"
 for i in 1 2 3; do (sleep 30 & echo $! >> "$out.orphans"); done
 ps -e -o pid=,ppid=,stat=,comm= > "$out.during"
-kill $(cat "$out.orphans")
+orphans=$(cat "$out.orphans")
+kill $orphans
 i=0
-while [ $i -lt 200 ] && ps -e -o comm= | grep -qx sleep; do sleep 0.05; i=$((i + 1)); done
+while [ $i -lt 200 ] && ps -o pid= -p "$(echo $orphans | tr ' ' ,)" > /dev/null; do sleep 0.05; i=$((i + 1)); done
 ps -e -o pid=,ppid=,stat=,comm= > "$out.after"
 exit 5
 SH
@@ -37,9 +39,10 @@ expect_eq "$(awk -v p="$dpid" '$1 == p { print $2 }' "$T/p.during")" 1 "the daem
 expect_eq "$lpid" "$dpid" "LISTEN_PID is the daemon's pid, not 1"
 expect_eq "$lfds" 1 "LISTEN_FDS=1"
 expect_eq "$(awk '$1 == 1 { print $4 }' "$T/p.during")" "$ACTIVATOR_COMM" "pid 1 is the activator"
-expect_eq "$(awk '$4 == "sleep" && $2 == 1' "$T/p.during" | wc -l)" 3 "three orphaned sleeps were re-parented to pid 1"
+orphans=$(tr '\n' ' ' < "$T/p.orphans")
+expect_eq "$(awk -v o=" $orphans" 'index(o, " " $1 " ") && $2 == 1' "$T/p.during" | wc -l)" 3 "three orphans were re-parented to pid 1"
 expect_eq "$(awk '$3 ~ /Z/' "$T/p.after" | wc -l)" 0 "after they ended: no zombies"
-expect_eq "$(awk '$4 == "sleep"' "$T/p.after" | wc -l)" 0 "and no sleep left"
+expect_eq "$(awk -v o=" $orphans" 'index(o, " " $1 " ")' "$T/p.after" | wc -l)" 0 "and none of the orphans is left"
 
 # Signals to pid 1 from outside the namespace are taken and passed on too.
 cat > "$T/term.sh" <<'SH'
