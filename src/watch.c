@@ -229,8 +229,9 @@ bool watch_drain(Watch *w) {
 }
 
 struct timespec watch_clock(void) {
-        /* The coarse clock is the one the kernel stamps inodes with: a
-         * change after this call is never stamped earlier. */
+        /* The coarse clock is the one the kernel stamps inodes with (or
+         * its floor, where stamps are finer): a change after this call is
+         * never stamped earlier. */
         struct timespec now = { 0 };
         (void) clock_gettime(CLOCK_REALTIME_COARSE, &now);
         return now;
@@ -240,9 +241,9 @@ static bool time_le(struct timespec a, struct timespec b) {
         return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec <= b.tv_nsec);
 }
 
-/* Inclusive: a stamp in the same clock tick may be either side. A stamp
- * after until is not a change we missed (its directory is watched now) but
- * a clock set back, which must not reload forever. */
+/* Inclusive: a stamp in the same clock tick as since may be either side.
+ * A stamp after until, the precise time now, is no change we missed but a
+ * clock set back, which must not reload forever. */
 static bool stamped_between(const char *path, int (*stat_fn)(const char *, struct stat *), struct timespec since,
                             struct timespec until) {
         struct stat st;
@@ -250,7 +251,8 @@ static bool stamped_between(const char *path, int (*stat_fn)(const char *, struc
 }
 
 bool watch_missed(const Watch *w, struct timespec since) {
-        struct timespec until = watch_clock();
+        struct timespec until = { 0 };
+        (void) clock_gettime(CLOCK_REALTIME, &until);
         /* A drop-in created, renamed or removed changes its directory. */
         if (w->dropin_dir && stamped_between(w->dropin_dir, stat, since, until))
                 return true;

@@ -165,6 +165,11 @@ start_bg() {
         BG_PID=$!
         PIDS+=("$BG_PID")
 }
+# A --watch activator takes a file changed in the clock tick in which it
+# read its files (4 ms at HZ=250) as changed since, and reloads once more
+# (src/watch.c). Tests that count reloads start it a few ticks after their
+# last write.
+next_tick() { sleep 0.02; }
 # signed NS KEY ADDR PORT: exit 0 when a signed echo comes back.
 echo_ok() {
         local n=$1 k=$2 a=$3 p=$4 out

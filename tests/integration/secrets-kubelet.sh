@@ -50,6 +50,7 @@ check "nothing listens after the refusal" bash -c "! ip netns exec $NS ss -Htln 
 chmod 400 "$V/$G1/office.key" # defaultMode: 0400
 reloads() { grep -c "reloaded:" "$T/bg.err" || true; }
 count_is() { test "$($1)" = "$2"; }
+next_tick
 start_bg "$NS" $WRAP "$ACTIVATE" --supervise --watch --config "$T/svc.conf"
 sup=$BG_PID
 check "listeners come up with generation 1" wait_for 100 test -s "$T/report"

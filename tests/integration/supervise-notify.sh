@@ -85,6 +85,7 @@ expect_eq "$(msg 6)" "STOPPING=1" "STOPPING=1 on SIGTERM"
 # --- --watch: the reload names the file that changed -------------------------
 key "$T/k.key" k-secret
 receiver watch; LOG=watch
+next_tick
 start_bg "$NS" env NOTIFY_SOCKET="$T/watch.sock" $WRAP "$ACTIVATE" --supervise --watch --config "$T/svc.conf"
 sup=$BG_PID
 check "watch: READY=1" wait_for 100 lines 1

@@ -22,6 +22,7 @@ CONF
 reloads() { grep -c "reloaded:" "$T/bg.err" || true; }
 count_is() { test "$($1)" = "$2"; }
 
+next_tick
 start_bg "$NS" $WRAP "$ACTIVATE" --supervise --watch --config "$T/svc.conf"
 sup=$BG_PID
 check "listeners come up" wait_for 100 test -s "$T/report"
