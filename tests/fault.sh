@@ -16,8 +16,11 @@ fault_run() {
         rm -f "$T/fault.report" "$FAULT_MARKER"
         # Under the listen guard too (tests/lib.sh): a fault must never let
         # a socket listen keyless. The fault shim comes first, so a key it
-        # fails never reaches the guard.
-        ip netns exec "$NS" timeout 20 env "${GUARD_ENV[@]}" LD_PRELOAD="$FAULT_SO $LISTEN_GUARD_SO" \
+        # fails never reaches the guard. --foreground: otherwise timeout
+        # follows a forwarded SIGTERM with SIGCONT, which can land while
+        # LeakSanitizer stops the exiting ASan build with SIGSTOP, cancel
+        # it, and leave the leak check waiting for ever.
+        ip netns exec "$NS" timeout --foreground 20 env "${GUARD_ENV[@]}" LD_PRELOAD="$FAULT_SO $LISTEN_GUARD_SO" \
                 FAULT_TARGET="${FAULT_CMD[0]}" FAULT_REPORT="$T/fault.report" "$@" $VG "${FAULT_CMD[@]}" \
                 > "$T/fault.out" 2> "$T/fault.err" < /dev/null &
         FAULT_PID=$!

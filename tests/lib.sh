@@ -142,6 +142,14 @@ wait_for() {
 }
 # exited PID: PID is gone or a zombie (kill -0 succeeds on a zombie).
 exited() { local s; s=$(ps --no-headers -o stat= -p "$1" 2>/dev/null) || true; [ -z "$s" ] || [ "${s:0:1}" = Z ]; }
+# process_tree PID: PID and its descendants, with state and kernel wait
+# channel, for the log of a process that would not end.
+process_tree() {
+        ps -e -o pid=,ppid=,stat=,wchan:24=,args= | awk -v root="$1" '
+                { line[$1] = $0; parent[$1] = $2 }
+                END { for (p in line) { q = p; for (i = 0; i < 64 && q != "" && q != root; i++) q = parent[q]
+                                        if (q == root) print substr(line[p], 1, 160) } }'
+}
 # wait_exit PID [TRIES]: wait for the background job PID, at most TRIES *
 # 0.05 s (default 15 s, 30 s under valgrind), and return its exit status.
 # One still running then is a failure: it is killed (status 137) so that a
@@ -150,6 +158,7 @@ wait_exit() {
         local pid=$1 n=${2:-$([ -z "$VG" ] && echo 300 || echo 600)} rc=0
         if ! wait_for "$n" exited "$pid"; then
                 fail "pid $pid ($(ps --no-headers -o args= -p "$pid" | cut -c1-80)) still running after $((n / 20)) s: killed"
+                process_tree "$pid" | sed 's/^/#   /'
                 kill -9 "$pid" 2>/dev/null || true
         fi
         wait "$pid" || rc=$?
