@@ -85,6 +85,12 @@ static int parse_option(int c) {
                 arg_config = optarg;
                 return 1;
         case 'u':
+                if (str_endswith(optarg, ".conf") && strlen(optarg) > 5)
+                        return log_errno(-EINVAL, "--unit takes the name without .conf: --unit %.*s (or --config FILE "
+                                         "for a file by its path)", (int) strlen(optarg) - 5, optarg);
+                if (strchr(optarg, '/'))
+                        return log_errno(-EINVAL, "--unit=%s: --unit takes a name from the search path; for a file by "
+                                         "its path, use --config %s", optarg, optarg);
                 if (!unit_name_valid(optarg))
                         return log_errno(-EINVAL, "--unit=%s: not a valid name (letters, digits, _.@:-)", optarg);
                 arg_unit = optarg;
