@@ -399,6 +399,8 @@ static int run_here(Runtime *rt) {
                 return exit_code_from_error(r);
         if ((r = runtime_find_command(rt)) < 0)
                 return exec_exit_code(r);
+        if (arg_check && (r = listener_check_bind_permission(rt->config)) < 0)
+                return exit_code_from_error(r);
         if (arg_check && !arg_quiet && print_plan(rt->config, rt->config->exec_start) < 0)
                 return EXIT_OSERR;
         if (arg_check)
