@@ -103,7 +103,7 @@ _tcpmd5_activate() {
         --unit=*) cur=${cur#*=}; _tcpmd5_units ;;
         *)
                 _tcpmd5_options -c --config= -u --unit= --config-dir= --check --accept --inetd --on-demand \
-                        --supervise --process-group --no-forward-reload --watch -h --help --version --
+                        --supervise --process-group --no-forward-reload --watch -q --quiet -h --help --version --
                 ;;
         esac
         return 0
@@ -130,7 +130,7 @@ _tcpmd5_connect() {
         --key-fd=* | --source=* | --timeout=* | -s=* | -t=*) return 0 ;;
         -*)
                 _tcpmd5_options -k --key-file= --key-fd= --credential= -c --config= -4 -6 -s --source= \
-                        -t --timeout= -v --verbose -h --help --version
+                        -t --timeout= --fdpass -v --verbose -h --help --version
                 return 0
                 ;;
         esac

@@ -2,6 +2,7 @@
  * and validation of the merged result. Reading files lives elsewhere. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -204,6 +205,20 @@ static bool host_name_like(const char *s, size_t n) {
         return letter;
 }
 
+/* "2001:db8::1:2222": an IPv6 address and a port without the brackets
+ * that tell them apart (the whole is a valid address too). */
+static bool bare_ipv6_with_port(const char *s, const char *last_colon) {
+        if (!last_colon || strchr(s, '[') || strchr(s, ':') == last_colon || !last_colon[1] ||
+            strspn(last_colon + 1, "0123456789") != strlen(last_colon + 1))
+                return false;
+        char host[INET6_ADDRSTRLEN];
+        struct in6_addr a;
+        if ((size_t) (last_colon - s) >= sizeof host)
+                return false;
+        snprintf(host, sizeof host, "%.*s", (int) (last_colon - s), s);
+        return inet_pton(AF_INET6, host, &a) == 1;
+}
+
 /* What else systemd's ListenStream= takes, for a message that says so. */
 static const char *non_tcp_address_kind(const char *s) {
         if (s[0] == '/')
@@ -240,6 +255,9 @@ static int p_listen_stream(const Assignment *a) {
         if (r < 0 && colon && host_name_like(a->value, (size_t) (colon - a->value)))
                 return BAD(a, "'%s' names a host: ListenStream= takes a numeric address (127.0.0.1:22, [::1]:22); "
                            "names are not resolved", a->value);
+        if (r < 0 && bare_ipv6_with_port(a->value, colon))
+                return BAD(a, "'%s' is ambiguous: an IPv6 address with a port goes in brackets: write [%.*s]:%s",
+                           a->value, (int) (colon - a->value), a->value, colon + 1);
         if (r < 0)
                 return BAD(a, "'%s' is not PORT, IPv4:PORT, [IPv6]:PORT or [fe80::1%%if]:PORT", a->value);
         if ((r = grow_array((void **) &c->listen, &c->cap_listen, c->n_listen + 1, sizeof e)) < 0)
@@ -318,6 +336,8 @@ static int p_peer(const Assignment *a) {
         if (r < 0 && host_name_like(a->value, strcspn(a->value, "/")))
                 return BAD(a, "'%s' is a host name: Peer= takes addresses and prefixes (ADDRESS, ADDRESS/LENGTH or "
                            "'any'), not host names, which are not resolved", a->value);
+        if (r < 0 && strpbrk(a->value, ", \t"))
+                return BAD(a, "'%s' holds more than one prefix: one prefix per Peer= line; repeat Peer=", a->value);
         if (r < 0)
                 return BAD(a, "'%s' is not an address, ADDRESS/LENGTH or 'any'", a->value);
         if ((r = grow_array((void **) &k->peers, &k->cap_peers, k->n_peers + n, sizeof(PeerEntry))) < 0)

@@ -30,6 +30,35 @@ ListenerShape listener_expected_shape(const Config *c, const ListenAddress *a) {
         return listener_shape(a, v6only != 0);
 }
 
+/* CAP_NET_BIND_SERVICE in the effective set, from /proc (no libcap). */
+static bool may_bind_privileged(void) {
+        FILE *f = fopen("/proc/self/status", "re");
+        char line[256];
+        unsigned long long eff = 0;
+        bool found = false;
+        while (f && !found && fgets(line, sizeof line, f))
+                found = sscanf(line, "CapEff: %llx", &eff) == 1;
+        if (f)
+                fclose(f);
+        return !found || (eff >> 10 & 1); /* CAP_NET_BIND_SERVICE is 10; unknown: let bind() tell */
+}
+
+int listener_check_bind_permission(const Config *c) {
+        long start = 1024;
+        read_sysctl_long("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start);
+        for (size_t i = 0; i < c->n_listen; i++) {
+                const ListenEntry *e = &c->listen[i];
+                if (e->address.port >= start || may_bind_privileged())
+                        continue;
+                char addr[ADDR_STRLEN];
+                listen_address_format(&e->address, addr);
+                return log_errno(-EACCES, "%s:%u: ListenStream=%s: cannot bind: permission denied "
+                                 "(ports below %ld need CAP_NET_BIND_SERVICE)", e->origin.file, e->origin.line, addr,
+                                 start);
+        }
+        return 0;
+}
+
 size_t listener_set_keys(const ListenerSet *s) {
         size_t n = 0;
         for (size_t i = 0; i < s->n; i++)

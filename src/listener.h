@@ -25,6 +25,10 @@ typedef struct ListenerSet {
  * when BindIPv6Only=default). */
 ListenerShape listener_expected_shape(const Config *c, const ListenAddress *a);
 
+/* What --check can tell of a bind without binding: a port below
+ * ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE. -EACCES, logged. */
+int listener_check_bind_permission(const Config *c);
+
 /* Creates, keys and binds every listener, then listens on all. Logs each
  * failure with the address and what to do; on error nothing is left open. */
 int listener_set_open(const Config *c, ListenerSet *ret);

@@ -85,6 +85,12 @@ static int parse_option(int c) {
                 arg_config = optarg;
                 return 1;
         case 'u':
+                if (str_endswith(optarg, ".conf") && strlen(optarg) > 5)
+                        return log_errno(-EINVAL, "--unit takes the name without .conf: --unit %.*s (or --config FILE "
+                                         "for a file by its path)", (int) strlen(optarg) - 5, optarg);
+                if (strchr(optarg, '/'))
+                        return log_errno(-EINVAL, "--unit=%s: --unit takes a name from the search path; for a file by "
+                                         "its path, use --config %s", optarg, optarg);
                 if (!unit_name_valid(optarg))
                         return log_errno(-EINVAL, "--unit=%s: not a valid name (letters, digits, _.@:-)", optarg);
                 arg_unit = optarg;
@@ -393,6 +399,8 @@ static int run_here(Runtime *rt) {
                 return exit_code_from_error(r);
         if ((r = runtime_find_command(rt)) < 0)
                 return exec_exit_code(r);
+        if (arg_check && (r = listener_check_bind_permission(rt->config)) < 0)
+                return exit_code_from_error(r);
         if (arg_check && !arg_quiet && print_plan(rt->config, rt->config->exec_start) < 0)
                 return EXIT_OSERR;
         if (arg_check)

@@ -59,6 +59,16 @@ for mode in "" --bash-completion; do
         expect_eq "$(complete_ $mode tcpmd5-connect -k "$T/keys/")" "$T/keys/office.key" "tcpmd5-connect -k FILE$m"
         expect_eq "$(complete_ $mode tcpmd5-connect --key-file = "$T/keys/o")" "$T/keys/office.key" \
                 "tcpmd5-connect --key-file=FILE$m"
+        # Every option that --help lists, long and short, is offered.
+        for prog in "$ACTIVATE" "$CONNECT"; do
+                name=${prog##*/}
+                offered=" $(complete_ $mode "$name" -) "
+                for opt in $("$prog" --help | sed -n 's/^  *\(-[^ ].*\)/\1/p' | sed 's/   *.*//' |
+                           grep -oE '(^|[ ,])--?[a-z0-9][a-z0-9-]*' | tr -d ' ,' | sort -u); do
+                        [[ $offered == *" $opt "* || $offered == *" $opt= "* ]] || fail "$name: $opt (in --help) is not completed$m"
+                done
+                check "$name: every option of --help is completed$m" test "$(wc -w <<<"$offered")" -gt 10
+        done
         expect_eq "$(complete_ $mode tcpmd5-connect -t "")" "" "tcpmd5-connect -t SEC: nothing to offer$m"
         expect_eq "$(complete_ $mode tcpmd5-connect -t 2 host "")" "" "tcpmd5-connect: nothing after HOST$m"
 done

@@ -62,6 +62,10 @@ refused host "2: Peer=: 'router.example.org' is a host name: Peer= takes address
         "Peer= with a host name" "[Key a]" "Peer = router.example.org"
 refused badpeer "2: Peer=: 'fe80::1::2' is not an address, ADDRESS/LENGTH or 'any'" \
         "control: a broken address is no host name" "[Key a]" "Peer = fe80::1::2"
+refused peerlist "2: Peer=: '192.0.2.0/24, 198.51.100.0/24' holds more than one prefix: one prefix per Peer= line; repeat Peer=" \
+        "Peer= with two prefixes" "[Key a]" "Peer = 192.0.2.0/24, 198.51.100.0/24"
+refused v6port "2: ListenStream=: '2001:db8::1:2222' is ambiguous: an IPv6 address with a port goes in brackets: write [2001:db8::1]:2222" \
+        "ListenStream= of an IPv6 address and port without brackets" "[Socket]" "ListenStream = 2001:db8::1:2222"
 refused hex0x "2: SecretHex=: write the secret as bare hex digits, two per byte" "SecretHex= with 0x" \
         "[Key a]" "SecretHex = 0xdeadbeef"
 lacks "deadbeef" "SecretHex= with 0x: the secret is not in the message"
@@ -167,6 +171,10 @@ want="/etc/tcpmd5-activate /run/tcpmd5-activate /usr/lib/tcpmd5-activate"
 [ "$prefix" = /usr ] || want="/etc/tcpmd5-activate /run/tcpmd5-activate $prefix/lib/tcpmd5-activate /usr/lib/tcpmd5-activate"
 expect_rc 0 "--help" "$ACTIVATE" --help
 expect_eq "$(sed -n 's/^Search path: //p' "$T/last.out")" "$want" "--help: the search path of prefix $prefix"
+expect_rc 64 "--unit with .conf" "$ACTIVATE" --unit sshd.conf --check
+says "--unit takes the name without .conf: --unit sshd" "--unit with .conf: says what to write"
+expect_rc 64 "--unit with a path" "$ACTIVATE" --unit ./sshd --check
+says "for a file by its path, use --config ./sshd" "--unit with a path: says to use --config"
 expect_rc 78 "--unit that is nowhere" "$ACTIVATE" --unit nowhere-$$
 expect_eq "$(sed -n 's/^tcpmd5-activate:   //p' "$T/last.err" | tr '\n' ' ')" "$want " "and the message lists where it looked"
 finish

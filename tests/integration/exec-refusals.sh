@@ -33,7 +33,8 @@ refused() {
 }
 
 refused 64 "exactly one of" "no config given"
-refused 64 "not a valid name" "bad unit name" --unit ../etc/passwd
+refused 64 "takes a name from the search path" "bad unit name" --unit ../etc/passwd
+refused 64 "not a valid name" "unit name with a space" --unit "a b"
 refused 64 "" "unknown option" --config "$(conf ok)" --bogus
 refused 78 "nothere.conf: cannot open" "missing config" --config "$T/nothere.conf"
 refused 78 "bad.conf:9: unknown setting Bogus=" "unknown setting" --config "$(conf bad 'Bogus = 1')"
@@ -110,4 +111,11 @@ expect_rc 77 "privileged port without the capability" ip netns exec "$NS" \
 expect_stderr "555: cannot bind: permission denied \(ports below 1024 need CAP_NET_BIND_SERVICE\)" \
         "privileged port: message"
 [ -e "$marker" ] && fail "privileged port: command started" || ok "privileged port: command not started"
+expect_rc 77 "--check: a privileged port without the capability, as a start refuses it" ip netns exec "$NS" \
+        setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all $WRAP "$ACTIVATE" --config "$f" --check
+expect_stderr "555: cannot bind: permission denied \(ports below 1024 need CAP_NET_BIND_SERVICE\)" \
+        "--check: the same message"
+sed 's/ListenStream = 555$/ListenStream = 5555/' "$f" > "$T/high.conf"; chown nobody "$T/high.conf"; chmod 600 "$T/high.conf"
+expect_rc 0 "control: --check as nobody of the same config on port 5555" ip netns exec "$NS" \
+        setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all $WRAP "$ACTIVATE" --config "$T/high.conf" --check
 finish

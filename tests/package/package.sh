@@ -27,6 +27,8 @@ expect_eq "$rc" 0 "lintian runs"
 check "lintian reports no error" not grep -q '^E:' "$T/lintian.out"
 check "lintian reports no warning" not grep -q '^W:' "$T/lintian.out"
 t2=$(now_ms)
+sbu=$(dpkg-deb -f "$deb" Static-Built-Using)
+check "Static-Built-Using names the inih linked in ($sbu)" grep -qE '^libinih \(= [^)]+\)$' <<<"$sbu"
 
 # --- the files --------------------------------------------------------------
 dpkg-deb -c "$deb" | awk '{ p = $6; sub(/^\./, "", p); print $1, p }' > "$T/files"
