@@ -244,8 +244,8 @@ static void print_key_line(const Config *c, const KeyEntry *e) {
         }
         const KeyConfig *k = config_find_key(c, e->name);
         if (config_key_deferred(k)) {
-                printf("  %-43s [Key %s] Credential %s: supplied by systemd at start (not checked here)\n", pfx,
-                       k->name, k->source_arg);
+                printf("  %-43s [Key %s] Credential %s: supplied by systemd at start (not checked here; "
+                       "tcpmd5-activate --fingerprint FILE prints its fingerprint)\n", pfx, k->name, k->source_arg);
                 return;
         }
         printf("  %-43s [Key %s] %s%s%s (%zu %s", pfx, k->name, secret_source_to_string(k->source),
