@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,7 @@ static struct timespec scheduled_at;
 static size_t next_look = ELEMENTSOF(delays_ms); /* none scheduled */
 static uint64_t *warned;                          /* inodes already named in a warning */
 static size_t n_warned, cap_warned;
+static char last_status[256];                     /* what STATUS= names now */
 
 static long ms_since(struct timespec t) {
         struct timespec now;
@@ -264,6 +266,9 @@ static void report(const UnkeyedPort *v, size_t n) {
                         log_warning("port %s is not protected: configure the daemon to use the inherited "
                                     "socket, or add ListenStream=", one);
         }
+        if (strcmp(text, last_status) == 0)
+                return; /* STATUS= says so already */
+        snprintf(last_status, sizeof last_status, "%s", text);
         notify_set_unprotected(text);
         (void) notify_status();
 }
@@ -297,6 +302,7 @@ void unkeyed_tick(const ListenerSet *s) {
         while (next_look < ELEMENTSOF(delays_ms) && ms_since(scheduled_at) >= delays_ms[next_look])
                 next_look++;
         int r = look(s);
+        (void) malloc_trim(0); /* the supervisor stays resident: give the scan's heap back */
         if (r < 0)
                 log_warning("cannot look for unprotected ports of the daemon: %s", strerror(-r));
 }
