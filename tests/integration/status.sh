@@ -132,7 +132,8 @@ check "[::]:2222: 1 prefix differs" grep -q '^listen \[::\]:2222 (dual-stack), s
 check "a deleted key: MISSING, named" line_of "::1/128 " "[Key office]         fingerprint $fp_rotated MISSING"
 check "control: the drifted prefix really lets the other key in" echo_ok "$NS" "$T/swapped.key" 127.0.0.1 2223
 kill -HUP "$sup"
-check "a reload" wait_for 200 test "$(grep -c 'reloaded:' "$T/bg.err")" = 2
+reloads_are() { test "$(grep -c 'reloaded:' "$T/bg.err")" = "$1"; }
+check "a reload" wait_for 400 reloads_are 2
 status_rc 1 "a reload mends only what it changes: the drift stays visible" --config "$T/svc.conf"
 
 # Without CAP_NET_ADMIN the kernel leaves the keys out: not "no keys".
@@ -206,7 +207,7 @@ hold a "$NS" "$T/office.key" 127.0.0.2 127.0.0.1 2230
 hold b "$NS" "$T/office.key" 127.0.0.2 127.0.0.1 2230
 hold c "$NS" "$T/office.key" 127.0.0.3 127.0.0.1 2230
 established() { test "$(in_ns "$NS" ss -Htn state established "sport = :2230" | wc -l)" = 3; }
-check "three connections held" wait_for 200 established
+check "three connections held" wait_for 400 established
 status_rc 0 "accept mode: in sync" --config "$T/acc.conf"
 check "2 connections from 127.0.0.2" grep -qx '  connections from 127.0.0.2/32: 2' "$T/last.out"
 check "1 connection from 127.0.0.3" grep -qx '  connections from 127.0.0.3/32: 1' "$T/last.out"
