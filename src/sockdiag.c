@@ -67,6 +67,7 @@ int sockdiag_parse(const void *msg, size_t len, DiagSocket *ret) {
         DiagSocket s = {
                 .family = m.idiag_family, .state = m.idiag_state, .inode = m.idiag_inode, .uid = m.idiag_uid,
                 .local_port = ntohs(m.id.idiag_sport), .remote_port = ntohs(m.id.idiag_dport),
+                .ifindex = m.id.idiag_if, .cookie = { m.id.idiag_cookie[0], m.id.idiag_cookie[1] },
         };
         size_t alen = s.family == AF_INET ? 4 : 16;
         memcpy(&s.local, m.id.idiag_src, alen);
@@ -121,8 +122,9 @@ static int table_add(DiagTable *t, size_t *cap, const DiagSocket *s) {
         return 0;
 }
 
-/* One datagram of the dump: 1 when it ended the dump, 0 for more, -errno. */
-static int parse_datagram(const uint8_t *buf, size_t len, DiagTable *t, size_t *cap) {
+/* One datagram: 1 when it ended the answer (NLMSG_DONE, or the one answer
+ * to a request for one socket), 0 for more, -errno. */
+static int parse_datagram(const uint8_t *buf, size_t len, bool dump, DiagTable *t, size_t *cap) {
         const struct nlmsghdr *h = (const struct nlmsghdr *) buf;
         for (size_t n = len; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
                 if (h->nlmsg_type == NLMSG_DONE)
@@ -140,53 +142,105 @@ static int parse_datagram(const uint8_t *buf, size_t len, DiagTable *t, size_t *
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return dump ? 0 : 1;
 }
 
-/* The receive buffer holds raw secrets: wiped after each datagram. A dump
- * message is at most 32 kB (the kernel's cap on a netlink dump skb). */
-static int dump_family(int fd, int family, unsigned states, bool with_keys, DiagTable *t, size_t *cap) {
+/* Receives one datagram into a buffer of its size, parses it, and wipes
+ * the buffer: it holds raw secrets. */
+static int receive(int fd, bool dump, DiagTable *t, size_t *cap) {
+        ssize_t size = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+        if (size < 0)
+                return errno == EINTR ? 0 : -errno;
+        if (size == 0)
+                return -EPROTO;
+        uint8_t *buf = malloc((size_t) size);
+        if (!buf)
+                return -ENOMEM;
+        ssize_t k = recv(fd, buf, (size_t) size, 0);
+        int r = k < 0 ? (errno == EINTR ? 0 : -errno) : parse_datagram(buf, (size_t) k, dump, t, cap);
+        explicit_bzero(buf, (size_t) size);
+        free(buf);
+        return r;
+}
+
+/* Sends r (a dump of every socket, or a request for the one r->id names)
+ * and parses the answer into t. */
+static int ask(int fd, const struct inet_diag_req_v2 *r, bool dump, DiagTable *t, size_t *cap) {
         struct {
                 struct nlmsghdr h;
                 struct inet_diag_req_v2 r;
         } req = {
                 .h = { .nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-                .r = { .sdiag_family = (uint8_t) family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = states,
-                       /* The keys come with the "aux" attributes, which the
-                        * kernel adds to INET_DIAG_INFO (idiag_ext has 8 bits:
-                        * INET_DIAG_MD5SIG has no bit of its own). */
-                       .idiag_ext = with_keys ? 1u << (INET_DIAG_INFO - 1) : 0 },
+                       .nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0) },
+                .r = *r,
         };
         struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
         if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
                 return -errno;
-        static const size_t size = 64 * 1024;
-        uint8_t *buf = malloc(size);
-        if (!buf)
-                return -ENOMEM;
-        int r = 0;
-        while (r == 0) {
-                ssize_t k = recv(fd, buf, size, 0);
-                if (k < 0 && errno == EINTR)
+        int k;
+        while ((k = receive(fd, dump, t, cap)) == 0)
+                ;
+        return k < 0 ? k : 0;
+}
+
+static struct inet_diag_req_v2 request(int family, unsigned states, bool with_keys) {
+        return (struct inet_diag_req_v2) {
+                .sdiag_family = (uint8_t) family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = states,
+                /* The keys come with the "aux" attributes, which the kernel
+                 * adds to INET_DIAG_INFO (idiag_ext has 8 bits: INET_DIAG_MD5SIG
+                 * has no bit of its own). */
+                .idiag_ext = with_keys ? 1u << (INET_DIAG_INFO - 1) : 0,
+        };
+}
+
+static bool same_socket(const DiagSocket *a, const DiagSocket *b) {
+        return a->inode == b->inode && a->cookie[0] == b->cookie[0] && a->cookie[1] == b->cookie[1];
+}
+
+/* The sockets of plain (a dump without keys) that the keyed dump in t left
+ * out, each asked for alone. One that has gone since is left out. */
+static int ask_missing(int fd, const DiagTable *plain, unsigned states, DiagTable *t, size_t *cap) {
+        size_t n = t->n;
+        for (size_t i = 0; i < plain->n; i++) {
+                const DiagSocket *p = &plain->v[i];
+                bool found = false;
+                for (size_t j = 0; j < n && !found; j++)
+                        found = same_socket(p, &t->v[j]);
+                if (found)
                         continue;
-                r = k < 0 ? -errno : k == 0 ? -EPROTO : parse_datagram(buf, (size_t) k, t, cap);
-                if (k > 0)
-                        explicit_bzero(buf, (size_t) k);
+                struct inet_diag_req_v2 r = request(p->family, states, true);
+                size_t alen = p->family == AF_INET ? 4 : 16;
+                r.id.idiag_sport = htons(p->local_port);
+                r.id.idiag_dport = htons(p->remote_port);
+                memcpy(r.id.idiag_src, &p->local, alen);
+                memcpy(r.id.idiag_dst, &p->remote, alen);
+                r.id.idiag_if = p->ifindex;
+                memcpy(r.id.idiag_cookie, p->cookie, sizeof r.id.idiag_cookie);
+                int k = ask(fd, &r, false, t, cap);
+                if (k < 0 && k != -ENOENT)
+                        return k;
         }
-        free(buf);
-        return r < 0 ? r : 0;
+        return 0;
 }
 
 int sockdiag_dump(unsigned states, bool with_keys, DiagTable *ret) {
         _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
         if (fd < 0)
                 return -errno;
-        DiagTable t = { 0 };
-        size_t cap = 0;
-        int r = dump_family(fd, AF_INET, states, with_keys, &t, &cap);
-        if (r >= 0)
-                r = dump_family(fd, AF_INET6, states, with_keys, &t, &cap);
+        DiagTable t = { 0 }, plain = { 0 };
+        size_t cap = 0, plain_cap = 0;
+        int r = 0;
+        for (int i = 0; i < 2 && r >= 0; i++) {
+                struct inet_diag_req_v2 q = request(i == 0 ? AF_INET : AF_INET6, states, with_keys);
+                r = ask(fd, &q, true, &t, &cap);
+                if (r >= 0 && with_keys) {
+                        q.idiag_ext = 0;
+                        r = ask(fd, &q, true, &plain, &plain_cap);
+                }
+        }
+        if (r >= 0 && with_keys)
+                r = ask_missing(fd, &plain, states, &t, &cap);
+        diag_table_free(&plain);
         if (r < 0) {
                 diag_table_free(&t);
                 return r;

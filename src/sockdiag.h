@@ -27,6 +27,7 @@ typedef struct DiagSocket {
         uint16_t local_port, remote_port;
         uint64_t inode;
         uid_t uid;
+        uint32_t ifindex, cookie[2];  /* the rest of the kernel's socket id, to ask for it alone */
         DiagKey *keys;          /* sorted by prefix (prefix_compare) */
         size_t n_keys;
 } DiagSocket;
@@ -41,7 +42,9 @@ typedef struct DiagTable {
 /* Every TCP socket of both families in one of the states (a mask of
  * SOCKDIAG_STATE()), with their MD5 keys when with_keys. -errno. Without
  * CAP_NET_ADMIN the kernel leaves the keys out silently: ask
- * sockdiag_can_read_keys() first. */
+ * sockdiag_can_read_keys() first. A dump leaves out a socket whose keys do
+ * not fit in one dump message (32 kB, about 300 keys): such a socket is
+ * then asked for alone, in a message sized to fit. */
 int sockdiag_dump(unsigned states, bool with_keys, DiagTable *ret);
 void diag_table_free(DiagTable *t);
 /* Whether this process may read keys (CAP_NET_ADMIN in its effective set). */
