@@ -115,6 +115,27 @@ check "the kernel still holds the last good keys" line_of "192.0.2.0/24 " "finge
 svc_conf "" "$partner"
 status_rc 0 "the config fixed: in sync again (nothing was changed by the failed reload)" --config "$T/svc.conf"
 
+# A reload the kernel refuses (optmem): the config on disk is valid, the
+# kernel keeps the keys in force. The view shows the difference: the
+# prefixes the reload would have added are MISSING, the rest in sync.
+many="[Key many]
+SecretFile = $T/partner.key"
+for i in $(seq 1 40); do many+=$'\n'"Peer = 2001:db8:$i::/48"; done
+svc_conf "" "$partner
+$many"
+in_ns "$NS" sysctl -qw net.core.optmem_max=2048
+kill -HUP "$sup"
+check "the kernel refused the reload" wait_for 300 grep -q "raise net.core.optmem_max" "$T/bg.err"
+in_ns "$NS" sysctl -qw net.core.optmem_max=131072
+status_rc 1 "after a refused reload: --status exits 1" --config "$T/svc.conf"
+expect_eq "$(grep -c '^  2001:db8:[0-9]*::/48 .*\[Key many\] .* MISSING$' "$T/last.out")" 40 \
+        "the 40 prefixes the reload would have added are MISSING"
+check "the keys in force are in sync" line_of "192.0.2.0/24 " "fingerprint $fp_partner in sync"
+check "the IPv4-only listener, which got no new prefix, is in sync" \
+        grep -q '^listen 127.0.0.1:2223, socket [0-9]*: in sync$' "$T/last.out"
+svc_conf "" "$partner"
+status_rc 0 "the config as in force again: in sync" --config "$T/svc.conf"
+
 # Behind the activator's back: the daemon's fd 3 is 127.0.0.1:2223.
 expect_eq "$(sed -n 's/^fd3=.*listening=//p' "$T/report")" 1 "fd 3 of the daemon is a listener"
 in_ns "$NS" "$KEYSWAP" "$daemon" 3 127.0.0.0/8 behind-your-back-3 &&
@@ -236,7 +257,7 @@ wait_exit "$big" || true
 # No secret byte in anything --status, --check or --fingerprint printed.
 leaks=0
 for s in $SECRETS; do
-        for f in "$T"/status.* "$T/last.out" "$T/last.err"; do
+        for f in "$T"/status.* "$T/last.out" "$T/last.err" "$T/bg.err" "$T/notify.log"; do
                 ! grep -qF -- "$s" "$f" || { leaks=1; echo "# $s in $f"; }
         done
         ! grep -qF -- "$(printf %s "$s" | xxd -p)" "$T"/status.* || { leaks=1; echo "# $s in hex"; }
