@@ -73,7 +73,7 @@ _tcpmd5_activate() {
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
                 --) start=$((i + 1)); break ;;
-                -c | --config | -u | --unit | --config-dir) ((i++)) ;;
+                -c | --config | -u | --unit | --config-dir | --fingerprint) ((i++)) ;;
                 -*) ;;
                 *) start=$i; break ;;
                 esac
@@ -93,16 +93,16 @@ _tcpmd5_activate() {
                 return 0
         fi
         case $prev in
-        -c | --config) _tcpmd5_files; return 0 ;;
+        -c | --config | --fingerprint) _tcpmd5_files; return 0 ;;
         --config-dir) _tcpmd5_files -d; return 0 ;;
         -u | --unit) _tcpmd5_units; return 0 ;;
         esac
         case $cur in
-        --config=*) cur=${cur#*=}; _tcpmd5_files ;;
+        --config=* | --fingerprint=*) cur=${cur#*=}; _tcpmd5_files ;;
         --config-dir=*) cur=${cur#*=}; _tcpmd5_files -d ;;
         --unit=*) cur=${cur#*=}; _tcpmd5_units ;;
         *)
-                _tcpmd5_options -c --config= -u --unit= --config-dir= --check --accept --inetd --on-demand \
+                _tcpmd5_options -c --config= -u --unit= --config-dir= --check --status --fingerprint= --accept --inetd --on-demand \
                         --supervise --process-group --no-forward-reload --watch -q --quiet -h --help --version --
                 ;;
         esac

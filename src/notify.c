@@ -53,6 +53,7 @@ static struct {
         const char *activity;       /* static text, or NULL */
         char connections[32];       /* accept mode: "3 connections" */
         char reload[256];           /* how the last reload went and why */
+        char unprotected[256];      /* ports the daemon opened itself, without a key */
 } status;
 
 void notify_set_keys(size_t n_listeners, size_t n_keys) {
@@ -75,6 +76,10 @@ void notify_set_reload(const char *trigger, bool failed) {
                 snprintf(status.reload, sizeof status.reload, "reloaded after %s", trigger);
 }
 
+void notify_set_unprotected(const char *text) {
+        snprintf(status.unprotected, sizeof status.unprotected, "%s", text ? text : "");
+}
+
 static void append(char *buf, size_t size, const char *part) {
         size_t n = strlen(buf);
         if (!str_empty(part) && n < size)
@@ -87,11 +92,12 @@ size_t notify_status_format(char *buf, size_t size) {
         append(buf, size, status.activity);
         append(buf, size, status.connections);
         append(buf, size, status.reload);
+        append(buf, size, status.unprotected);
         return strlen(buf);
 }
 
 static int send_status(const char *prefix) {
-        char text[448], buf[512];
+        char text[704], buf[768];
         if (str_empty(getenv("NOTIFY_SOCKET")))
                 return 0;
         notify_status_format(text, sizeof text);

@@ -18,6 +18,8 @@ void notify_set_connections(size_t n);
 /* After a reload: what triggered it ("SIGHUP", "FILE changed"), and whether
  * it failed (the old keys stay then). */
 void notify_set_reload(const char *trigger, bool failed);
+/* Supervise mode: "not protected: ADDR:PORT (pid N comm), ...", or "" (unkeyed.c). */
+void notify_set_unprotected(const char *text);
 /* The STATUS= text into buf; its length. */
 size_t notify_status_format(char *buf, size_t size);
 

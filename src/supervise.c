@@ -19,6 +19,7 @@
 #include "reload.h"
 #include "resident.h"
 #include "sigfd.h"
+#include "unkeyed.h"
 #include "util.h"
 #include "watch.h"
 
@@ -214,6 +215,7 @@ static void rewatch(Supervisor *s, struct timespec read_at) {
 static void supervisor_reload(Supervisor *s, const char *trigger) {
         struct timespec read_at = watch_clock();
         (void) reload(s->rt, trigger);
+        unkeyed_schedule();
         if (s->o->watch)
                 rewatch(s, read_at);
         (void) malloc_trim(0);
@@ -247,12 +249,14 @@ static int supervise_loop(Supervisor *s, int sfd) {
                         { .fd = sfd, .events = POLLIN },
                         { .fd = s->watch ? watch_fd(s->watch) : -1, .events = POLLIN },
                 };
-                int k = poll(p, 2, s->reload_due ? WATCH_QUIET_MS : -1);
+                int quiet = s->reload_due ? WATCH_QUIET_MS : -1, timeout = unkeyed_poll_timeout(quiet);
+                int k = poll(p, 2, timeout);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0)
                         return log_errno(-errno, "poll failed: %m");
-                if (k == 0 && s->reload_due) {
+                unkeyed_tick(&s->rt->listeners);
+                if (k == 0 && s->reload_due && timeout == quiet) {
                         s->reload_due = false;
                         supervisor_reload(s, watch_changed(s->watch));
                         continue;
@@ -313,6 +317,7 @@ int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode) 
                 rewatch(&s, read_at);
         notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
         (void) notify_ready();
+        unkeyed_schedule();
         /* Whatever start-up left freed in the heap; we stay resident for long. */
         (void) malloc_trim(0);
         r = supervise_loop(&s, sfd);

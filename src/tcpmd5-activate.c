@@ -19,6 +19,9 @@
 #include "ondemand.h"
 #include "plan.h"
 #include "runtime.h"
+#include "secret.h"
+#include "sockdiag.h"
+#include "status.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -38,6 +41,8 @@ static bool arg_supervise;
 static bool arg_process_group;
 static bool arg_forward_reload = true;
 static bool arg_watch;
+static bool arg_status;
+static const char *arg_fingerprint;
 
 static char *default_dirs[] = CONFIG_SEARCH_PATH;
 
@@ -54,6 +59,9 @@ static void help(void) {
                "      --config-dir=DIR   search DIR instead (repeatable, in order)\n"
                "      --check            validate everything and print the plan; open nothing\n"
                "  -q, --quiet            with --check: print nothing unless something is wrong\n"
+               "      --status           show the keys the kernel holds on every listening socket,\n"
+               "                         compared with the config when one is given (needs root)\n"
+               "      --fingerprint=FILE print the fingerprint of the key in FILE, as --check does\n"
                "      --accept           one COMMAND per connection, on fd 3 (Accept=yes)\n"
                "      --inetd            with the connection on stdin/stdout (Inetd=yes;\n"
                "                         implies --accept)\n"
@@ -67,7 +75,8 @@ static void help(void) {
                "      --version          show the version\n"
                "\n"
                "Exit status: 64 usage, 78 config, 77 permissions, 71 OS error,\n"
-               "69 no TCP MD5 in the kernel, 126/127 command not executable/found.\n"
+               "69 no TCP MD5 in the kernel, 126/127 command not executable/found;\n"
+               "--status: 1 when a listener is not in sync or a port is unprotected.\n"
                "\n"
                "Search path:");
         for (char **d = default_dirs; *d; d++)
@@ -76,7 +85,7 @@ static void help(void) {
 }
 
 enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_ACCEPT, ARG_INETD, ARG_ON_DEMAND, ARG_SUPERVISE,
-       ARG_PROCESS_GROUP, ARG_NO_FORWARD_RELOAD, ARG_WATCH };
+       ARG_PROCESS_GROUP, ARG_NO_FORWARD_RELOAD, ARG_WATCH, ARG_STATUS, ARG_FINGERPRINT };
 
 /* One option: 1 to go on, 0 when done (--help, --version), -errno. */
 static int parse_option(int c) {
@@ -131,6 +140,12 @@ static int parse_option(int c) {
         case ARG_WATCH:
                 arg_watch = true;
                 return 1;
+        case ARG_STATUS:
+                arg_status = true;
+                return 1;
+        case ARG_FINGERPRINT:
+                arg_fingerprint = optarg;
+                return 1;
         case 'h':
                 help();
                 return 0;
@@ -143,8 +158,26 @@ static int parse_option(int c) {
         }
 }
 
+/* --status and --fingerprint: views, which run nothing. */
+static int check_view_options(int argc) {
+        bool others = arg_check || arg_quiet || arg_accept > 0 || arg_on_demand > 0 || arg_supervise ||
+                      arg_process_group || !arg_forward_reload || arg_watch || optind < argc;
+        if (arg_fingerprint && (arg_status || others || arg_config || arg_unit || arg_dirs))
+                return log_errno(-EINVAL, "--fingerprint=FILE takes no other option or command");
+        if (arg_status && others)
+                return log_errno(-EINVAL, "--status takes only --config=FILE or --unit=NAME (and --config-dir), "
+                                 "and no command");
+        if (arg_status && arg_config && arg_unit)
+                return log_errno(-EINVAL, "give at most one of --config=FILE and --unit=NAME with --status");
+        if (arg_dirs && !arg_unit)
+                return log_errno(-EINVAL, "--config-dir only applies to --unit");
+        return 0;
+}
+
 /* The options that only make sense together, or not at all. */
-static int check_options(void) {
+static int check_options(int argc) {
+        if (arg_status || arg_fingerprint)
+                return check_view_options(argc);
         if (!!arg_config == !!arg_unit)
                 return log_errno(-EINVAL, "give exactly one of --config=FILE and --unit=NAME (see --help)");
         if (arg_quiet && !arg_check)
@@ -175,6 +208,8 @@ static int parse_argv(int argc, char **argv) {
                 { "process-group", no_argument, NULL, ARG_PROCESS_GROUP },
                 { "no-forward-reload", no_argument, NULL, ARG_NO_FORWARD_RELOAD },
                 { "watch", no_argument, NULL, ARG_WATCH },
+                { "status", no_argument, NULL, ARG_STATUS },
+                { "fingerprint", required_argument, NULL, ARG_FINGERPRINT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -183,7 +218,7 @@ static int parse_argv(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "+c:u:hq", options, NULL)) >= 0)
                 if ((r = parse_option(c)) <= 0)
                         return r;
-        if ((r = check_options()) < 0)
+        if ((r = check_options(argc)) < 0)
                 return r;
         if (optind < argc)
                 arg_command = argv + optind;
@@ -216,8 +251,8 @@ static void print_key_line(const Config *c, const KeyEntry *e) {
         }
         const KeyConfig *k = config_find_key(c, e->name);
         if (config_key_deferred(k)) {
-                printf("  %-43s [Key %s] Credential %s: supplied by systemd at start (not checked here)\n", pfx,
-                       k->name, k->source_arg);
+                printf("  %-43s [Key %s] Credential %s: supplied by systemd at start (not checked here; "
+                       "tcpmd5-activate --fingerprint FILE prints its fingerprint)\n", pfx, k->name, k->source_arg);
                 return;
         }
         printf("  %-43s [Key %s] %s%s%s (%zu %s", pfx, k->name, secret_source_to_string(k->source),
@@ -334,7 +369,7 @@ static int load(const ConfigSource *replay, ConfigSource *record, Config **ret) 
                 return r;
         if (!replay && (r = config_validate(c, arg_command != NULL)) < 0)
                 return r;
-        if (!replay && (r = config_resolve(c, arg_check)) < 0)
+        if (!replay && (r = config_resolve(c, arg_check || arg_status)) < 0)
                 return r;
         *ret = TAKE_PTR(c);
         return 0;
@@ -418,12 +453,47 @@ static int run_here(Runtime *rt) {
         return r < 0 ? exit_code_from_error(r) : r;
 }
 
+/* --fingerprint: what --check and tcpmd5-connect -v print for this key
+ * file (a Credential='s source, say), under SecretFile='s rules. */
+static int print_fingerprint(void) {
+        Secret s;
+        char fp[SECRET_FINGERPRINT_STRLEN];
+        int r = secret_load_reported("--fingerprint", arg_fingerprint, &s);
+        if (r < 0)
+                return exit_code_from_error(r);
+        secret_fingerprint(&s, fp);
+        secret_wipe(&s);
+        printf("%s\n", fp);
+        return 0;
+}
+
+/* --status: the kernel's view, compared with the config as on disk. A
+ * config that does not load (a reload would fail too) leaves the keys
+ * shown unnamed, and the config's exit code. */
+static int show_status(void) {
+        _cleanup_(config_freep) Config *c = NULL;
+        if (!sockdiag_can_read_keys()) /* before the config: its key files are root's too */
+                return status_show(NULL);
+        int r = arg_config || arg_unit ? load(NULL, NULL, &c) : 0;
+        if (r < 0) {
+                printf("the config does not load (see the error above): a reload would fail and keep the keys "
+                       "below\n");
+                (void) status_show(NULL);
+                return exit_code_from_error(r);
+        }
+        return status_show(c);
+}
+
 /* A supervisor lets its child read the config (supervise.c) unless the
  * command line asks for another mode; the config may still ask for one. */
 static int run(void) {
         _cleanup_(runtime_done) Runtime rt = { .load = load };
         const SuperviseOptions so = { arg_process_group, arg_forward_reload, arg_watch };
         bool other = false;
+        if (arg_fingerprint)
+                return print_fingerprint();
+        if (arg_status)
+                return show_status();
         if (supervising() && !arg_check && arg_accept <= 0 && arg_on_demand <= 0) {
                 int r = supervise_run(&rt, &so, &other);
                 if (!other)

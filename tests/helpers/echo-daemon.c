@@ -7,7 +7,10 @@
  * Each SIGHUP appends a line to argv[1].hup (so tests see a forwarded
  * reload) instead of killing it.
  * With argv[2] = "--accept-log=FILE" it appends one line per accepted
- * connection (the peer address) to FILE. */
+ * connection (the peer address) to FILE.
+ * With argv[2] = "--also-listen=PORT" it also listens on 127.0.0.1:PORT, a
+ * socket of its own with no key (as a daemon told to listen on a port of
+ * its own does), and serves it too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -152,6 +155,19 @@ int main(int argc, char **argv) {
         int np = n;
         for (int i = 0; i < n; i++)
                 p[i] = (struct pollfd) { .fd = SD_LISTEN_FDS_START + i, .events = POLLIN };
+        if (argc > 2 && strncmp(argv[2], "--also-listen=", 14) == 0) {
+                struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t) atoi(argv[2] + 14)),
+                                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+                if (fd < 0 || bind(fd, (struct sockaddr *) &sin, sizeof sin) < 0 || listen(fd, 16) < 0) {
+                        perror("echo-daemon: --also-listen");
+                        return 1;
+                }
+                p[n] = (struct pollfd) { .fd = fd, .events = POLLIN };
+                n++;
+                np++;
+        }
         for (;;) {
                 if (got_hup && argc > 1)
                         note_hup(argv[1]);

@@ -63,7 +63,7 @@ CONF
 chmod -R go-w "$T/cred"
 expect_rc 0 "--check without \$CREDENTIALS_DIRECTORY" env -u CREDENTIALS_DIRECTORY \
         $WRAP "$ACTIVATE" --unit sshd --config-dir "$T/cred" --check
-grep -q '192.0.2.0/24 .*\[Key office\] Credential office.key: supplied by systemd at start (not checked here)$' \
+grep -q '192.0.2.0/24 .*\[Key office\] Credential office.key: supplied by systemd at start (not checked here; tcpmd5-activate --fingerprint FILE prints its fingerprint)$' \
         "$T/last.out" && ok "the credential is reported as supplied by systemd at start" ||
         fail "the credential is reported as supplied by systemd at start"
 grep -q "\[Key lab\] SecretFile $T/k (8 bytes, fingerprint " "$T/last.out" && ok "the key file is still read and checked" ||

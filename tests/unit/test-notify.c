@@ -83,6 +83,25 @@ static void test_status_keeps_every_part(void **state) {
         assert_true(notify_status_format(buf, 64) < 64);
 }
 
+static void test_status_names_unprotected_ports_until_gone(void **state) {
+        (void) state;
+        char buf[512];
+        notify_set_keys(1, 2);
+        notify_set_activity(NULL);
+        notify_set_reload("SIGHUP", false);
+        notify_set_unprotected("not protected: 127.0.0.1:8083 (pid 12 lighttpd)");
+        /* Last, after the other parts (connections may linger from the
+         * tests before: no call clears them). */
+        static const char tail[] = "; reloaded after SIGHUP; not protected: 127.0.0.1:8083 (pid 12 lighttpd)";
+        size_t n = notify_status_format(buf, sizeof buf);
+        assert_true(n > sizeof tail);
+        assert_string_equal(buf + n - (sizeof tail - 1), tail);
+        notify_set_unprotected("");
+        n = notify_status_format(buf, sizeof buf);
+        assert_null(strstr(buf, "not protected"));
+        assert_string_equal(buf + n - strlen("; reloaded after SIGHUP"), "; reloaded after SIGHUP");
+}
+
 static void test_abstract_socket(void **state) {
         (void) state;
         char name[64], env[66];
@@ -110,6 +129,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_path_socket),
                 cmocka_unit_test(test_status_keeps_every_part),
+                cmocka_unit_test(test_status_names_unprotected_ports_until_gone),
                 cmocka_unit_test(test_abstract_socket),
                 cmocka_unit_test(test_unset_and_bad),
         };
