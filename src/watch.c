@@ -31,7 +31,6 @@
 typedef struct WatchDir {
         int wd;
         char *path;
-        bool fresh;      /* watched since the last watch_set() only */
         bool any_conf;   /* the drop-in directory: any *.conf counts */
 } WatchDir;
 
@@ -214,15 +213,8 @@ static void forget_config(Watch *w) {
 }
 
 /* Watches that no longer matter are removed: their events, still queued
- * or to come (a directory swapped away), match nothing. A watch added
- * since the last call is fresh: what changed there before it came sent no
- * event (watch_missed()). */
+ * or to come (a directory swapped away), match nothing. */
 static void retire_old(Watch *w, WatchDir *old, size_t n_old) {
-        for (size_t i = 0; i < w->n_dirs; i++) {
-                w->dirs[i].fresh = w->dirs[i].wd >= 0;
-                for (size_t k = 0; k < n_old && w->dirs[i].fresh; k++)
-                        w->dirs[i].fresh = old[k].wd != w->dirs[i].wd;
-        }
         for (size_t k = 0; k < n_old; k++) {
                 bool kept = old[k].wd < 0;
                 for (size_t i = 0; i < w->n_dirs && !kept; i++)
@@ -397,13 +389,14 @@ static bool stamped_between(const char *path, int (*stat_fn)(const char *, struc
         return stat_fn(path, &st) == 0 && time_le(since, st.st_ctim) && time_le(st.st_ctim, until);
 }
 
-/* A directory's own stamp changes with any name in it, so it counts only
- * where its watch is fresh: it may have been swapped in unseen. */
+/* Directories by their stamps only where any *.conf counts (a drop-in
+ * created, renamed or removed changes its directory): elsewhere a
+ * directory's stamp changes with every name in it. */
 static bool watch_missed(const Watch *w, struct timespec since) {
         struct timespec until = { 0 };
         (void) clock_gettime(CLOCK_REALTIME, &until);
         for (size_t i = 0; i < w->n_dirs; i++)
-                if (w->dirs[i].fresh && stamped_between(w->dirs[i].path, stat, since, until))
+                if (w->dirs[i].any_conf && stamped_between(w->dirs[i].path, stat, since, until))
                         return true;
         /* lstat() too: a link renamed over another changes the link, not
          * the file it leads to. */
