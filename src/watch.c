@@ -76,8 +76,11 @@ static ssize_t watch_dir(Watch *w, const char *path) {
         if (wd < 0 && errno != ENOENT && errno != ENOTDIR)
                 return -errno;
         char *copy = strdup(path);
-        if (!copy)
+        if (!copy) {
+                if (wd >= 0)
+                        (void) inotify_rm_watch(w->fd, wd);
                 return -ENOMEM;
+        }
         w->dirs[w->n_dirs] = (WatchDir) { .wd = wd, .path = copy };
         return (ssize_t) w->n_dirs++;
 }
@@ -89,12 +92,14 @@ static int add_name(Watch *w, size_t dir, const char *name, const char *path) {
         int r = grow_array((void **) &w->names, &w->cap_names, w->n_names + 1, sizeof *w->names);
         if (r < 0)
                 return r;
-        WatchName *n = &w->names[w->n_names];
-        n->dir = dir;
-        n->name = strdup(name);
-        n->path = strdup(path);
-        w->n_names++;
-        return n->name && n->path ? 0 : -ENOMEM;
+        WatchName n = { .dir = dir, .name = strdup(name), .path = strdup(path) };
+        if (!n.name || !n.path) {
+                free(n.name);
+                free(n.path);
+                return -ENOMEM;
+        }
+        w->names[w->n_names++] = n;
+        return 0;
 }
 
 /* Watches path's directory for path's base name, and the directory's
@@ -237,6 +242,9 @@ int watch_set(Watch *w, const ConfigSource *s, struct timespec since) {
         bool first = true;
         int r = 0;
         WatchDir *old = w->dirs;
+        /* The reload this follows read every file: what changed after it
+         * began is still queued, or found by its stamp below. */
+        w->pending = false;
         forget_config(w);
         w->dirs = NULL;
         w->n_dirs = w->cap_dirs = 0;

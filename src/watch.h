@@ -15,7 +15,9 @@ int watch_new(Watch **ret);
  * directory's parent for the directory's own name; forgets the names of
  * the previous config. s was read at since (watch_clock()): a change made
  * after that but before its directory was watched sent no event, so it
- * schedules a reload. Returns -errno. */
+ * schedules a reload. Call it after every reload, failed or not, with the
+ * config in force: a directory made again is watched from then on.
+ * Returns -errno. */
 int watch_set(Watch *w, const ConfigSource *s, struct timespec since);
 Watch *watch_free(Watch *w);
 int watch_fd(const Watch *w);
