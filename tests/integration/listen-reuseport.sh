@@ -5,7 +5,8 @@
 # unsigned ones included, whatever keys the other members hold.
 # The control shows the attack working against a keyed SO_REUSEPORT
 # socket; then the activator: ReusePort=yes is refused (exit 78, nothing
-# listens), and without it the joiner cannot bind, before or after us.
+# listens; a reload to it fails, the old keys stay), and without it the
+# joiner cannot bind, before or after us.
 . "$(dirname "$0")/../lib.sh"
 REUSEPORT=$(dirname "$0")/../helpers/reuseport.py
 TRIES=20
@@ -79,6 +80,21 @@ unsigned_clients 21002
 check "default: a signed client is served" echo_ok "$NS" "$T/k" 127.0.0.1 21002
 check "default: an unsigned client is dropped" echo_dropped "$NS" "" 127.0.0.1 21002
 kill "$act"; wait_exit "$act" 2>/dev/null || true
+
+# A reload to ReusePort=yes is refused the same way; the old keys stay.
+conf 21004
+start_bg "$NS" $WRAP "$ACTIVATE" --supervise --config "$T/21004.conf"
+sup=$BG_PID
+check "reload: supervisor up" wait_for 400 test -s "$T/report-21004"
+conf 21004 "ReusePort = yes"
+kill -HUP "$sup"
+check "reload: ReusePort=yes is refused, the old keys stay" wait_for 400 grep -q "the old keys stay" "$T/bg.err"
+check "reload: the message names the line and says why" \
+        grep -q "21004.conf:3: ReusePort=yes is refused: another socket of the same user" "$T/bg.err"
+check "reload: the signed client is still served" echo_ok "$NS" "$T/k" 127.0.0.1 21004
+joiner 21004 reload-joiner
+check "reload: a joiner still cannot bind" grep -q '^bind: Address already in use' "$T/reload-joiner.log"
+kill "$sup"; wait_exit "$sup" 2>/dev/null || true
 
 # A joiner that bound first: the activator cannot bind, fails closed, and
 # starts nothing.
