@@ -114,6 +114,8 @@ static int child_start(const Runtime *rt, int conn, const PeerAddr *p, uint16_t 
                 .fds = &conn, .names = names, .n_fds = inetd ? 0 : 1,
                 .stdio_fd = inetd ? conn : -1,
                 .remote_addr = addr, .remote_port = num,
+                /* We are the service's main process, as in supervise mode. */
+                .drop_notify = true,
         };
         return process_spawn(&spec, ret_pid);
 }

@@ -75,6 +75,20 @@ static int check_modes(const Config *c) {
         return 0;
 }
 
+/* A socket with SO_REUSEPORT shares its port with any later socket of the
+ * same uid that sets it too. A reuseport program cannot keep such a joiner
+ * out: a classic BPF one picks by position in the group (which the joiner
+ * may hold) and any member may replace it; a sockarray needs privileges. */
+static int check_reuse_port(const Config *c) {
+        const Origin *o = &c->origin[SETTING_REUSE_PORT];
+        if (c->reuse_port)
+                return log_errno(-EBADMSG, "%s:%u: ReusePort=yes is refused: another socket of the same user "
+                                 "could join the port without keys and take connections (remove it; to spread "
+                                 "connections over workers, let them share the handed-on socket, or use Accept=yes)",
+                                 o->file, o->line);
+        return 0;
+}
+
 int config_validate(const Config *c, bool have_command) {
         const char *first = c->n_files ? c->files[0] : "(no file)";
         if (c->n_listen == 0)
@@ -85,7 +99,7 @@ int config_validate(const Config *c, bool have_command) {
                 return log_errno(-EBADMSG, "%s: no [Key NAME] section, so every peer would be dropped "
                                  "(add a key, or UnmatchedPeers=allow-unsigned for no signatures)", first);
         int r = check_modes(c);
-        if (r < 0)
+        if (r < 0 || (r = check_reuse_port(c)) < 0)
                 return r;
         return config_validate_keys(c);
 }

@@ -86,11 +86,6 @@ static int socket_options(const Config *c, int fd, const ListenAddress *a, const
                 if ((r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, c->bind_ipv6_only == BIND_IPV6_ONLY_IPV6_ONLY)) < 0)
                         return r;
         }
-        if (c->reuse_port) {
-                *ret_step = "SO_REUSEPORT";
-                if ((r = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1)) < 0)
-                        return r;
-        }
         if (c->free_bind) {
                 *ret_step = "FreeBind";
                 r = a->family == AF_INET ? set_int(fd, IPPROTO_IP, IP_FREEBIND, 1)

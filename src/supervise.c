@@ -197,7 +197,6 @@ typedef struct Supervisor {
         pid_t child;
         Runtime *rt;
         Watch *watch;          /* with --watch */
-        bool reload_due;       /* a watched file changed; reload when quiet */
 } Supervisor;
 
 /* Watches the files of the config in force, read at read_at; a change
@@ -205,11 +204,9 @@ typedef struct Supervisor {
 static void rewatch(Supervisor *s, struct timespec read_at) {
         int r = s->watch ? 0 : watch_new(&s->watch);
         if (r >= 0)
-                r = watch_set(s->watch, &s->rt->source);
+                r = watch_set(s->watch, &s->rt->source, read_at);
         if (r < 0)
                 log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
-        else if (watch_missed(s->watch, read_at))
-                s->reload_due = true;
 }
 
 static void supervisor_reload(Supervisor *s, const char *trigger) {
@@ -239,30 +236,22 @@ static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
         return -1;
 }
 
-/* Editors and deployment tools write a file in several steps: wait until
- * the directory has been quiet this long. */
-#define WATCH_QUIET_MS 200
-
 static int supervise_loop(Supervisor *s, int sfd) {
         for (;;) {
                 struct pollfd p[2] = {
                         { .fd = sfd, .events = POLLIN },
                         { .fd = s->watch ? watch_fd(s->watch) : -1, .events = POLLIN },
                 };
-                int quiet = s->reload_due ? WATCH_QUIET_MS : -1, timeout = unkeyed_poll_timeout(quiet);
-                int k = poll(p, 2, timeout);
+                int k = poll(p, 2, unkeyed_poll_timeout(s->watch ? watch_timeout(s->watch) : -1));
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0)
                         return log_errno(-errno, "poll failed: %m");
                 unkeyed_tick(&s->rt->listeners);
-                if (k == 0 && s->reload_due && timeout == quiet) {
-                        s->reload_due = false;
+                if (p[1].revents)
+                        (void) watch_drain(s->watch);
+                if (s->watch && watch_due(s->watch))
                         supervisor_reload(s, watch_changed(s->watch));
-                        continue;
-                }
-                if (p[1].revents && watch_drain(s->watch))
-                        s->reload_due = true;
                 if (!(p[0].revents & POLLIN))
                         continue;
                 struct signalfd_siginfo si;

@@ -51,7 +51,7 @@ static void help(void) {
                "Connect to HOST PORT with a TCP MD5 signature (RFC 2385) and relay\n"
                "standard input to the connection and the connection to standard output;\n"
                "or, with --fdpass, hand the connected socket to ssh and exit:\n"
-               "  ssh -o ProxyUseFdpass=yes -o ProxyCommand='tcpmd5-connect --fdpass -k KEY %%h %%p'\n"
+               "  ssh -o ProxyUseFdpass=yes -o ProxyCommand='tcpmd5-connect --fdpass -k KEY -- %%h %%p'\n"
                "\n"
                "HOST is a name or an address ([::1] too); PORT a number in 1..65535 or a\n"
                "service name (ssh).\n"

@@ -33,32 +33,32 @@ Host fdpass
     HostName 127.0.0.1
     Port 2222
     ProxyUseFdpass yes
-    ProxyCommand $CONNECT --fdpass --key-file $T/k.key %h %p
+    ProxyCommand $CONNECT --fdpass --key-file $T/k.key -- %h %p
 Host fdpass6
     HostName ::1
     Port 2222
     ProxyUseFdpass yes
-    ProxyCommand $CONNECT --fdpass --key-file $T/k.key %h %p
+    ProxyCommand $CONNECT --fdpass --key-file $T/k.key -- %h %p
 Host relay
     HostName 127.0.0.1
     Port 2222
-    ProxyCommand $CONNECT --key-file $T/k.key %h %p
+    ProxyCommand $CONNECT --key-file $T/k.key -- %h %p
 Host unsigned
     HostName 127.0.0.1
     Port 2222
     ProxyUseFdpass yes
-    ProxyCommand $CONNECT --fdpass -t 0.3 %h %p
+    ProxyCommand $CONNECT --fdpass -t 0.3 -- %h %p
 # The jump-host pattern: "jump" is reached signed (fdpass); tcpmd5-connect
 # runs there, with a key file there, and signs the last hop to "target".
 Host jump
     HostName 127.0.0.1
     Port 2222
     ProxyUseFdpass yes
-    ProxyCommand $CONNECT --fdpass --key-file $T/k.key %h %p
+    ProxyCommand $CONNECT --fdpass --key-file $T/k.key -- %h %p
 Host target
     HostName ::1
     Port 2222
-    ProxyCommand ssh -F $T/ssh_config jump $CONNECT --key-file $T/k.key %h %p
+    ProxyCommand ssh -F $T/ssh_config jump $CONNECT --key-file $T/k.key -- %h %p
     # two logins in a row on a busy test machine
     ConnectTimeout 30
 Host *

@@ -2,7 +2,8 @@
 # No side door, whatever the listen form: every ListenStream= form x every
 # key shape x every kind of client. An unsigned or wrong-key handshake never
 # completes, a signed client inside a Peer= prefix is always served, and a
-# form that cannot be keyed as written is refused with exit 78.
+# form that cannot be keyed as written, or that would let another socket
+# share the port (ReusePort=yes), is refused with exit 78.
 #
 # A new listen form is one line in FORMS; a new key shape one case in
 # shape_conf and covers.
@@ -34,6 +35,7 @@ FORMS=(
         "v4-mapped-any|[::ffff:0.0.0.0]:P||||refused|"
         "link-local|[fe80::1%d0]:P|||fe80::1%d0|6|link"
         "port-only|P||127.0.0.1|2001:db8::1|46|global"
+        "reuseport|127.0.0.1:P|ReusePort=yes|||refused|"
 )
 SHAPES=(v4 v6 both any)
 CLIENTS=(unsigned wrong-key signed-in signed-out)
@@ -91,10 +93,17 @@ write_cell_conf() { # CONF LISTEN EXTRA SHAPE PORT
           printf '[Service]\nExecStart = %s %s\n' "$ECHO_DAEMON" "$T/report-$5"
           shape_conf "$4"; } | write_conf "$1"
 }
-refused_cell() { # CELL CONF PORT
+# refusal FORM PORT: what the message of a refused form must say.
+refusal() {
+        case $1 in
+        reuseport) echo "ReusePort=yes is refused: another socket of the same user could join the port" ;;
+        *) echo "IPv4-mapped.*write it as (127\.0\.0\.1|0\.0\.0\.0):$2" ;;
+        esac
+}
+refused_cell() { # CELL CONF PORT FORM
         # Bounded: an activator that took the form would serve for ever.
         expect_rc 78 "$1: refused" timeout 30 ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$2"
-        expect_stderr "IPv4-mapped.*write it as (127\.0\.0\.1|0\.0\.0\.0):$3" "$1: says the IPv4 spelling"
+        expect_stderr "$(refusal "$4" "$3")" "$1: says why and what to write instead"
         listening "$NS" "$3" && fail "$1: left listening" || ok "$1: nothing listening"
         check "$1: --check refuses it too" bash -c "! '$ACTIVATE' --config '$2' --check >/dev/null 2>&1"
         tally[refused]=$((${tally[refused]:-0} + 1))
@@ -113,7 +122,7 @@ for form in "${FORMS[@]}"; do
                 shape=${SHAPES[$i]} p=$((base + i))
                 write_cell_conf "$T/$name-$shape.conf" "${listen//P/$p}" "$extra" "$shape" "$p"
                 if [ "$recv" = refused ]; then
-                        refused_cell "$name x $shape" "$T/$name-$shape.conf" "$p"
+                        refused_cell "$name x $shape" "$T/$name-$shape.conf" "$p" "$name"
                         continue
                 fi
                 ip netns exec "$NS" $WRAP "$ACTIVATE" --config "$T/$name-$shape.conf" 2> "$T/err-$p" &

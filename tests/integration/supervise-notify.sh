@@ -2,9 +2,11 @@
 # sd_notify on a notify socket the test owns. Supervise mode: READY=1 with
 # STATUS= counts, then RELOADING=1 with MONOTONIC_USEC= and READY=1 again on
 # SIGHUP, STATUS= naming what triggered the reload (SIGHUP, or the file that
-# changed under --watch), STOPPING=1 on SIGTERM; the daemon does not get
-# NOTIFY_SOCKET. Accept mode: READY=1 from the start with the connection
-# count, which follows the connections. On demand: READY=1 while waiting.
+# changed under --watch), STOPPING=1 on SIGTERM. Accept mode: READY=1 from
+# the start with the connection count, which follows the connections. On
+# demand: READY=1 while waiting. One rule for NOTIFY_SOCKET: only the
+# service's main process gets it, so supervise mode's daemon and accept
+# mode's connection processes do not, and exec mode's daemon does.
 . "$(dirname "$0")/../lib.sh"
 
 netns_new "$NS"
@@ -126,6 +128,10 @@ expect_eq "$(msg 1)" "READY=1|STATUS=2 listeners, 5 keys installed; 0 connection
 hold a "$NS" "$T/k.key" 127.0.0.1 127.0.0.1 2600
 hold b "$NS" "$T/k.key" 127.0.0.1 127.0.0.1 2601
 check "accept: two held connections have their processes" wait_for 100 count_is started 2
+notify_in() { tr '\0' '\n' < "/proc/$1/environ" | grep -c '^NOTIFY_SOCKET=' || true; }
+conns=$(ps --no-headers --ppid "$acc" -o pid= | tr -d ' ' | tr '\n' ' ')
+expect_eq "$(for c in $conns; do notify_in "$c"; done | tr '\n' ' ')" "0 0 " \
+        "accept: connection processes do not get NOTIFY_SOCKET (the activator is the main process)"
 check "accept: STATUS= counts them" \
         wait_for 100 last_is "STATUS=2 listeners, 5 keys installed; 2 connections"
 kill -HUP "$acc"
@@ -174,4 +180,13 @@ check "on demand: STATUS= says it started" wait_for 100 grep -q \
         "READY=1|STATUS=2 listeners, 5 keys installed; started at the first connection; reloaded after SIGHUP" \
         "$T/demand.log"
 kill -TERM "$od"; wait_exit "$od" || true
+
+# --- exec: the daemon becomes the main process, and notifies itself --------
+rm -f "$T/report"
+start_bg "$NS" env NOTIFY_SOCKET="$T/exec.sock" $WRAP "$ACTIVATE" --config "$T/svc.conf"
+ex=$BG_PID
+check "exec: the daemon is up" wait_for 100 test -s "$T/report"
+expect_eq "$(tr '\0' '\n' < "/proc/$(sed -n 's/^pid=//p' "$T/report")/environ" | grep '^NOTIFY_SOCKET=' || true)" \
+        "NOTIFY_SOCKET=$T/exec.sock" "exec: the daemon, now the main process, gets NOTIFY_SOCKET"
+kill -TERM "$ex"; wait_exit "$ex" || true
 finish

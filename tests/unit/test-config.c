@@ -270,6 +270,8 @@ static void validate_errors(void **state) {
                      "f.conf:9", "already claimed by [Key a] at f.conf:6");
         expect_error("[Socket]\nListenStream=1\nInetd=yes\n[Service]\nExecStart=/bin/true\n[Key a]\nPeer=any\nSecret=x\n",
                      "f.conf:3", "Inetd=yes needs Accept=yes");
+        expect_error("[Socket]\nListenStream=1\nReusePort=yes\n[Service]\nExecStart=/bin/true\n[Key a]\nPeer=any\nSecret=x\n",
+                     "f.conf:3", "could join the port without keys");
 }
 
 static void allow_unsigned_without_keys(void **state) {
