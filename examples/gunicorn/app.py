@@ -9,8 +9,8 @@ def application(environ, start_response):
         n = int(environ.get("QUERY_STRING") or "20")
         start_response("200 OK", [("Content-Type", "text/plain")])
         return stream(n)
-    body = ("hello from %s, REMOTE_ADDR=%s\n" % (environ.get("SERVER_SOFTWARE", "wsgi").split("/")[0],
-                                                  environ.get("REMOTE_ADDR"))).encode()
+    server = "uWSGI" if "uwsgi.version" in environ else environ.get("SERVER_SOFTWARE", "wsgi").split("/")[0]
+    body = ("hello from %s, REMOTE_ADDR=%s\n" % (server, environ.get("REMOTE_ADDR"))).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 
