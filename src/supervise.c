@@ -202,6 +202,7 @@ typedef struct Supervisor {
         Watch *watch;          /* with --watch */
         bool reload_due;       /* a watched file changed; reload when quiet */
         bool hup_passed;       /* a reload passed SIGHUP on to the daemon */
+        bool stopping;         /* told to stop: what the daemon leaves behind is not its successor */
 } Supervisor;
 
 /* Watches the files of the config in force, read at read_at; a change
@@ -230,7 +231,7 @@ static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
         if (sig == SIGCHLD && !reap(s->child, &status))
                 return -1;
         if (sig == SIGCHLD) {
-                pid_t next = daemon_carried_on(s->child, status, &s->rt->listeners);
+                pid_t next = s->stopping ? 0 : daemon_carried_on(s->child, status, &s->rt->listeners);
                 if (next > 0)
                         s->child = next;
                 else
@@ -246,8 +247,10 @@ static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
                         return -1;
                 s->hup_passed = true;
         }
-        if (sig == SIGTERM || sig == SIGINT)
+        if (sig == SIGTERM || sig == SIGINT) {
+                s->stopping = true;
                 (void) notify_stopping();
+        }
         forward(s->o, s->child, sig);
         return -1;
 }

@@ -62,4 +62,18 @@ sup=$BG_PID
 rc=0; wait_exit "$sup" || rc=$?
 expect_eq "$rc" 0 "an orphan without the sockets: the supervisor exits 0"
 check "and says nothing about a background daemon" bash -c "! grep -q 'went into the background' '$T/bg.err'"
+
+# Control: at a stop, a daemon that exits 0 at once and leaves a process
+# holding the sockets (a worker still draining) has no successor: the
+# supervisor exits with 0 instead of waiting for it.
+start_bg "$NS" $WRAP "$ACTIVATE" --supervise --config "$T/svc.conf" -- \
+        sh -c 'trap "exit 0" TERM; (trap "" TERM; exec sleep 30) & echo $! > "$0"; wait' "$T/worker"
+sup=$BG_PID
+check "the daemon and its worker started" wait_for 200 test -s "$T/worker"
+kill -TERM "$sup"
+rc=0; wait_exit "$sup" 200 || rc=$?
+expect_eq "$rc" 0 "stopped: the daemon's 0 is passed on without waiting for its worker"
+check "the worker was not taken for a daemon gone into the background" \
+        bash -c "! grep -q 'went into the background' '$T/bg.err'"
+kill "$(cat "$T/worker")" 2>/dev/null || true
 finish
