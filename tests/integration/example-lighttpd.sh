@@ -56,9 +56,12 @@ check "without -D: lighttpd goes into the background, and the activator follows 
 check "without -D: the activator stays" kill -0 "$sup"
 check "without -D: a signed client gets the page" wait_for 100 served "$T/lighttpd.key" 127.0.0.1
 check "without -D: unsigned and wrong-key clients are dropped" refused
+forked=$(sed -n 's/.*went into the background: \([0-9]*\) holds.*/\1/p' "$T/bg.err")
+check "without -D: the forked lighttpd holds the socket" \
+        bash -c "ip netns exec $NS ss -Htlnp 'sport = :8080' | grep -q 'pid=$forked,'"
 kill -HUP "$sup"
 check "without -D: a reload's SIGHUP goes to the forked lighttpd" \
-        wait_for 200 grep -q "reload: SIGHUP passed to [0-9]* (it handles SIGHUP)" "$T/bg.err"
+        wait_for 200 grep -q "reload: SIGHUP passed to $forked (it handles SIGHUP)" "$T/bg.err"
 kill -TERM "$sup"
 rc=0; wait_exit "$sup" || rc=$?
 expect_eq "$rc" 0 "without -D: SIGTERM reaches the forked lighttpd; its 0 is passed on"
