@@ -103,7 +103,7 @@ _tcpmd5_activate() {
         --unit=*) cur=${cur#*=}; _tcpmd5_units ;;
         *)
                 _tcpmd5_options -c --config= -u --unit= --config-dir= --check --status --fingerprint= --accept --inetd --on-demand \
-                        --supervise --process-group --no-forward-reload --watch -q --quiet -h --help --version --
+                        --supervise --process-group --no-forward-reload --always-forward-reload --watch -q --quiet -h --help --version --
                 ;;
         esac
         return 0

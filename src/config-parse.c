@@ -1,8 +1,9 @@
 /* Feeds one file's text to inih 55 through our own line reader. The reader
  * counts lines, so every message names file:line, and it refuses what inih
- * would silently misread: long lines (split in two), long section names
- * (cut), indented lines (taken as continuations), NUL bytes, and secrets
- * that inih would trim or cut at a " ;" comment. */
+ * would silently misread: long section names (cut), indented lines (taken
+ * as continuations), NUL bytes, and secrets that inih would trim or cut at
+ * a " ;" comment. A line too long for inih's buffer (which would split it
+ * in two) is read whole here and handed on in a short form. */
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -22,8 +23,16 @@ typedef struct Reader {
         unsigned section_line; /* of the last [Section] header */
         const char *secret_problem; /* checked once per file, not per Secret= */
         KeyConfig *key_cache;
+        char *long_value;      /* the value of a line too long for inih, for handler() */
         int error;
 } Reader;
+
+static void reader_drop_long_value(Reader *rd) {
+        if (rd->long_value)
+                explicit_bzero(rd->long_value, strlen(rd->long_value)); /* perhaps a Secret= */
+        free(rd->long_value);
+        rd->long_value = NULL;
+}
 
 /* inih's find_chars_or_comment(): the first of chars, or a ';' after
  * whitespace, or the end. */
@@ -144,8 +153,54 @@ void config_text_redact_secrets(char *text, size_t size) {
         }
 }
 
+/* A checked line longer than inih's buffer, as a short line that inih
+ * reads as the same thing: a blank line for a comment, the header alone for
+ * a section, and "Name=" for a setting, whose value, cut as inih cuts it
+ * (at a " ;" comment, then trimmed), handler() takes from rd. */
+static int shorten_line(Reader *rd, const char *line, char *str, size_t num) {
+        const char *s = line;
+        if (rd->line == 1 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+                s += 3;
+        while (isspace((unsigned char) *s)) /* a blank line: check_line() refused indented ones */
+                s++;
+        if (!*s || *s == ';' || *s == '#') {
+                snprintf(str, num, "\n");
+                return 0;
+        }
+        if (*s == '[') { /* check_line(): it has its ']', and a name of at most CONFIG_NAME_MAX */
+                const char *end = find_chars_or_comment(s + 1, "]");
+                snprintf(str, num, "%.*s\n", (int) (end - s + 1), s);
+                return 0;
+        }
+        const char *sep = find_chars_or_comment(s, "=:"), *v = sep + 1, *end = find_chars_or_comment(v, NULL);
+        size_t n = (size_t) (sep - s);
+        while (n > 0 && isspace((unsigned char) s[n - 1]))
+                n--;
+        while (v < end && isspace((unsigned char) *v))
+                v++;
+        while (end > v && isspace((unsigned char) end[-1]))
+                end--;
+        if (!(rd->long_value = strndup(v, (size_t) (end - v))))
+                return log_errno(-ENOMEM, "%s:%u: out of memory", rd->path, rd->line);
+        snprintf(str, num, "%.*s=\n", (int) n, s);
+        return 0;
+}
+
+static int long_line(Reader *rd, const char *start, size_t content, char *str, size_t num) {
+        char *line = strndup(start, content);
+        if (!line)
+                return log_errno(-ENOMEM, "%s:%u: out of memory", rd->path, rd->line);
+        int r = check_line(rd, line, content);
+        if (r >= 0)
+                r = shorten_line(rd, line, str, num);
+        explicit_bzero(line, content);
+        free(line);
+        return r;
+}
+
 static char *reader_next(char *str, int num, void *stream) {
         Reader *rd = stream;
+        reader_drop_long_value(rd); /* handler() has had it */
         /* inih's last call. Its line buffer (on its stack) still holds the
          * last line, and tails of longer ones: perhaps a Secret=. */
         if (rd->error || rd->pos >= rd->size) {
@@ -161,11 +216,13 @@ static char *reader_next(char *str, int num, void *stream) {
         if (content > 0 && start[content - 1] == '\r')
                 content--;
         int r = 0;
-        if (content > CONFIG_LINE_MAX || content + 2 > (size_t) num)
-                r = log_errno(-EBADMSG, "%s:%u: line is longer than %d characters; inih would split it", rd->path,
-                              rd->line, CONFIG_LINE_MAX);
+        if (content > CONFIG_LINE_MAX)
+                r = log_errno(-EBADMSG, "%s:%u: line is longer than %d characters (give a longer command after "
+                              "-- on the command line, or put it in a script)", rd->path, rd->line, CONFIG_LINE_MAX);
         else if (memchr(start, 0, content))
                 r = log_errno(-EBADMSG, "%s:%u: line contains a NUL byte", rd->path, rd->line);
+        else if (content + 2 > (size_t) num || content > INIH_LINE_MAX)
+                r = long_line(rd, start, content, str, (size_t) num);
         else {
                 memcpy(str, start, content);
                 str[content] = 0;
@@ -186,6 +243,8 @@ static int handler(void *user, const char *section, const char *name, const char
         if (rd->error)
                 return 0;
         Origin o = { .file = rd->config->files[rd->config->n_files - 1], .line = rd->line };
+        if (rd->long_value)
+                value = rd->long_value;
         int r = config_assign(rd->config, section, name, value, o, rd->section_line, rd->secret_problem, &rd->key_cache);
         if (r == -ENOMEM)
                 r = log_errno(r, "%s:%u: out of memory", o.file, o.line);
@@ -206,6 +265,7 @@ int config_parse_text(Config *c, const char *path, const char *text, size_t size
         Reader rd = { .config = c, .path = c->files[c->n_files - 1], .text = text, .size = size,
                     .secret_problem = st ? file_permission_problem(st, geteuid(), 1) : NULL };
         int line = ini_parse_stream(reader_next, &rd, handler, &rd);
+        reader_drop_long_value(&rd);
         if (rd.error)
                 return rd.error;
         if (line != 0) /* the reader screens syntax, so this is inih's own limit */

@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "daemon-watch.h"
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
@@ -173,7 +174,10 @@ static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child
 }
 
 static void forward(const SuperviseOptions *o, pid_t child, int sig) {
-        if (kill(o->process_group ? -child : child, sig) < 0 && errno != ESRCH)
+        int r = kill(o->process_group ? -child : child, sig);
+        if (r < 0 && errno == ESRCH && o->process_group) /* a daemon gone into the background leads no group */
+                r = kill(child, sig);
+        if (r < 0 && errno != ESRCH)
                 log_warning("cannot pass signal %d (%s) on: %m", sig, strsignal(sig));
 }
 
@@ -197,6 +201,8 @@ typedef struct Supervisor {
         pid_t child;
         Runtime *rt;
         Watch *watch;          /* with --watch */
+        bool hup_passed;       /* a reload passed SIGHUP on to the daemon */
+        bool stopping;         /* told to stop: what the daemon leaves behind is not its successor */
 } Supervisor;
 
 /* Watches the files of the config in force, read at read_at; a change
@@ -221,17 +227,29 @@ static void supervisor_reload(Supervisor *s, const char *trigger) {
 /* One signal: >= 0 is the exit status once the daemon has ended. */
 static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
         int sig = (int) si->ssi_signo, status;
-        if (sig == SIGCHLD)
-                return reap(s->child, &status) ? status : -1;
+        if (sig == SIGCHLD && !reap(s->child, &status))
+                return -1;
+        if (sig == SIGCHLD) {
+                pid_t next = s->stopping ? 0 : daemon_carried_on(s->child, status, &s->rt->listeners);
+                if (next > 0)
+                        s->child = next;
+                else
+                        daemon_explain_exit(s->child, status, s->hup_passed, s->o->forward_reload);
+                return next > 0 ? -1 : status;
+        }
         /* A SIGPIPE from our own write to a closed stderr is ours. */
         if (si->ssi_code == SI_USER && (pid_t) si->ssi_pid == getpid())
                 return -1;
-        if (sig == SIGHUP)
+        if (sig == SIGHUP) {
                 supervisor_reload(s, "SIGHUP");
-        if (sig == SIGHUP && !s->o->forward_reload)
-                return -1;
-        if (sig == SIGTERM || sig == SIGINT)
+                if (!daemon_pass_reload(s->child, s->o->forward_reload))
+                        return -1;
+                s->hup_passed = true;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+                s->stopping = true;
                 (void) notify_stopping();
+        }
         forward(s->o, s->child, sig);
         return -1;
 }

@@ -6,11 +6,12 @@
 
 #include <stdbool.h>
 
+#include "daemon-watch.h"
 #include "runtime.h"
 
 typedef struct SuperviseOptions {
         bool process_group;    /* signal the child's process group, not just the child */
-        bool forward_reload;   /* pass SIGHUP on to the daemon after the key reload */
+        ReloadForward forward_reload; /* whether SIGHUP goes on to the daemon after the key reload */
         bool watch;            /* also reload when a config, drop-in or key file changes */
 } SuperviseOptions;
 

@@ -39,7 +39,7 @@ static char **arg_command;
 static int arg_accept = -1, arg_inetd = -1, arg_on_demand = -1; /* -1: as the config says */
 static bool arg_supervise;
 static bool arg_process_group;
-static bool arg_forward_reload = true;
+static ReloadForward arg_forward_reload = RELOAD_FORWARD_AUTO;
 static bool arg_watch;
 static bool arg_status;
 static const char *arg_fingerprint;
@@ -70,6 +70,8 @@ static void help(void) {
                "                         reap children, change keys in place on SIGHUP\n"
                "      --process-group    send forwarded signals to the child's process group\n"
                "      --no-forward-reload  do not pass SIGHUP on to the daemon after a reload\n"
+               "                         (by default it goes on only if the daemon handles it)\n"
+               "      --always-forward-reload  pass SIGHUP on even to a daemon it kills\n"
                "      --watch            also reload when a config, drop-in or key file changes\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n"
@@ -85,7 +87,7 @@ static void help(void) {
 }
 
 enum { ARG_CONFIG_DIR = 0x100, ARG_CHECK, ARG_VERSION, ARG_ACCEPT, ARG_INETD, ARG_ON_DEMAND, ARG_SUPERVISE,
-       ARG_PROCESS_GROUP, ARG_NO_FORWARD_RELOAD, ARG_WATCH, ARG_STATUS, ARG_FINGERPRINT };
+       ARG_PROCESS_GROUP, ARG_NO_FORWARD_RELOAD, ARG_ALWAYS_FORWARD_RELOAD, ARG_WATCH, ARG_STATUS, ARG_FINGERPRINT };
 
 /* One option: 1 to go on, 0 when done (--help, --version), -errno. */
 static int parse_option(int c) {
@@ -135,8 +137,13 @@ static int parse_option(int c) {
                 arg_process_group = true;
                 return 1;
         case ARG_NO_FORWARD_RELOAD:
-                arg_forward_reload = false;
+        case ARG_ALWAYS_FORWARD_RELOAD: {
+                ReloadForward f = c == ARG_NO_FORWARD_RELOAD ? RELOAD_FORWARD_NEVER : RELOAD_FORWARD_ALWAYS;
+                if (arg_forward_reload != RELOAD_FORWARD_AUTO && arg_forward_reload != f)
+                        return log_errno(-EINVAL, "--no-forward-reload and --always-forward-reload exclude each other");
+                arg_forward_reload = f;
                 return 1;
+        }
         case ARG_WATCH:
                 arg_watch = true;
                 return 1;
@@ -189,8 +196,10 @@ static int check_options(int argc) {
         if (arg_supervise && arg_accept > 0)
                 return log_errno(-EINVAL, "--supervise and --accept exclude each other (accept mode stays and "
                                  "reloads on SIGHUP anyway)");
-        if ((arg_process_group || !arg_forward_reload || arg_watch) && !arg_supervise && getpid() != 1)
-                return log_errno(-EINVAL, "--process-group, --no-forward-reload and --watch only apply to --supervise");
+        if ((arg_process_group || arg_forward_reload != RELOAD_FORWARD_AUTO || arg_watch) && !arg_supervise &&
+            getpid() != 1)
+                return log_errno(-EINVAL, "--process-group, --no-forward-reload, --always-forward-reload and --watch "
+                                 "only apply to --supervise");
         return 0;
 }
 
@@ -207,6 +216,7 @@ static int parse_argv(int argc, char **argv) {
                 { "supervise", no_argument, NULL, ARG_SUPERVISE },
                 { "process-group", no_argument, NULL, ARG_PROCESS_GROUP },
                 { "no-forward-reload", no_argument, NULL, ARG_NO_FORWARD_RELOAD },
+                { "always-forward-reload", no_argument, NULL, ARG_ALWAYS_FORWARD_RELOAD },
                 { "watch", no_argument, NULL, ARG_WATCH },
                 { "status", no_argument, NULL, ARG_STATUS },
                 { "fingerprint", required_argument, NULL, ARG_FINGERPRINT },

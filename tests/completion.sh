@@ -43,6 +43,7 @@ for mode in "" --bash-completion; do
         fi
         m=${mode:+ (bash-completion loaded)}
         expect_eq "$(complete_ $mode tcpmd5-activate --sup)" "--supervise" "an option$m"
+        expect_eq "$(complete_ $mode tcpmd5-activate --al)" "--always-forward-reload" "--always-forward-reload$m"
         expect_eq "$(complete_ $mode tcpmd5-activate --con)" "--config-dir= --config=" "options with a value end in =$m"
         expect_eq "$(complete_ $mode tcpmd5-activate --unit "")" "runtime sshd vendor web" \
                 "--unit NAME: the names in /etc, /run and /usr/lib/tcpmd5-activate$m"

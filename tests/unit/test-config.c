@@ -140,13 +140,45 @@ static void secret_needs_private_file(void **state) {
         assert_int_equal(config_parse_text(c, "closed.conf", t, strlen(t), &st), 0);
 }
 
+/* A line too long for inih's buffer is read whole, and means what it would
+ * mean if inih could read it: a 1000-character command, a value cut at a
+ * " ;" comment and trimmed, a long comment, a header with a long comment. */
+static void long_lines_read_whole(void **state) {
+        (void) state;
+        char text[4096], words[1024] = "";
+        for (int i = 0; i < 99; i++) /* 99 words of 9 characters and a space */
+                snprintf(words + strlen(words), sizeof words - strlen(words), "word%05d ", i);
+        snprintf(text, sizeof text,
+                 "# %0300d\n"
+                 "[Socket] ; %0300d\n"
+                 "Backlog    =   16   ; %0300d\n"
+                 "[Service]\n"
+                 "ExecStart = /bin/echo %s  \r\n"
+                 "[Key k]\nPeer = any\nSecretHex = 6162\n", 0, 0, 0, words);
+        assert_int_equal(parse("long.conf", text), 0);
+        assert_int_equal(c->backlog, 16);
+        assert_int_equal(strv_length(c->exec_start), 100);
+        assert_string_equal(c->exec_start[0], "/bin/echo");
+        assert_string_equal(c->exec_start[99], "word00098");
+        assert_int_equal(c->origin[SETTING_EXEC_START].line, 5);
+        /* The rules of short lines hold for long ones. */
+        snprintf(text, sizeof text, "[Service]\nExecStart = /bin/echo %s ; x\n", words);
+        expect_error(text, "f.conf:2", "' ;' starts a comment");
+        snprintf(text, sizeof text, "[Socket]\n  Backlog = 1 %0300d\n", 0);
+        expect_error(text, "f.conf:2", "indented");
+        snprintf(text, sizeof text, "[Service]\nExecStart = /bin/echo %s\\\n", words);
+        expect_error(text, "f.conf:2", "no line continuation");
+}
+
 static void line_errors(void **state) {
         (void) state;
-        char longline[260];
-        memset(longline, 'x', sizeof longline);
+        char *longline = malloc(CONFIG_LINE_MAX + 30);
+        assert_non_null(longline);
+        memset(longline, 'x', CONFIG_LINE_MAX + 29);
         memcpy(longline, "[Socket]\nBacklog=", 17);
-        longline[sizeof longline - 1] = 0;
-        expect_error(longline, "f.conf:2", "longer than 198");
+        longline[CONFIG_LINE_MAX + 29] = 0; /* line 2: CONFIG_LINE_MAX + 21 characters */
+        expect_error(longline, "f.conf:2", "longer than 16384 characters");
+        free(longline);
         expect_error("[Socket]\n[Key abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij]\n", "f.conf:2",
                      "section name is longer");
         expect_error("[Socket]\nListenStream=1\n  Backlog=3\n", "f.conf:3", "indented");
@@ -434,6 +466,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(many_keys_linear, setup, teardown),
                 cmocka_unit_test_setup_teardown(secret_needs_private_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(line_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(long_lines_read_whole, setup, teardown),
                 cmocka_unit_test_setup_teardown(messages_say_what_to_do, setup, teardown),
                 cmocka_unit_test_setup_teardown(distances_and_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(nul_byte, setup, teardown),
