@@ -88,6 +88,11 @@ listen_guard_verdict() {
 }
 finish() {
         listen_guard_verdict
+        [ -z "${NB:-}" ] || nobody_verdict
+        if grep -nE '^[^#]*\b(setpriv|runuser)\b' "$0" > "$T/setpriv.lines"; then
+                fail "this test runs something as another user without AS_NOBODY (nobody_setup)"
+                sed 's/^/#   /' "$T/setpriv.lines"
+        fi
         [ "${TEST_WRAPPER:-}" != valgrind ] || valgrind_verdict
         PLANNED=1
         echo "1..$CHECKS"
@@ -245,4 +250,85 @@ StrictModes no
 PidFile none
 LogLevel VERBOSE
 CONF
+}
+
+# Tests that look for secrets in memory. meson test sets MALLOC_PERTURB_
+# to a random value, and glibc's free() then overwrites freed memory
+# itself: a buffer freed without explicit_bzero() would look wiped.
+# memory_scan_setup unsets it for the test and every process it starts.
+# unwiped_start READY CMD...: the control, CMD being unwiped-secret (or
+# $NB_UNWIPED as nobody) FILE READY, which holds FILE's secret in a heap
+# buffer freed without a wipe; its pid in UNWIPED_PID once it is ready.
+# A scan that cannot find the secret there is blind.
+memory_scan_setup() {
+        unset MALLOC_PERTURB_
+        MEMDUMP=$SRC_ROOT/tests/helpers/memdump.py
+        UNWIPED=$BUILD/tests/unwiped-secret
+}
+unwiped_start() {
+        local ready=$1; shift
+        rm -f "$ready"
+        "$@" &
+        UNWIPED_PID=$!
+        PIDS+=("$UNWIPED_PID")
+        wait_for 200 test -e "$ready"
+}
+
+# Runs as nobody. A checkout under a 0700 directory (a clone in /root) is
+# out of nobody's reach, so nobody runs copies: nobody_setup puts the
+# programs nobody needs in $NB (under $T, made traversable) and defines
+# NB_ACTIVATE, NB_ECHO_DAEMON, NB_MEMDUMP, NB_UNWIPED, NB_WRAP (the guard
+# and valgrind prefix for NB_ACTIVATE) and AS_NOBODY, the prefix that runs
+# a command as nobody:nogroup ("${AS_NOBODY[@]}" [--setpriv-option...] CMD...).
+# AS_NOBODY refuses, loudly, a command naming anything in the checkout or
+# the build (in its arguments or in a .conf file they name), or a path nobody
+# cannot reach; finish() then fails the test. Refusing the checkout keeps a
+# test honest in a readable checkout too, where nobody could reach it.
+SRC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+nobody_setup() {
+        local f
+        chmod 711 "$T"
+        NB=$T/nb-bin
+        mkdir -m 755 "$NB"
+        for f in "$ACTIVATE" "$ECHO_DAEMON" "$LISTEN_GUARD_SO" "$BUILD/tests/unwiped-secret" "$SRC_ROOT/tests/helpers/memdump.py"; do
+                install -m 755 "$f" "$NB/"
+        done
+        NB_ACTIVATE=$NB/tcpmd5-activate
+        NB_ECHO_DAEMON=$NB/echo-daemon
+        NB_MEMDUMP=$NB/memdump.py
+        NB_UNWIPED=$NB/unwiped-secret
+        NB_WRAP="env LD_PRELOAD=$NB/listen-guard.so LISTEN_GUARD_TARGET=$NB_ACTIVATE LISTEN_GUARD_LOG=$LISTEN_GUARD_LOG"
+        NB_WRAP+=" ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0${VG:+ $VG}"
+        : > "$T/nobody-refused.log"
+        {
+                echo '#!/bin/bash'
+                echo '# as-nobody [--setpriv-option...] CMD...: CMD as nobody (tests/lib.sh).'
+                printf 'build=%q src=%q log=%q\n' "$(realpath "$BUILD")" "$SRC_ROOT" "$T/nobody-refused.log"
+                cat <<'SCRIPT'
+set -u
+opts=(); while [[ $1 == --* ]]; do opts+=("$1"); shift; done
+paths=() bad=()
+for a in "$@"; do
+        IFS='=: ' read -ra words <<< "$a"
+        for w in "${words[@]}"; do [[ $w != /* ]] || paths+=("$w"); done
+        [[ $a != *.conf ]] || [ ! -f "$a" ] || ! grep -qF -e "$build/" -e "$src/" "$a" || bad+=("$a names the checkout or the build")
+done
+for p in "${paths[@]}"; do
+        case "$(realpath -m "$p")/" in "$build"/* | "$src"/*) bad+=("$p is in the checkout or the build") ;; esac
+        [ ! -e "$p" ] || setpriv --reuid=nobody --regid=nogroup --clear-groups test -e "$p" || bad+=("nobody cannot reach $p")
+done
+if [ ${#bad[@]} -gt 0 ]; then
+        printf 'as-nobody: refused: %s\n' "${bad[@]}" | tee -a "$log" >&2
+        exit 125
+fi
+exec setpriv --reuid=nobody --regid=nogroup --clear-groups "${opts[@]}" "$@"
+SCRIPT
+        } > "$NB/as-nobody"
+        chmod 755 "$NB/as-nobody"
+        AS_NOBODY=("$NB/as-nobody")
+}
+nobody_verdict() {
+        if [ -s "$T/nobody-refused.log" ]; then fail "as nobody: a command named what nobody cannot or must not run"
+                sed 's/^/#   /' "$T/nobody-refused.log" | head -20
+        else ok "as nobody: every command ran copies that nobody can reach"; fi
 }

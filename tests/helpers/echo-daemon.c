@@ -27,11 +27,16 @@
 #define MAX_FDS 256
 
 static void report(const char *path, int n, char **names) {
-        /* Any fd above ours that is open was leaked to us. */
+        /* Any fd above ours that is open was leaked to us. Every open fd,
+         * before the report's own file is opened. */
         int leaked = 0;
         for (int fd = SD_LISTEN_FDS_START + n; fd < 1024; fd++)
                 if (fcntl(fd, F_GETFD) >= 0)
                         leaked++;
+        char fds[4096] = "";
+        for (int fd = 0; fd < 1024; fd++)
+                if (fcntl(fd, F_GETFD) >= 0)
+                        snprintf(fds + strlen(fds), sizeof fds - strlen(fds), "%s%d", fds[0] ? "," : "", fd);
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.tmp", path);
         FILE *f = fopen(tmp, "we");
@@ -49,7 +54,7 @@ static void report(const char *path, int n, char **names) {
                 fprintf(f, "fd%d=%s stream=%d listening=%d\n", SD_LISTEN_FDS_START + i, names ? names[i] : "?",
                         type == SOCK_STREAM, listening);
         }
-        fprintf(f, "leaked=%d\n", leaked);
+        fprintf(f, "leaked=%d\nfds=%s\n", leaked, fds);
         sigset_t mask;
         sigprocmask(SIG_SETMASK, NULL, &mask);
         fprintf(f, "sigmask_empty=%d\n", sigisemptyset(&mask));

@@ -11,6 +11,10 @@
  *                       and faulted; elsewhere the shim stays inert (so a
  *                       wrapper such as valgrind's launcher passes it on)
  *   FAULT_FUNC=setsockopt FAULT_AT=3 FAULT_ERRNO=ENOMEM   the fault (optional)
+ *   FAULT_MD5SIG_DELAY_MS=N   every TCP MD5 key change (setsockopt
+ *                       TCP_MD5SIG or TCP_MD5SIG_EXT) takes N ms more, as
+ *                       on a busy machine: what the kernel holds between
+ *                       two changes stays there long enough to be seen
  *   FAULT_REPORT=FILE   rewritten after every counted call and at exit:
  *                       "socket=N" ... lines, "failed=FUNC detail" for the
  *                       injected fault, and at exit of the first process
@@ -26,6 +30,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +40,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { F_SOCKET, F_BIND, F_LISTEN, F_SETSOCKOPT, F_FORK, F_EXECVE, F_PIPE2, F_DUP2, F_MAX };
@@ -50,6 +57,7 @@ static bool inert;
 static int fault_func = -1;
 static unsigned fault_at;
 static int fault_errno;
+static unsigned md5sig_delay_ms;
 static const char *report_path;
 static pid_t first_pid;
 static unsigned char open_at_start[1024];
@@ -112,6 +120,8 @@ __attribute__((constructor)) static void init(void) {
         if (f && fault_func < 0)
                 abort(); /* a typo in a test must not pass as "no fault" */
         fault_at = at ? (unsigned) atoi(at) : 0;
+        const char *delay = getenv("FAULT_MD5SIG_DELAY_MS");
+        md5sig_delay_ms = delay ? (unsigned) atoi(delay) : 0;
         for (size_t i = 0; e && i < sizeof errnos / sizeof errnos[0]; i++)
                 if (strcmp(e, errnos[i].name) == 0)
                         fault_errno = errnos[i].value;
@@ -189,7 +199,14 @@ int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
         snprintf(d, sizeof d, "level=%d opt=%d", level, opt);
         if (hit(F_SETSOCKOPT, d))
                 return errno = fault_errno, -1;
-        return REAL(setsockopt)(fd, level, opt, v, len);
+        int r = REAL(setsockopt)(fd, level, opt, v, len);
+        if (!inert && md5sig_delay_ms && level == IPPROTO_TCP && (opt == TCP_MD5SIG || opt == TCP_MD5SIG_EXT)) {
+                int saved = errno;
+                nanosleep(&(struct timespec) { .tv_sec = md5sig_delay_ms / 1000,
+                                               .tv_nsec = (long) (md5sig_delay_ms % 1000) * 1000000 }, NULL);
+                errno = saved;
+        }
+        return r;
 }
 
 pid_t fork(void) {

@@ -19,6 +19,7 @@ ExecStart = $REPORT -d $T/m
 [Key local]
 Peer = 127.0.0.0/8
 Peer = ::1
+Peer = 2001:db8::/64
 SecretFile = $T/k.key
 CONF
 }
@@ -27,9 +28,9 @@ started_is() { [ "$(started)" = "$1" ]; }
 served() { # SRC PORT: a fresh signed connection gets a process
         conn_report "$NS" "$T/k.key" "$1" 0 127.0.0.1 "$2" && grep -q '^pid=' "$T/conn.out"
 }
-refused() { # SRC PORT: the connection completes (signed), no process answers, and it is closed
+refused() { # SRC PORT [DST]: the connection completes (signed), no process answers, and it is closed
         local rc=0
-        ip netns exec "$NS" timeout 5 $CONNECT -k "$T/k.key" -s "$1" 127.0.0.1 "$2" < /dev/null > "$T/refused.out" 2>&1 || rc=$?
+        ip netns exec "$NS" timeout 5 $CONNECT -k "$T/k.key" -s "$1" "${3:-127.0.0.1}" "$2" < /dev/null > "$T/refused.out" 2>&1 || rc=$?
         [ "$rc" != 124 ] && ! grep -q '^pid=' "$T/refused.out"
 }
 
@@ -88,5 +89,16 @@ release c
 check "127.0.0.2's slot frees when its child exits" wait_for 100 children_are "$pid" 1
 check "then 127.0.0.2 is served again" served 127.0.0.2 2510
 release d
+# IPv6: a source is the full address (man/tcpmd5-activate.conf.5.scd), so
+# neighbours in one /64 are served at once.
+ip -n "$NS" addr add 2001:db8::2/128 dev lo nodad
+ip -n "$NS" addr add 2001:db8::3/128 dev lo nodad
+check "no connection left" wait_for 100 children_are "$pid" 0
+hold e "$NS" "$T/k.key" 2001:db8::2 2001:db8::2 2510
+check "the first connection from 2001:db8::2 is served" wait_for 100 children_are "$pid" 1
+check "a second from 2001:db8::2 is refused" refused 2001:db8::2 2510 2001:db8::2
+hold f "$NS" "$T/k.key" 2001:db8::3 2001:db8::2 2510
+check "2001:db8::3, in the same /64, is served at the same time" wait_for 100 children_are "$pid" 2
+release e; release f
 check "activator survived it all" kill -0 "$pid"
 finish

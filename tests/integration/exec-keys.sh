@@ -67,6 +67,13 @@ rc=0; in_ns "$NS" $CLIENT -t 300 -s 192.0.2.10 -k "$T/office.key" 127.0.0.1 2222
 expect_eq "$rc" 3 "peer outside every prefix dropped even with a key"
 rc=0; in_ns "$NS" $CLIENT -t 300 -s 192.0.2.10 127.0.0.1 2222 hi >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 3 "peer outside every prefix dropped unsigned"
+# And an IPv6 one on the dual-stack listener: ::1 has its own key, so only
+# the IPv6 catch-all stands between this peer and an unsigned accept.
+in_ns "$NS" ip addr add 2001:db8::10/128 dev lo nodad
+rc=0; in_ns "$NS" $CLIENT -t 300 -s 2001:db8::10 ::1 2222 hi >/dev/null 2>&1 || rc=$?
+expect_eq "$rc" 3 "IPv6 peer outside every prefix dropped unsigned (the IPv6 catch-all)"
+rc=0; in_ns "$NS" $CLIENT -t 300 -s 2001:db8::10 -k "$T/office.key" ::1 2222 hi >/dev/null 2>&1 || rc=$?
+expect_eq "$rc" 3 "IPv6 peer outside every prefix dropped even with a key"
 
 # The environment passes through unchanged, stale LISTEN_* are replaced, the
 # command line overrides ExecStart=, and no secret shows in --check or env.

@@ -103,11 +103,12 @@ listening "$NS" 5555 && fail "address in use: 5555 left listening" || ok "addres
 kill "$BG_PID"; wait_exit "$BG_PID" 2>/dev/null || true
 
 # A port below 1024 without CAP_NET_BIND_SERVICE: run as nobody.
+nobody_setup # nobody runs copies: the checkout may be out of its reach
 f=$(conf low); sed -i 's/ListenStream = 5555/ListenStream = 555/' "$f"; chmod 644 "$f"; chmod 755 "$T"
 cp "$T/good.key" "$T/nobody2.key"; chown nobody "$T/nobody2.key"; sed -i "s|$T/good.key|$T/nobody2.key|" "$f"
 rm -f "$marker"
 expect_rc 77 "privileged port without the capability" ip netns exec "$NS" \
-        setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all $WRAP "$ACTIVATE" --config "$f"
+        "${AS_NOBODY[@]}" --inh-caps=-all $NB_WRAP "$NB_ACTIVATE" --config "$f"
 expect_stderr "555: cannot bind: permission denied \(ports below 1024 need CAP_NET_BIND_SERVICE\)" \
         "privileged port: message"
 [ -e "$marker" ] && fail "privileged port: command started" || ok "privileged port: command not started"

@@ -7,18 +7,17 @@
 # of the same user holding the secret is read by the same reader. What it
 # starts is dumpable again after execve, and holds no secret.
 . "$(dirname "$0")/../lib.sh"
-MEMDUMP=$(dirname "$0")/../helpers/memdump.py
+memory_scan_setup
+nobody_setup # nobody runs copies: the checkout may be out of its reach
 
 netns_new "$NS"
 SECRET=dumpable-secret-QQQQ7777
-chmod 755 "$T"
 # The activator's files, owned by the user it runs as (nobody).
 U=$T/nobody
 mkdir -m 700 "$U"
 key "$U/k.key" "$SECRET"
 chown -R nobody:nogroup "$U"
 key "$T/client.key" "$SECRET" # the clients run as root
-AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 PY=/usr/bin/python3 # not a shim in root's home, which nobody cannot run
 
 # conf NAME MODE-LINE COMMAND: a config owned by nobody; prints its path.
@@ -34,7 +33,7 @@ conf() {
 scan_as() {
         local as=()
         [ "$1" = root ] || as=("${AS_NOBODY[@]}")
-        "${as[@]}" $PY "$MEMDUMP" --count "$SECRET" "$2" > "$T/scan.out" 2> "$T/scan.err"
+        "${as[@]}" $PY "$NB_MEMDUMP" --count "$SECRET" "$2" > "$T/scan.out" 2> "$T/scan.err"
 }
 found() { sed -n 's/^found \([0-9]*\) in.*/\1/p' "$T/scan.out"; }
 read_bytes() { sed -n 's/.* in \([0-9]*\) bytes$/\1/p' "$T/scan.out"; }
@@ -77,21 +76,18 @@ daemon_of() { pgrep -P "$1" -x echo-daemon; } # supervise mode: its child that i
 runs() { [ "$(basename "$(readlink "/proc/$1/exe")")" = "$2" ]; } # PID PROGRAM
 stop() { kill "$1" 2>/dev/null || true; wait_exit "$1" 2>/dev/null || true; }
 
-# --- control: a plain process of the same user holding the secret
-"${AS_NOBODY[@]}" $PY -c 'import sys, time
-secret = open(sys.argv[1]).read()
-open(sys.argv[2], "w").close()
-time.sleep(120)' "$U/k.key" "$U/plain.ready" &
-plain=$!
-PIDS+=("$plain")
-check "control: the plain process has read the key" wait_for 200 test -e "$U/plain.ready"
+# --- control: a plain process of the same user that read the secret and
+# freed it without a wipe (tests/helpers/unwiped-secret.c)
+check "control: the plain process has read the key" \
+        unwiped_start "$U/plain.ready" "${AS_NOBODY[@]}" "$NB_UNWIPED" "$U/k.key" "$U/plain.ready"
+plain=$UNWIPED_PID
 expect_eq "$(mem_owner "$plain")" nobody "control: a plain process is dumpable"
 check "control: nobody reads the memory of a plain process of its own" scan_as nobody "$plain"
 check "control: ... and finds the secret there ($(cat "$T/scan.out"))" test "$(found)" -ge 1
 stop "$plain"
 
 # --- accept mode: for life; the per-connection child is dumpable
-start_bg "$NS" "${AS_NOBODY[@]}" $WRAP "$ACTIVATE" --config "$(conf acc $'Accept = yes\nInetd = yes' /bin/cat)"
+start_bg "$NS" "${AS_NOBODY[@]}" $NB_WRAP "$NB_ACTIVATE" --config "$(conf acc $'Accept = yes\nInetd = yes' /bin/cat)"
 pid=$BG_PID
 check "accept: listening" wait_for 200 listening "$NS" 2900
 holds_unreadable "accept-mode activator" "$pid"
@@ -105,7 +101,7 @@ release conn
 stop "$pid"
 
 # --- on-demand: until the first connection; then it is the daemon
-start_bg "$NS" "${AS_NOBODY[@]}" $WRAP "$ACTIVATE" --config "$(conf od 'OnDemand = yes' "$ECHO_DAEMON $U/od.report")"
+start_bg "$NS" "${AS_NOBODY[@]}" $NB_WRAP "$NB_ACTIVATE" --config "$(conf od 'OnDemand = yes' "$NB_ECHO_DAEMON $U/od.report")"
 pid=$BG_PID
 check "on-demand: listening" wait_for 200 listening "$NS" 2900
 holds_unreadable "on-demand activator, waiting" "$pid"
@@ -115,7 +111,7 @@ dumpable_clean "on-demand: the daemon (same pid)" "$pid"
 stop "$pid"
 
 # --- supervise mode: for life; the daemon is its child
-start_bg "$NS" "${AS_NOBODY[@]}" $WRAP "$ACTIVATE" --supervise --config "$(conf sv '' "$ECHO_DAEMON $U/sv.report")"
+start_bg "$NS" "${AS_NOBODY[@]}" $NB_WRAP "$NB_ACTIVATE" --supervise --config "$(conf sv '' "$NB_ECHO_DAEMON $U/sv.report")"
 pid=$BG_PID
 check "supervise: the daemon is up" wait_for 200 test -s "$U/sv.report"
 holds_unreadable "supervisor" "$pid"
@@ -124,7 +120,7 @@ check "supervise: a signed client is served" echo_ok "$NS" "$T/client.key" 127.0
 stop "$pid"
 
 # --- exec mode: the activator is the daemon at once, dumpable again
-start_bg "$NS" "${AS_NOBODY[@]}" $WRAP "$ACTIVATE" --config "$(conf ex '' "$ECHO_DAEMON $U/ex.report")"
+start_bg "$NS" "${AS_NOBODY[@]}" $NB_WRAP "$NB_ACTIVATE" --config "$(conf ex '' "$NB_ECHO_DAEMON $U/ex.report")"
 pid=$BG_PID
 check "exec: the daemon is up" wait_for 200 test -s "$U/ex.report"
 dumpable "exec mode: the daemon (same pid)" "$pid"

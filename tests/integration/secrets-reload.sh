@@ -7,7 +7,7 @@
 # few [Key] sections, and in enough that the key array is reallocated while
 # parsing.
 . "$(dirname "$0")/../lib.sh"
-MEMDUMP=$(dirname "$0")/../helpers/memdump.py
+memory_scan_setup
 
 netns_new "$NS"
 # secrets TAG: every secret of generation TAG (hex ones as the bytes and
@@ -82,6 +82,16 @@ generations() {
         wait_exit "$pid" || true
         ! grep -qaF -- "-secret-" "$T/bg.err" || fail "$mode: a secret is in the messages"
 }
+# The control: the same dump and count find a key file's secret that a
+# process freed without wiping it (MALLOC_PERTURB_ unset, or they would not).
+NMANY=0 gen_conf control "" /bin/true
+check "control: a process frees the key file's secret unwiped" \
+        unwiped_start "$T/unwiped.ready" "$UNWIPED" "$T/k.key" "$T/unwiped.ready"
+"$MEMDUMP" "$UNWIPED_PID" "$T/unwiped.mem" > /dev/null
+expect_eq "$(NMANY=0 count control "$T/unwiped.mem" | head -1)" "file-secret-control-AAAA 1" \
+        "control: the scan finds a secret freed without a wipe"
+kill "$UNWIPED_PID"; rm -f "$T/unwiped.mem"
+
 # Where each secret lives, once per place: supervise mode reads configs in
 # a child and keeps only the key table of each listener (every key here
 # reaches both); accept mode keeps the config, whose [Key] holds it, and

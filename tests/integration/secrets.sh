@@ -4,7 +4,7 @@
 # memory; key files and configs that others could read or change, directly
 # or at the end of a symlink, are refused with exit 77 and nothing listens.
 . "$(dirname "$0")/../lib.sh"
-MEMDUMP=$(dirname "$0")/../helpers/memdump.py
+memory_scan_setup
 
 netns_new "$NS"
 S_FILE=file-secret-AAAA1111
@@ -81,6 +81,14 @@ memory_at execve "$T/at-execve.mem"
 check "the activator's memory taken at execve (LISTEN_FDNAMES already set)" grep -qaF LISTEN_FDNAMES= "$T/at-execve.mem"
 no_secret "the activator's memory at execve (every buffer wiped)" "$T/at-execve.mem"
 rm -f "$T"/*.mem
+
+# --- control: the same dump and grep find a key file's secret that a
+# process freed without wiping it (MALLOC_PERTURB_ unset, or it would not).
+check "control: a process frees the key file's secret unwiped" \
+        unwiped_start "$T/unwiped.ready" "$UNWIPED" "$T/k.key" "$T/unwiped.ready"
+"$MEMDUMP" "$UNWIPED_PID" "$T/unwiped.mem" > /dev/null
+check "control: the scan finds a secret freed without a wipe" grep -qaF -- "$S_FILE" "$T/unwiped.mem"
+kill "$UNWIPED_PID"; rm -f "$T/unwiped.mem"
 
 # --- --check output
 expect_rc 0 "--check" $WRAP "$ACTIVATE" --config "$T/svc.conf" --check

@@ -61,6 +61,20 @@ static void test_families_differ(void **state) {
         assert_false(peer_equal(&a, &b));
 }
 
+/* The limit counts per address, as systemd's MaxConnectionsPerSource does:
+ * IPv6 neighbours in one /64 (or /32) are separate sources. */
+static void test_ipv6_neighbours_are_separate_sources(void **state) {
+        (void) state;
+        PeerAddr a = peer("2001:db8::2"), b = peer("2001:db8::3"), a2 = peer("2001:db8::2");
+        assert_false(peer_equal(&a, &b));
+        assert_true(peer_equal(&a, &a2));
+        ConnTable t = { 0 };
+        assert_int_equal(conn_table_add(&t, 100, &a), 0);
+        assert_int_equal(conn_table_count_source(&t, &b), 0);
+        assert_int_equal(conn_table_count_source(&t, &a2), 1);
+        conn_table_free(&t);
+}
+
 static void test_table_counts(void **state) {
         (void) state;
         ConnTable t = { 0 };
@@ -89,6 +103,7 @@ int main(void) {
                 cmocka_unit_test(test_v4_mapped_is_ipv4),
                 cmocka_unit_test(test_ipv6_and_ipv4),
                 cmocka_unit_test(test_families_differ),
+                cmocka_unit_test(test_ipv6_neighbours_are_separate_sources),
                 cmocka_unit_test(test_table_counts),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -300,6 +300,8 @@ typedef struct Call {
         uint8_t prefixlen;
         uint16_t keylen;
         char first;
+        sa_family_t family;
+        struct tcp_md5sig sig; /* key bytes included: these are test keys */
 } Call;
 
 static Call calls[64];
@@ -345,13 +347,21 @@ int __wrap_setsockopt(int fd, int level, int opt, const void *val, socklen_t len
         assert_int_equal(opt, TCP_MD5SIG_EXT);
         assert_int_equal(len, sizeof(struct tcp_md5sig));
         const struct tcp_md5sig *sig = val;
+        /* What the kernel needs to key a prefix: without the flag it ignores
+         * the length and keys one address; the family picks the address
+         * and bounds the length; an interface only with its flag. */
+        assert_true(sig->tcpm_flags & TCP_MD5SIG_FLAG_PREFIX);
+        assert_int_equal(!!(sig->tcpm_flags & TCP_MD5SIG_FLAG_IFINDEX), sig->tcpm_ifindex != 0);
+        sa_family_t family = sig->tcpm_addr.ss_family;
+        assert_true(family == AF_INET || family == AF_INET6);
+        assert_in_range(sig->tcpm_prefixlen, 0, family == AF_INET ? 32 : 128);
         if (n_calls == fail_at) {
                 n_calls++;
                 errno = ENOMEM;
                 return -1;
         }
         if (n_calls < ELEMENTSOF(calls))
-                calls[n_calls] = (Call) { sig->tcpm_prefixlen, sig->tcpm_keylen, (char) sig->tcpm_key[0] };
+                calls[n_calls] = (Call) { sig->tcpm_prefixlen, sig->tcpm_keylen, (char) sig->tcpm_key[0], family, *sig };
         n_calls++;
         if (fd >= KFD && fd < KFD + N_KFD) {
                 int r = kernel_set(&kernel[fd - KFD], sig);
@@ -394,6 +404,42 @@ static void test_apply_failure_is_undone_in_reverse(void **state) {
         assert_int_equal(n_calls, 3);
         assert_int_equal(calls[2].keylen, 0); /* the delete comes last */
         assert_int_equal(calls[2].prefixlen, 16);
+        free(s);
+}
+
+/* Each call keys exactly its entry: family, address, prefix length, the
+ * prefix flag, the secret; a delete the same slot with no key. */
+static void call_is(size_t i, const KeyEntry *e, bool add) {
+        const struct tcp_md5sig *sig = &calls[i].sig;
+        assert_int_equal(calls[i].family, e->family);
+        assert_int_equal(sig->tcpm_prefixlen, e->prefixlen);
+        assert_int_equal(sig->tcpm_flags, TCP_MD5SIG_FLAG_PREFIX);
+        if (e->family == AF_INET)
+                assert_memory_equal(&((const struct sockaddr_in *) &sig->tcpm_addr)->sin_addr, &e->addr.in, 4);
+        else
+                assert_memory_equal(&((const struct sockaddr_in6 *) &sig->tcpm_addr)->sin6_addr, &e->addr.in6, 16);
+        assert_int_equal(sig->tcpm_keylen, add ? e->secret.len : 0);
+        if (add)
+                assert_memory_equal(sig->tcpm_key, e->secret.bytes, e->secret.len);
+}
+
+static void test_apply_keys_each_prefix_in_its_family(void **state) {
+        (void) state;
+        KeyEntry o[] = { v4("10.1.0.0", 16, &S1), v6("2001:db8::", 32, &S1), v6("::", 0, &CA) };
+        KeyEntry n[] = { v4("10.1.0.0", 16, &S1), v6("2001:db8:1::", 48, &S2), v4("10.1.2.0", 24, &S2),
+                         v6("::", 0, &CA) };
+        ReloadStep *s;
+        size_t ns, failed = 0;
+        ReloadStats stats = { 0 };
+        diff(o, 3, n, 4, &s, &ns);
+        assert_int_equal(ns, 3); /* add /48, add /24, delete /32 */
+        n_calls = 0;
+        fail_at = SIZE_MAX;
+        assert_int_equal(reload_apply(42, s, ns, &failed, &stats), 0);
+        assert_int_equal(n_calls, 3);
+        call_is(0, &n[1], true);
+        call_is(1, &n[2], true);
+        call_is(2, &o[1], false);
         free(s);
 }
 
@@ -490,6 +536,7 @@ int main(void) {
                 cmocka_unit_test(test_every_step_old_or_new_key),
                 cmocka_unit_test(test_one_key_rotation_from_config),
                 cmocka_unit_test(test_apply_failure_is_undone_in_reverse),
+                cmocka_unit_test(test_apply_keys_each_prefix_in_its_family),
                 cmocka_unit_test(test_reload_failure_restores_every_listener),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
