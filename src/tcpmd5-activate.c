@@ -168,7 +168,7 @@ static int parse_option(int c) {
 /* --status and --fingerprint: views, which run nothing. */
 static int check_view_options(int argc) {
         bool others = arg_check || arg_quiet || arg_accept > 0 || arg_on_demand > 0 || arg_supervise ||
-                      arg_process_group || !arg_forward_reload || arg_watch || optind < argc;
+                      arg_process_group || arg_forward_reload != RELOAD_FORWARD_AUTO || arg_watch || optind < argc;
         if (arg_fingerprint && (arg_status || others || arg_config || arg_unit || arg_dirs))
                 return log_errno(-EINVAL, "--fingerprint=FILE takes no other option or command");
         if (arg_status && others)

@@ -113,10 +113,10 @@ expect_stderr "555: cannot bind: permission denied \(ports below 1024 need CAP_N
         "privileged port: message"
 [ -e "$marker" ] && fail "privileged port: command started" || ok "privileged port: command not started"
 expect_rc 77 "--check: a privileged port without the capability, as a start refuses it" ip netns exec "$NS" \
-        setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all $WRAP "$ACTIVATE" --config "$f" --check
+        "${AS_NOBODY[@]}" --inh-caps=-all $NB_WRAP "$NB_ACTIVATE" --config "$f" --check
 expect_stderr "555: cannot bind: permission denied \(ports below 1024 need CAP_NET_BIND_SERVICE\)" \
         "--check: the same message"
 sed 's/ListenStream = 555$/ListenStream = 5555/' "$f" > "$T/high.conf"; chown nobody "$T/high.conf"; chmod 600 "$T/high.conf"
 expect_rc 0 "control: --check as nobody of the same config on port 5555" ip netns exec "$NS" \
-        setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all $WRAP "$ACTIVATE" --config "$T/high.conf" --check
+        "${AS_NOBODY[@]}" --inh-caps=-all $NB_WRAP "$NB_ACTIVATE" --config "$T/high.conf" --check
 finish
