@@ -130,7 +130,7 @@ _tcpmd5_connect() {
         --key-fd=* | --source=* | --timeout=* | -s=* | -t=*) return 0 ;;
         -*)
                 _tcpmd5_options -k --key-file= --key-fd= --credential= -c --config= -4 -6 -s --source= \
-                        -t --timeout= -v --verbose -h --help --version
+                        -t --timeout= --fdpass -v --verbose -h --help --version
                 return 0
                 ;;
         esac

@@ -59,6 +59,9 @@ for mode in "" --bash-completion; do
         expect_eq "$(complete_ $mode tcpmd5-connect -k "$T/keys/")" "$T/keys/office.key" "tcpmd5-connect -k FILE$m"
         expect_eq "$(complete_ $mode tcpmd5-connect --key-file = "$T/keys/o")" "$T/keys/office.key" \
                 "tcpmd5-connect --key-file=FILE$m"
+        expect_eq "$(complete_ $mode tcpmd5-connect -k "$T/keys/office.key" -k "$T/keys/")" "$T/keys/office.key" \
+                "tcpmd5-connect -k FILE -k FILE: a second key (rollover)$m"
+        expect_eq "$(complete_ $mode tcpmd5-connect --fd)" "--fdpass" "tcpmd5-connect --fdpass$m"
         expect_eq "$(complete_ $mode tcpmd5-connect -t "")" "" "tcpmd5-connect -t SEC: nothing to offer$m"
         expect_eq "$(complete_ $mode tcpmd5-connect -t 2 host "")" "" "tcpmd5-connect: nothing after HOST$m"
 done
