@@ -150,6 +150,7 @@ check "control: its SYN is counted as TcpExtTCPMD5NotFound" test "$(( $(counter 
 # are the only setsockopt calls before connect()).
 opens0=$(counter TcpActiveOpens)
 expect_rc 71 "the second key cannot be set (ENOMEM): OS error" in_ns "$NS" env LD_PRELOAD="$BUILD/tests/faultinject.so" \
+        "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
         FAULT_TARGET="$CONNECT" FAULT_FUNC=setsockopt FAULT_AT=2 FAULT_ERRNO=ENOMEM FAULT_REPORT="$T/fault.report" \
         "$CONNECT" -k "$T/old.key" -k "$T/new.key" 127.0.0.1 2302
 expect_stderr "cannot set the TCP MD5 key" "and says which step failed"
