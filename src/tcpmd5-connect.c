@@ -173,8 +173,23 @@ static int parse_host(char *s) {
 
 enum { ARG_VERSION = 0x100, ARG_FDPASS }; /* long options without a letter */
 
+/* -k, --key-fd or --credential: one more key, newer than those before. */
+static int parse_key_option(int c) {
+        uint64_t fd = 0;
+        if (arg_n_keys == RACE_MAX)
+                return log_errno(-EINVAL, "at most %d keys (--key-file, --key-fd, --credential)", RACE_MAX);
+        if (c == 'K' && parse_uint(optarg, 3, INT32_MAX, &fd) < 0)
+                return log_errno(-EINVAL, "--key-fd=%s: not a file descriptor of 3 or above "
+                                 "(0, 1 and 2 carry the data)", optarg);
+        if (c == 'C' && !credential_name_valid(optarg))
+                return log_errno(-EINVAL, "--credential=%s: not a credential name (a file name in "
+                                 "$CREDENTIALS_DIRECTORY: no '/' or ':', not . or ..)", optarg);
+        arg_keys[arg_n_keys++] = (KeyArg) { .kind = c == 'k' ? KEY_FILE : c == 'K' ? KEY_FD : KEY_CREDENTIAL,
+                                            .arg = optarg, .fd = c == 'K' ? (int) fd : -1 };
+        return 0;
+}
+
 static int parse_option(int c) {
-        uint64_t v;
         switch (c) {
         case '4':
         case '6':
@@ -185,21 +200,7 @@ static int parse_option(int c) {
         case 'k':
         case 'K':
         case 'C':
-                if (arg_n_keys == RACE_MAX)
-                        return log_errno(-EINVAL, "at most %d keys (--key-file, --key-fd, --credential)", RACE_MAX);
-                KeyArg *a = &arg_keys[arg_n_keys];
-                *a = (KeyArg) { .kind = c == 'k' ? KEY_FILE : c == 'K' ? KEY_FD : KEY_CREDENTIAL, .arg = optarg,
-                                .fd = -1 };
-                if (c == 'K' && parse_uint(optarg, 3, INT32_MAX, &v) < 0)
-                        return log_errno(-EINVAL, "--key-fd=%s: not a file descriptor of 3 or above "
-                                         "(0, 1 and 2 carry the data)", optarg);
-                if (c == 'K')
-                        a->fd = (int) v;
-                if (c == 'C' && !credential_name_valid(optarg))
-                        return log_errno(-EINVAL, "--credential=%s: not a credential name (a file name in "
-                                         "$CREDENTIALS_DIRECTORY: no '/' or ':', not . or ..)", optarg);
-                arg_n_keys++;
-                return 0;
+                return parse_key_option(c);
         case 'c':
                 arg_config = optarg;
                 return 0;
