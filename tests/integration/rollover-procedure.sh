@@ -18,16 +18,16 @@ count_is() { test "$($1)" = "$2"; }
 lines() { wc -l < "$1"; }
 at_least() { test "$(lines "$1")" -ge "$2"; }
 
-# client_loop LOG PORT KEYS...: one two-key connection after another, each
-# with an echo checked, until $T/stop exists; bounded at 2000 (100 s of
-# pauses). One line per connection in LOG ("ok" or "fail N"), -v lines in
+# client_loop LOG PORT PAUSE ARGS...: one two-key connection after another,
+# each with an echo checked, PAUSE seconds apart, until $T/stop exists;
+# bounded at 2000. One line per connection in LOG ("ok" or "fail N"), -v lines in
 # LOG.err. Each connection leaves a TIME_WAIT socket, far below the 28k
 # ephemeral ports of one address pair.
 client_loop() {
-        local log=$1 port=$2 i out; shift 2
+        local log=$1 port=$2 pause=$3 i out; shift 3
         for ((i = 0; i < 2000; i++)); do
                 [ ! -e "$T/stop" ] || break
-                sleep 0.05
+                sleep "$pause"
                 if out=$(printf "n$i" | in_ns "$NS" "$CONNECT" -v -t 3 "$@" 127.0.0.1 "$port" 2>> "$log.err") &&
                    [ "$out" = "n$i" ]; then echo ok; else echo "fail $i"; fi
         done > "$log"
@@ -35,7 +35,7 @@ client_loop() {
 
 # rollover MODE PORT: the procedure against one activator.
 rollover() {
-        local mode=$1 port=$2 keys=$T/keys-$1 pid loop
+        local mode=$1 port=$2 keys=$T/keys-$1 pid loops
         mkdir -m 700 "$keys"
         key "$keys/old.key" "$mode-old-secret"
         key "$keys/new.key" "$mode-new-secret"
@@ -63,9 +63,15 @@ CONF
 
         # Step 1: clients get the new key beside the old one.
         rm -f "$T/stop"
-        client_loop "$T/logs/loop-$mode" "$port" -k "$keys/old.key" -k "$keys/new.key" &
-        loop=$!
-        PIDS+=("$loop")
+        # Two loops side by side, from two source addresses.
+        client_loop "$T/logs/loop-$mode-a" "$port" 0.05 -k "$keys/old.key" -k "$keys/new.key" &
+        loops=("$!")
+        client_loop "$T/logs/loop-$mode-b" "$port" 0.01 -s 127.0.0.2 -k "$keys/old.key" -k "$keys/new.key" &
+        loops+=("$!")
+        # The control: the same loop with the old key alone.
+        client_loop "$T/logs/control-$mode" "$port" 0.05 -t 0.3 -k "$keys/old.key" &
+        loops+=("$!")
+        PIDS+=("${loops[@]}")
         # Sessions opened before the switch: a relay through tcpmd5-connect
         # with both keys (as an ssh ProxyCommand), and an old-key-only one.
         coproc RELAY { in_ns "$NS" "$CONNECT" -k "$keys/old.key" -k "$keys/new.key" 127.0.0.1 "$port" 2>&1; }
@@ -80,7 +86,7 @@ CONF
         PIDS+=("$sess_pid")
         line=; read -r -t 10 line <&"$sess_out" || true
         expect_eq "$line" connected "$mode: an old-key session opened before the switch"
-        check "$mode: the loop connects before the switch" wait_for 600 at_least "$T/logs/loop-$mode" 5
+        check "$mode: the loops connect before the switch" wait_for 600 at_least "$T/logs/loop-$mode-a" 5
 
         # Step 2: the server switches (a rename, as deployment tools write files).
         cp "$keys/new.key" "$keys/.server.key.tmp"
@@ -91,10 +97,12 @@ CONF
                 bash -c "printf x | ip netns exec $NS $CONNECT -t 3 -k $keys/new.key 127.0.0.1 $port"
         expect_rc 1 "$mode, control: an old-key-only client is locked out after the switch" \
                 bash -c "printf x | ip netns exec $NS $CONNECT -t 0.5 -k $keys/old.key 127.0.0.1 $port"
-        local n; n=$(lines "$T/logs/loop-$mode")
-        check "$mode: the loop goes on after the switch" wait_for 600 at_least "$T/logs/loop-$mode" $((n + 10))
+        local n; n=$(lines "$T/logs/loop-$mode-a")
+        check "$mode: the loops go on after the switch" wait_for 600 at_least "$T/logs/loop-$mode-a" $((n + 10))
         touch "$T/stop"
-        wait_exit "$loop" || true
+        for n in "${loops[@]}"; do wait_exit "$n" || true; done
+        cat "$T/logs/loop-$mode"-[ab] > "$T/logs/loop-$mode"
+        cat "$T/logs/loop-$mode"-[ab].err > "$T/logs/loop-$mode.err"
 
         # Step 3: open connections stayed up.
         printf 'after\n' >&"$relay_in"
@@ -108,6 +116,11 @@ CONF
         wait_exit "$sess_pid" || true
 
         local total fails old new
+        check "$mode, control: old-key-only clients of a loop alike connected before the switch ($(grep -c ok "$T/logs/control-$mode"))" \
+                grep -q ok "$T/logs/control-$mode"
+        check "$mode, control: and failed after it ($(grep -c fail "$T/logs/control-$mode"))" grep -q fail "$T/logs/control-$mode"
+        check "$mode, control: once failed, never in again" \
+                bash -c "sed -n '/fail/,\$p' '$T/logs/control-$mode' | grep -qv fail && exit 1 || exit 0"
         total=$(lines "$T/logs/loop-$mode")
         fails=$(grep -c fail "$T/logs/loop-$mode" || true)
         old=$(grep -c "connected to .*old.key" "$T/logs/loop-$mode.err" || true)
