@@ -11,22 +11,23 @@ key "$T/old.key" old-secret
 key "$T/new.key" new-secret-longer
 key "$T/other.key" neither-secret
 
-# server NAME PORT KEYFILE: an echo server whose one key holds 127/8.
+# server NAME LISTEN KEYFILE: an echo server whose one key holds 127/8 and ::1.
 server() {
         write_conf "$T/$1.conf" <<CONF
 [Socket]
-ListenStream = 127.0.0.1:$2
+ListenStream = $2
 [Service]
 ExecStart = $ECHO_DAEMON $T/report-$1
 [Key $1]
 Peer = 127.0.0.0/8
+Peer = ::1
 SecretFile = $3
 CONF
         start_bg "$NS" $GUARD "$ACTIVATE" --config "$T/$1.conf"
 }
-server old 2301 "$T/old.key"
+server old 127.0.0.1:2301 "$T/old.key"
 server new 2302 "$T/new.key"
-server other 2303 "$T/other.key"
+server other 127.0.0.1:2303 "$T/other.key"
 check "three servers listen (old key, new key, a third key)" \
         wait_for 300 test -s "$T/report-old" -a -s "$T/report-new" -a -s "$T/report-other"
 
@@ -34,7 +35,7 @@ connect() { in_ns "$NS" $WRAP "$CONNECT" "$@"; }
 replies() { local out; out=$(printf ping | connect "$@" 2> "$T/last.err") && [ "$out" = ping ]; }
 counter() { in_ns "$NS" nstat -asz "$1" | awk -v n="$1" '$1 == n { print $2 }'; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-fp_check() { "$ACTIVATE" --config "$T/$1.conf" --check | sed -n "s/.*\[Key $1\].*fingerprint \([0-9a-f]*\)).*/\1/p"; }
+fp_check() { "$ACTIVATE" --config "$T/$1.conf" --check | sed -n "s/.*\[Key $1\].*fingerprint \([0-9a-f]*\)).*/\1/p" | sort -u; }
 fp_old=$(fp_check old) fp_new=$(fp_check new)
 check "--check prints a fingerprint for each key ($fp_old, $fp_new)" test -n "$fp_old" -a -n "$fp_new" -a "$fp_old" != "$fp_new"
 notfound0=$(counter TcpExtTCPMD5NotFound)
@@ -50,6 +51,9 @@ expect_eq "$first" "$T/new.key" "the newer key (the later -k) is tried first"
 grep -q "fingerprint $fp_old)" "$T/last.err" && ok "-v: the old key's fingerprint matches --check ($fp_old)" \
         || fail "-v: the old key's fingerprint matches --check"
 grep -q -e old-secret -e new-secret "$T/last.err" && fail "-v shows a secret" || ok "-v never shows a secret"
+
+check "IPv6: -k old -k new to ::1, server on the new key: echoed" replies -v -k "$T/old.key" -k "$T/new.key" ::1 2302
+expect_stderr "connected to ::1 port 2302 with the key of --key-file $T/new.key" "IPv6: the new key won"
 
 # --- only the older key is right: no timeout first ---
 fail0=$(counter TcpExtTCPMD5Failure)
