@@ -51,7 +51,7 @@ static int check_duplicate_prefixes(const Config *c) {
         return 0;
 }
 
-int config_validate_keys(const Config *c) {
+int config_validate_key_sections(const Config *c) {
         for (size_t i = 0; i < c->n_keys; i++) {
                 const KeyConfig *k = &c->keys[i];
                 if (k->n_peers == 0)
@@ -62,7 +62,12 @@ int config_validate_keys(const Config *c) {
                                          "(add SecretFile=, Credential=, SecretHex= or Secret=)",
                                          k->origin.file, k->origin.line, k->name);
         }
-        return check_duplicate_prefixes(c);
+        return 0;
+}
+
+int config_validate_keys(const Config *c) {
+        int r = config_validate_key_sections(c);
+        return r < 0 ? r : check_duplicate_prefixes(c);
 }
 
 static int check_modes(const Config *c) {

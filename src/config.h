@@ -156,6 +156,9 @@ int config_validate(const Config *c, bool have_command);
 /* Just the [Key] sections: each has Peer= and a secret source, no prefix
  * claimed twice. For tcpmd5-connect's keys-only files. Logs; -EBADMSG. */
 int config_validate_keys(const Config *c);
+/* The same without the prefix check: tcpmd5-connect offers every key of a
+ * prefix during a rollover (tcpmd5-connect(1)). */
+int config_validate_key_sections(const Config *c);
 
 /* Reads SecretFile=/Credential= and resolves Interface=. Logs. With
  * check_only and no $CREDENTIALS_DIRECTORY, Credential= keys stay unread

@@ -97,3 +97,25 @@ KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr) {
                 }
         return best;
 }
+
+size_t plan_keys_for_peer(Config *c, int family, const InAddr *addr, KeyConfig **ret, size_t max) {
+        int best_len = -1;
+        size_t n = 0;
+        for (size_t i = 0; i < c->n_keys; i++)
+                for (size_t j = 0; j < c->keys[i].n_peers; j++) {
+                        const Prefix *p = &c->keys[i].peers[j].prefix;
+                        if (p->len > best_len && prefix_contains(p, family, addr))
+                                best_len = p->len;
+                }
+        for (size_t i = c->n_keys; i-- > 0;) /* newest first */
+                for (size_t j = 0; j < c->keys[i].n_peers; j++) {
+                        const Prefix *p = &c->keys[i].peers[j].prefix;
+                        if (p->len == best_len && prefix_contains(p, family, addr)) {
+                                if (n < max)
+                                        ret[n] = &c->keys[i];
+                                n++;
+                                break;
+                        }
+                }
+        return n;
+}

@@ -47,3 +47,7 @@ static inline const char *key_entry_name(const KeyEntry *e) {
  * is the longest, as the kernel chooses on the server; NULL when none
  * holds it. Prefixes are never claimed twice, so there are no ties. */
 KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr);
+/* The client's choice during a rollover, where several keys may share that
+ * longest prefix: all of them, newest first (a section that appears later
+ * in the config is newer), at most max; returns how many there are. */
+size_t plan_keys_for_peer(Config *c, int family, const InAddr *addr, KeyConfig **ret, size_t max);

@@ -17,6 +17,7 @@
 
 #include "config-files.h"
 #include "config.h"
+#include "connect-race.h"
 #include "handoff.h"
 #include "log.h"
 #include "md5sig.h"
@@ -33,10 +34,17 @@
 #define TIMEOUT_DEFAULT_MS 5000
 #define TIMEOUT_MAX_MS (3600 * 1000)
 
+/* -k, --key-fd and --credential, in command-line order: later is newer. */
+typedef enum KeyKind { KEY_FILE, KEY_FD, KEY_CREDENTIAL } KeyKind;
+typedef struct KeyArg {
+        KeyKind kind;
+        const char *arg;
+        int fd;
+} KeyArg;
+
 static int arg_family = AF_UNSPEC;
-static const char *arg_key_file;
-static int arg_key_fd = -1;
-static const char *arg_credential;
+static KeyArg arg_keys[RACE_MAX];
+static size_t arg_n_keys;
 static const char *arg_config;
 static const char *arg_source;
 static unsigned arg_timeout_ms = TIMEOUT_DEFAULT_MS;
@@ -56,13 +64,17 @@ static void help(void) {
                "HOST is a name or an address ([::1] too); PORT a number in 1..65535 or a\n"
                "service name (ssh).\n"
                "\n"
-               "Key (at most one; without one the connection is unsigned):\n"
+               "Key (without one the connection is unsigned):\n"
                "  -k, --key-file=FILE    the secret in FILE: 1..80 bytes, one trailing newline\n"
                "                         dropped; refused if group or other can read FILE\n"
                "      --key-fd=N         the secret read from file descriptor N (3 or above)\n"
                "      --credential=NAME  the secret in $CREDENTIALS_DIRECTORY/NAME\n"
                "  -c, --config=FILE      [Key NAME] sections of FILE and FILE.d/*.conf: the\n"
                "                         key whose longest Peer= prefix holds the address\n"
+               "Key rollover: -k, --key-fd and --credential may be given together and more\n"
+               "than once (at most %d keys), later is newer; with --config, every [Key]\n"
+               "of that longest prefix, a later section newer. One attempt per key, all at\n"
+               "once; the first handshake to complete wins.\n"
                "\n"
                "Connection:\n"
                "  -4, -6                 IPv4 or IPv6 addresses of HOST only\n"
@@ -84,7 +96,7 @@ static void help(void) {
                "69 no TCP MD5 in the kernel, 71 OS error (--source cannot bind, the socket\n"
                "cannot be passed), 77 permissions of a key or config file, 78 config or\n"
                "key error.\n",
-               TIMEOUT_DEFAULT_MS / 1000.0);
+               RACE_MAX, TIMEOUT_DEFAULT_MS / 1000.0);
 }
 
 /* SEC with up to three decimals, as milliseconds. */
@@ -161,8 +173,23 @@ static int parse_host(char *s) {
 
 enum { ARG_VERSION = 0x100, ARG_FDPASS }; /* long options without a letter */
 
+/* -k, --key-fd or --credential: one more key, newer than those before. */
+static int parse_key_option(int c) {
+        uint64_t fd = 0;
+        if (arg_n_keys == RACE_MAX)
+                return log_errno(-EINVAL, "at most %d keys (--key-file, --key-fd, --credential)", RACE_MAX);
+        if (c == 'K' && parse_uint(optarg, 3, INT32_MAX, &fd) < 0)
+                return log_errno(-EINVAL, "--key-fd=%s: not a file descriptor of 3 or above "
+                                 "(0, 1 and 2 carry the data)", optarg);
+        if (c == 'C' && !credential_name_valid(optarg))
+                return log_errno(-EINVAL, "--credential=%s: not a credential name (a file name in "
+                                 "$CREDENTIALS_DIRECTORY: no '/' or ':', not . or ..)", optarg);
+        arg_keys[arg_n_keys++] = (KeyArg) { .kind = c == 'k' ? KEY_FILE : c == 'K' ? KEY_FD : KEY_CREDENTIAL,
+                                            .arg = optarg, .fd = c == 'K' ? (int) fd : -1 };
+        return 0;
+}
+
 static int parse_option(int c) {
-        uint64_t v;
         switch (c) {
         case '4':
         case '6':
@@ -171,20 +198,9 @@ static int parse_option(int c) {
                 arg_family = c == '4' ? AF_INET : AF_INET6;
                 return 0;
         case 'k':
-                arg_key_file = optarg;
-                return 0;
         case 'K':
-                if (parse_uint(optarg, 3, INT32_MAX, &v) < 0)
-                        return log_errno(-EINVAL, "--key-fd=%s: not a file descriptor of 3 or above "
-                                         "(0, 1 and 2 carry the data)", optarg);
-                arg_key_fd = (int) v;
-                return 0;
         case 'C':
-                if (!credential_name_valid(optarg))
-                        return log_errno(-EINVAL, "--credential=%s: not a credential name (a file name in "
-                                         "$CREDENTIALS_DIRECTORY: no '/' or ':', not . or ..)", optarg);
-                arg_credential = optarg;
-                return 0;
+                return parse_key_option(c);
         case 'c':
                 arg_config = optarg;
                 return 0;
@@ -238,8 +254,9 @@ static int parse_argv(int argc, char **argv) {
                 if ((r = parse_option(c)) < 0)
                         return r;
         }
-        if (!!arg_key_file + (arg_key_fd >= 0) + !!arg_credential + !!arg_config > 1)
-                return log_errno(-EINVAL, "give at most one of --key-file, --key-fd, --credential and --config");
+        if (arg_n_keys > 0 && arg_config)
+                return log_errno(-EINVAL, "--config excludes --key-file, --key-fd and --credential "
+                                 "(for a rollover, give the config both keys)");
         if (argc - optind == 1 && looks_like_host_port(argv[optind]))
                 return log_errno(-EINVAL, "%s: give HOST and PORT as two arguments (tcpmd5-connect HOST PORT)",
                                  argv[optind]);
@@ -250,17 +267,29 @@ static int parse_argv(int argc, char **argv) {
         return 1;
 }
 
-/* Where the secret comes from: one fixed secret, or a config's keys. */
+/* Where the secrets come from: the keys of the command line (oldest
+ * first), or a config's [Key] sections. */
 typedef struct Keys {
-        Secret fixed;
-        bool have_fixed;
+        Secret fixed[RACE_MAX];
+        char *what[RACE_MAX]; /* for messages: "--key-file FILE" etc. */
+        size_t n_fixed;
         Config *config;
-        const char *source; /* for messages: "--key-file FILE" etc., or NULL when unsigned */
 } Keys;
 
+/* One key offered to a peer, and how -v names it. */
+typedef struct Offer {
+        const Secret *secret; /* NULL: unsigned (no key was given) */
+        const KeyConfig *key; /* its [Key] section, with --config */
+        const char *what;
+} Offer;
+
 static void keys_done(Keys *k) {
-        secret_wipe(&k->fixed);
-        k->have_fixed = false;
+        for (size_t i = 0; i < k->n_fixed; i++) {
+                secret_wipe(&k->fixed[i]);
+                free(k->what[i]);
+                k->what[i] = NULL;
+        }
+        k->n_fixed = 0;
         config_free(k->config);
         k->config = NULL;
 }
@@ -277,73 +306,99 @@ static int keys_load_config(Keys *k) {
                 return r;
         if (k->config->n_keys == 0)
                 return log_errno(-EBADMSG, "%s: no [Key NAME] section", arg_config);
-        return config_validate_keys(k->config);
+        return config_validate_key_sections(k->config);
 }
 
-static int keys_load(Keys *k) {
-        static char what[512];
-        int r = 0;
-        if (arg_config) {
-                k->source = arg_config;
-                return keys_load_config(k);
-        }
-        if (arg_key_file) {
-                snprintf(what, sizeof what, "--key-file %s", arg_key_file);
-                r = secret_load_reported("--key-file", arg_key_file, &k->fixed);
-        } else if (arg_key_fd >= 0) {
-                snprintf(what, sizeof what, "--key-fd %d", arg_key_fd);
-                r = secret_read_fd(arg_key_fd, &k->fixed);
-                close(arg_key_fd);
+/* One key of the command line; *ret_what names it for messages. */
+static int key_load_arg(const KeyArg *a, Secret *ret, char **ret_what) {
+        char what[512];
+        int r;
+        if (a->kind == KEY_FILE) {
+                snprintf(what, sizeof what, "--key-file %s", a->arg);
+                r = secret_load_reported("--key-file", a->arg, ret);
+        } else if (a->kind == KEY_FD) {
+                snprintf(what, sizeof what, "--key-fd %d", a->fd);
+                r = secret_read_fd(a->fd, ret);
+                close(a->fd);
                 if (r == -EBADF)
                         return log_errno(-EINVAL, "%s: not an open file descriptor", what);
                 if (r < 0)
                         return secret_report(r, what, NULL, NULL);
-                secret_warn_line_end(what, NULL, &k->fixed);
-        } else if (arg_credential) {
+                secret_warn_line_end(what, NULL, ret);
+        } else {
                 _cleanup_free_ char *path = NULL;
-                snprintf(what, sizeof what, "--credential %s", arg_credential);
-                r = credential_path(arg_credential, &path);
+                snprintf(what, sizeof what, "--credential %s", a->arg);
+                r = credential_path(a->arg, &path);
                 if (r == -ENXIO)
                         return log_errno(-EBADMSG, "%s: $CREDENTIALS_DIRECTORY is not set "
                                          "(LoadCredential= in the service unit sets it)", what);
                 if (r >= 0)
-                        r = secret_load_reported(what, path, &k->fixed);
-                snprintf(what, sizeof what, "--credential %s (%s)", arg_credential, path ? path : "");
-        } else {
-                return 0;
+                        r = secret_load_reported(what, path, ret);
+                snprintf(what, sizeof what, "--credential %s (%s)", a->arg, path ? path : "");
         }
         if (r < 0)
                 return r;
-        k->have_fixed = true;
-        k->source = what;
+        *ret_what = strdup(what);
+        return *ret_what ? 0 : -ENOMEM;
+}
+
+static int keys_load(Keys *k) {
+        if (arg_config)
+                return keys_load_config(k);
+        for (size_t i = 0; i < arg_n_keys; i++) {
+                int r = key_load_arg(&arg_keys[i], &k->fixed[i], &k->what[i]);
+                k->n_fixed = i + 1; /* wiped by keys_done() either way */
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
-/* The secret for one peer address; *ret NULL for an unsigned connection,
- * *ret_key the config's section when it came from --config.
- * -ENOENT: the config has no key for this address. */
-static int keys_for(Keys *k, const struct sockaddr *sa, const Secret **ret, const KeyConfig **ret_key) {
-        *ret = NULL;
-        *ret_key = NULL;
-        if (k->have_fixed) {
-                *ret = &k->fixed;
+static bool offered(const Offer *o, size_t n, const Secret *s) {
+        for (size_t i = 0; i < n; i++)
+                if (o[i].secret->len == s->len && memcmp(o[i].secret->bytes, s->bytes, s->len) == 0)
+                        return true;
+        return false;
+}
+
+/* Adds s unless a newer key already offers the same secret: two attempts
+ * that could both complete would leave the server a connection closed at
+ * once. */
+static void offer_add(Offer *o, size_t *n, const Secret *s, const KeyConfig *key, const char *what) {
+        if (!offered(o, *n, s))
+                o[(*n)++] = (Offer) { s, key, what };
+}
+
+/* The keys to offer one peer address, newest first, in ret[RACE_MAX]: one
+ * Offer of a NULL secret for an unsigned connection. -ENOENT: the config
+ * has no key for this address. */
+static int keys_for(Keys *k, const struct sockaddr *sa, Offer ret[], size_t *ret_n) {
+        *ret_n = 0;
+        if (!k->config) {
+                for (size_t i = k->n_fixed; i-- > 0;)
+                        offer_add(ret, ret_n, &k->fixed[i], NULL, k->what[i]);
+                if (k->n_fixed == 0)
+                        ret[(*ret_n)++] = (Offer) { 0 };
                 return 0;
         }
-        if (!k->config)
-                return 0;
         InAddr a;
         if (sa->sa_family == AF_INET)
                 a.in = ((const struct sockaddr_in *) sa)->sin_addr;
         else
                 a.in6 = ((const struct sockaddr_in6 *) sa)->sin6_addr;
-        KeyConfig *best = plan_key_for_peer(k->config, sa->sa_family, &a);
-        if (!best)
+        KeyConfig *best[RACE_MAX];
+        size_t n = plan_keys_for_peer(k->config, sa->sa_family, &a, best, RACE_MAX);
+        if (n == 0)
                 return -ENOENT;
-        int r = config_resolve_key(best);
-        if (r < 0)
-                return r;
-        *ret = &best->secret;
-        *ret_key = best;
+        if (n > RACE_MAX)
+                return log_errno(-EBADMSG, "%s: %zu [Key] sections share the prefix of [Key %s]; at most %d keys "
+                                 "are offered at once", arg_config, n, best[0]->name, RACE_MAX);
+        for (size_t i = 0; i < n; i++) {
+                int r = config_resolve_key(best[i]);
+                if (r < 0)
+                        return r;
+                offer_add(ret, ret_n, &best[i]->secret, best[i], arg_config);
+        }
         return 0;
 }
 
@@ -390,36 +445,9 @@ static void unmap_v4(const struct addrinfo *ai, struct addrinfo *ret, struct soc
         ret->ai_addrlen = sizeof *in;
 }
 
-/* The TCP handshake with a bounded wait: 0, -ETIMEDOUT, or the error the
- * kernel reports (ECONNREFUSED, ENETUNREACH, ...). */
-static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len) {
-        if (connect(fd, sa, len) == 0)
-                return 0;
-        if (errno != EINPROGRESS)
-                return -errno;
-        struct pollfd p = { .fd = fd, .events = POLLOUT };
-        int r;
-        /* EINTR: restart with the full wait; no handler runs here, so it is rare. */
-        while ((r = poll(&p, 1, (int) arg_timeout_ms)) < 0 && errno == EINTR)
-                ;
-        if (r < 0)
-                return -errno;
-        if (r == 0)
-                return -ETIMEDOUT;
-        int err = 0;
-        socklen_t l = sizeof err;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
-                return -errno;
-        return -err;
-}
-
-/* One address: socket, source, key, connect. -errno. Errors that the next
- * address may not have (refused, unreachable, timed out) come back
- * unlogged; the others are logged, and *ret_fatal says whether they would
- * be the same for every address. */
-static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, const Secret *s, int *ret_fd,
-                       bool *ret_fatal) {
-        *ret_fatal = true;
+/* One attempt's socket: non-blocking, bound to --source, keyed; no SYN
+ * yet. -errno, logged: these errors would be the same for every address. */
+static int attempt_socket(const struct addrinfo *ai, const struct addrinfo *src, const Secret *s, int *ret_fd) {
         _cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
         if (fd < 0)
                 return log_errno(-errno, "socket: %m");
@@ -438,19 +466,30 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, co
                 if (r < 0)
                         return log_errno(r, "cannot set the TCP MD5 key: %s", strerror(-r));
         }
-        *ret_fatal = false;
-        int r = connect_wait(fd, ai->ai_addr, ai->ai_addrlen);
-        if (r < 0)
-                return r;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
-static void log_timeout(const char *host, const char *port, bool signed_) {
-        log_error("%s port %s: no answer within %g s. The port may be closed or filtered; the key may differ "
+/* Every attempt's socket, keyed, before the first SYN: a key that cannot
+ * be set stops the client before the server sees anything. */
+static int attempt_sockets(const struct addrinfo *ai, const struct addrinfo *src, const Offer *o, size_t n,
+                           int fds[]) {
+        for (size_t i = 0; i < n; i++) {
+                int r = attempt_socket(ai, src, o[i].secret, &fds[i]);
+                if (r < 0) {
+                        while (i-- > 0)
+                                close(fds[i]);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static void log_timeout(const char *host, const char *port, bool signed_, size_t n) {
+        log_error("%s port %s: no answer within %g s. The port may be closed or filtered; the key%s may differ "
                   "from the server's for this address pair%s (a signed port drops a wrong or missing signature "
                   "without reply); or a NAT on the path rewrites addresses (TCP MD5 cannot pass NAT).",
-                  host, port, arg_timeout_ms / 1000.0,
+                  host, port, arg_timeout_ms / 1000.0, n > 1 ? "s (every one offered)" : "",
                   signed_ ? "" : " (no key was given: use --key-file, --key-fd, --credential or --config)");
 }
 
@@ -460,24 +499,65 @@ static bool worth_next_address(int r) {
 }
 
 /* For -v: which key, where it came from, its length and fingerprint. */
-static void log_attempt(const Keys *keys, const char *host, const char *port, const Secret *s,
-                        const KeyConfig *k) {
+static void log_attempt(const char *host, const char *port, const Offer *o) {
         char fp[SECRET_FINGERPRINT_STRLEN];
-        if (!s) {
+        const KeyConfig *k = o->key;
+        if (!o->secret) {
                 log_info("connecting to %s port %s unsigned", host, port);
                 return;
         }
-        secret_fingerprint(s, fp);
+        secret_fingerprint(o->secret, fp);
         if (k)
                 log_info("connecting to %s port %s with [Key %s] of %s (%s%s%s, %zu bytes, fingerprint %s)",
-                         host, port, k->name, keys->source, secret_source_to_string(k->source),
-                         k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", s->len, fp);
+                         host, port, k->name, o->what, secret_source_to_string(k->source),
+                         k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", o->secret->len, fp);
         else
                 log_info("connecting to %s port %s with the key of %s (%zu bytes, fingerprint %s)", host, port,
-                         keys->source, s->len, fp);
+                         o->what, o->secret->len, fp);
 }
 
-/* Every address in turn, each signed with its own key. 0 with *ret_fd, or
+/* For -v: the key that won. */
+static void log_connected(const char *host, const char *port, const Offer *o) {
+        char fp[SECRET_FINGERPRINT_STRLEN];
+        if (!o->secret) {
+                log_info("connected to %s port %s unsigned", host, port);
+                return;
+        }
+        secret_fingerprint(o->secret, fp);
+        if (o->key)
+                log_info("connected to %s port %s with [Key %s] of %s (fingerprint %s)", host, port, o->key->name,
+                         o->what, fp);
+        else
+                log_info("connected to %s port %s with the key of %s (fingerprint %s)", host, port, o->what, fp);
+}
+
+/* One address: an attempt per key, the first to connect wins. 0 with
+ * *ret_fd; -errno for the errors the next address may not have
+ * (unlogged), an exit code (> 0) for the others. */
+static int connect_offers(const struct addrinfo *ai, const struct addrinfo *src, const Offer *o, size_t n,
+                          const char *host, const char *port, int *ret_fd) {
+        int fds[RACE_MAX];
+        size_t winner;
+        if (arg_verbose)
+                for (size_t i = 0; i < n; i++)
+                        log_attempt(host, port, &o[i]);
+        int r = attempt_sockets(ai, src, o, n, fds);
+        if (r < 0)
+                return exit_code_from_error(r); /* logged */
+        r = race_connect(fds, n, ai->ai_addr, ai->ai_addrlen, arg_timeout_ms, &winner);
+        if (r == 0) {
+                if (arg_verbose)
+                        log_connected(host, port, &o[winner]);
+                *ret_fd = fds[winner];
+                return 0;
+        }
+        if (worth_next_address(r))
+                return r;
+        log_error("%s port %s: %s", host, port, strerror(-r));
+        return exit_code_from_error(r);
+}
+
+/* Every address in turn, each signed with its own keys. 0 with *ret_fd, or
  * an exit code. */
 static int connect_any(Keys *keys, const struct addrinfo *list, const struct addrinfo *src, int *ret_fd) {
         unsigned tried = 0, keyless = 0;
@@ -486,13 +566,13 @@ static int connect_any(Keys *keys, const struct addrinfo *list, const struct add
                 struct addrinfo one;
                 struct sockaddr_storage unmapped;
                 const struct addrinfo *ai = &one;
-                const Secret *s;
-                const KeyConfig *k;
+                Offer offers[RACE_MAX];
+                size_t n;
                 unmap_v4(each, &one, &unmapped);
                 if (src && ai->ai_family != src->ai_family)
                         continue;
                 format_sockaddr(ai->ai_addr, ai->ai_addrlen, host, port);
-                int r = keys_for(keys, ai->ai_addr, &s, &k);
+                int r = keys_for(keys, ai->ai_addr, offers, &n);
                 if (r == -ENOENT) {
                         /* Never unsigned instead: that address is skipped. */
                         log_warning("%s: no [Key] in %s has a Peer= prefix holding %s; not trying it", arg_host,
@@ -503,21 +583,11 @@ static int connect_any(Keys *keys, const struct addrinfo *list, const struct add
                 if (r < 0)
                         return exit_code_from_error(r);
                 tried++;
-                if (arg_verbose)
-                        log_attempt(keys, host, port, s, k);
-                bool fatal;
-                r = connect_one(ai, src, s, ret_fd, &fatal);
-                if (r == 0) {
-                        if (arg_verbose)
-                                log_info("connected to %s port %s", host, port);
-                        return 0;
-                }
-                if (fatal)
-                        return exit_code_from_error(r); /* logged */
-                if (!worth_next_address(r))
-                        return exit_code_from_error(r); /* logged, and the same for every address */
+                r = connect_offers(ai, src, offers, n, host, port, ret_fd);
+                if (r >= 0)
+                        return r;
                 if (r == -ETIMEDOUT)
-                        log_timeout(host, port, s != NULL);
+                        log_timeout(host, port, offers[0].secret != NULL, n);
                 else
                         log_error("%s port %s: %s", host, port, strerror(-r));
         }

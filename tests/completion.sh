@@ -73,6 +73,9 @@ for mode in "" --bash-completion; do
                 done
                 check "$name: every option of --help is completed$m" test "$(wc -w <<<"$offered")" -gt 10
         done
+        expect_eq "$(complete_ $mode tcpmd5-connect -k "$T/keys/office.key" -k "$T/keys/")" "$T/keys/office.key" \
+                "tcpmd5-connect -k FILE -k FILE: a second key (rollover)$m"
+        expect_eq "$(complete_ $mode tcpmd5-connect --fd)" "--fdpass" "tcpmd5-connect --fdpass$m"
         expect_eq "$(complete_ $mode tcpmd5-connect -t "")" "" "tcpmd5-connect -t SEC: nothing to offer$m"
         expect_eq "$(complete_ $mode tcpmd5-connect -t 2 host "")" "" "tcpmd5-connect: nothing after HOST$m"
 done

@@ -88,7 +88,7 @@ expect_stderr "directory $T/open .*\(chmod go-w $T/open\)" "and the message name
 mkfifo -m 600 "$T/fifo.key"
 expect_rc 78 "a FIFO as key file is refused (without waiting for a writer)" timeout 20 $WRAP $CONNECT -k "$T/fifo.key" 127.0.0.1 2222
 expect_stderr "not a regular file" "and the message says so"
-expect_rc 64 "two key sources" connect -k "$T/office.key" --key-fd 3 127.0.0.1 2222
+expect_rc 64 "--config and --key-file exclude each other" connect -k "$T/office.key" --config "$T/office.key" 127.0.0.1 2222
 expect_rc 64 "--key-fd 0 (stdin carries data)" connect --key-fd 0 127.0.0.1 2222
 expect_rc 64 "--key-fd of a closed fd" connect --key-fd 9 127.0.0.1 2222
 expect_rc 64 "a bad --timeout" connect -t 1.5s 127.0.0.1 2222
@@ -223,8 +223,8 @@ expect_stderr "connecting to ::1 port 2226 with \[Key six\]" "first attempt: ::1
 expect_stderr "::1 port 2226: no answer within 0.3 s" "::1 was signed: silence, not a refusal"
 expect_stderr "connecting to 127.0.0.1 port 2226 with \[Key four\]" "second attempt: 127.0.0.1 with [Key four]"
 expect_stderr "connected to 127.0.0.1 port 2226" "and the server took [Key four] for 127.0.0.1"
-fp_six=$(sed -n 's/.*\[Key six\].*fingerprint \([0-9a-f]*\).*/\1/p' "$T/last.err")
-fp_four=$(sed -n 's/.*\[Key four\].*fingerprint \([0-9a-f]*\).*/\1/p' "$T/last.err")
+fp_six=$(sed -n 's/.*connecting to .*\[Key six\].*fingerprint \([0-9a-f]*\).*/\1/p' "$T/last.err")
+fp_four=$(sed -n 's/.*connecting to .*\[Key four\].*fingerprint \([0-9a-f]*\).*/\1/p' "$T/last.err")
 check "the two attempts show different fingerprints ($fp_six, $fp_four)" test -n "$fp_six" -a "$fp_six" != "$fp_four"
 # An address without a key is skipped, never tried unsigned.
 write_conf "$T/four-only.conf" '[Key four]' 'Peer = 127.0.0.1' "SecretFile = $T/beta.key"

@@ -192,6 +192,46 @@ static void client_no_key(void **state) {
         assert_non_null(key_for("192.0.2.1"));
 }
 
+/* keys_for ADDR: the names plan_keys_for_peer() offers, newest first,
+ * space-separated; at most 2 taken, the count after a slash. */
+static const char *keys_for(const char *addr) {
+        static char out[256];
+        InAddr a;
+        KeyConfig *k[2];
+        int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+        assert_int_equal(inet_pton(family, addr, &a), 1);
+        size_t n = plan_keys_for_peer(c, family, &a, k, 2);
+        out[0] = 0;
+        for (size_t i = 0; i < n && i < 2; i++)
+                snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", i ? " " : "", k[i]->name);
+        snprintf(out + strlen(out), sizeof out - strlen(out), "/%zu", n);
+        return out;
+}
+
+/* A rollover: every key of the longest prefix, the later section first. */
+static void client_rollover_offers_every_key_of_the_longest_prefix(void **state) {
+        (void) state;
+        load("[Key old]\nPeer=192.0.2.0/24\nSecret=a\n"
+             "[Key wide]\nPeer=any\nSecret=w\n"
+             "[Key new]\nPeer=2001:db8::/32\nPeer=192.0.2.0/24\nSecret=b\n"
+             "[Key host]\nPeer=192.0.2.7\nSecret=c\n"
+             "[Key third]\nPeer=198.51.100.0/24\nSecret=d\n"
+             "[Key fourth]\nPeer=198.51.100.0/24\nSecret=e\n"
+             "[Key fifth]\nPeer=198.51.100.0/24\nSecret=f\n");
+        assert_string_equal(keys_for("192.0.2.8"), "new old/2");
+        assert_string_equal(keys_for("192.0.2.7"), "host/1");          /* a longer prefix alone */
+        assert_string_equal(keys_for("2001:db8::1"), "new/1");
+        assert_string_equal(keys_for("203.0.113.1"), "wide/1");
+        assert_string_equal(keys_for("198.51.100.1"), "fifth fourth/3"); /* the count beyond max */
+}
+
+static void client_rollover_no_key(void **state) {
+        (void) state;
+        load("[Key a]\nPeer=192.0.2.0/24\nSecret=a\n[Key b]\nPeer=192.0.2.0/24\nSecret=b\n");
+        assert_string_equal(keys_for("198.51.100.1"), "/0");
+        assert_string_equal(keys_for("::ffff:192.0.2.1"), "/0");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(ipv4_listener, setup, teardown),
@@ -206,6 +246,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(mapped_entry_bytes, setup, teardown),
                 cmocka_unit_test_setup_teardown(client_longest_prefix, setup, teardown),
                 cmocka_unit_test_setup_teardown(client_no_key, setup, teardown),
+                cmocka_unit_test_setup_teardown(client_rollover_offers_every_key_of_the_longest_prefix, setup, teardown),
+                cmocka_unit_test_setup_teardown(client_rollover_no_key, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
