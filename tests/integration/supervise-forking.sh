@@ -56,8 +56,12 @@ expect_eq "$rc" 3 "SIGTERM reaches the forked daemon, whose exit status 3 is pas
 check "the port is closed" bash -c "! ip netns exec $NS ss -Htln 'sport = :2222' | grep -q LISTEN"
 
 # Control: a first process that exits 0 and leaves an orphan that closed
-# the sockets. Nothing serves; the supervisor ends with 0 as before.
-start_bg "$NS" $WRAP "$ACTIVATE" --supervise --config "$T/svc.conf" -- sh -c '(exec 3<&-; exec sleep 30) & exit 0'
+# the sockets. Nothing serves; the supervisor ends with 0 as before. The
+# first process exits only once the orphan has closed them: until then the
+# orphan does hold them, and would rightly be followed.
+start_bg "$NS" $WRAP "$ACTIVATE" --supervise --config "$T/svc.conf" -- sh -c \
+        '(exec 3<&-; : > "$0"; exec sleep 30) & for i in $(seq 1000); do [ -e "$0" ] && exit 0; sleep 0.01; done; exit 1' \
+        "$T/orphan-closed"
 sup=$BG_PID
 rc=0; wait_exit "$sup" || rc=$?
 expect_eq "$rc" 0 "an orphan without the sockets: the supervisor exits 0"
