@@ -488,7 +488,8 @@ static int attempt_sockets(const struct addrinfo *ai, const struct addrinfo *src
 static void log_timeout(const char *host, const char *port, bool signed_, size_t n) {
         log_error("%s port %s: no answer within %g s. The port may be closed or filtered; the key%s may differ "
                   "from the server's for this address pair%s (a signed port drops a wrong or missing signature "
-                  "without reply); or a NAT on the path rewrites addresses (TCP MD5 cannot pass NAT).",
+                  "without reply); or a NAT on the path rewrites addresses (TCP MD5 cannot pass NAT). "
+                  "See TROUBLESHOOTING in tcpmd5-activate(8).",
                   host, port, arg_timeout_ms / 1000.0, n > 1 ? "s (every one offered)" : "",
                   signed_ ? "" : " (no key was given: use --key-file, --key-fd, --credential or --config)");
 }

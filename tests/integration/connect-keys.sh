@@ -54,6 +54,7 @@ expect_rc 1 "wrong key: no connection" bash -c "printf x | ip netns exec $NS $CO
 took=$(ms_since "$start")
 check "wrong key: gives up within the timeout (${took} ms)" test "$took" -lt 2000
 expect_stderr "no answer within 0.3 s" "wrong key: says nothing answered"
+expect_stderr "See TROUBLESHOOTING in tcpmd5-activate\(8\)" "wrong key: points to the troubleshooting section"
 expect_stderr "key may differ" "wrong key: names the key as a cause"
 expect_stderr "NAT" "wrong key: names NAT as a cause"
 start=$(date +%s%N)
