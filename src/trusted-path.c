@@ -17,6 +17,7 @@
 
 #define LINKS_MAX 40 /* the kernel's own limit */
 #define STEP_OPENED 2 /* step(): the file is open */
+#define STEP_AGAIN 3  /* step(): the file's name became a link; walk it again */
 
 /* A directory on the walk: its O_PATH fd, and how much of the walked path
  * names it. Borrowed steps belong to the TrustedDir a walk started from. */
@@ -123,7 +124,7 @@ static void pop(TrustedDir *w) {
         w->path[w->steps[w->n - 1].len] = 0;
 }
 
-/* The next component of todo in ret_name (0), or 0 at the end (1 there). */
+/* 0 with the next component of todo in ret_name, or 1 at its end. */
 static int next_component(TrustedDir *w, char ret_name[static NAME_MAX + 1], bool *ret_last) {
         const char *p = w->todo + w->pos;
         p += strspn(p, "/");
@@ -167,34 +168,37 @@ static int follow(TrustedDir *w, int fd) {
         return 0;
 }
 
+/* What is wrong with the file name in the top step, or NULL. */
+static const char *file_problem(const TrustedDir *w, const char *name, const struct stat *st, TrustFlags flags) {
+        const char *problem = file_permission_problem(st, w->euid, flags & TRUST_SECRET);
+        if (problem && w->via_link) /* name the file that is wrong, not the link to it */
+                return problem_text("it leads to %s/%s, and %s", w->path, name, problem);
+        return problem;
+}
+
 /* The last component, a regular file judged on its O_PATH fd, opened for
  * reading relative to the directory it was judged in, without following
  * a link or waiting on a FIFO put there since (by root or us: nobody else
- * may change that directory). -EAGAIN: the name became a link; walk it. */
+ * may change that directory), and judged again on what was opened. */
 static int open_last(TrustedDir *w, const char *name, TrustFlags flags, int *ret_fd, struct stat *ret_st,
                      const char **ret_problem) {
         _cleanup_close_ int fd = openat(top(w), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)
-                return errno == ELOOP ? -EAGAIN : -errno;
+                return errno == ELOOP ? STEP_AGAIN : -errno;
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EISDIR;
-        const char *problem = file_permission_problem(&st, w->euid, flags & TRUST_SECRET);
-        if (problem) {
-                /* Name the file that is wrong, not the link to it. */
-                *ret_problem = w->via_link ? problem_text("it leads to %s/%s, and %s", w->path, name, problem)
-                                           : problem;
+        if ((*ret_problem = file_problem(w, name, &st, flags)))
                 return -EACCES;
-        }
         *ret_fd = TAKE_FD(fd);
         *ret_st = st;
         return STEP_OPENED;
 }
 
 /* One component, name, judged on what openat() gives: 0 to go on, or
- * STEP_OPENED, TRUSTED_MASKED, -errno. */
+ * STEP_OPENED, STEP_AGAIN, TRUSTED_MASKED, -errno. */
 static int step(TrustedDir *w, const char *name, bool last, bool want_dir, TrustFlags flags, int *ret_fd,
                 struct stat *ret_st, const char **ret_problem) {
         char entry[sizeof w->path + NAME_MAX + 2];
@@ -225,6 +229,8 @@ static int step(TrustedDir *w, const char *name, bool last, bool want_dir, Trust
                 return TRUSTED_MASKED;
         if (!S_ISREG(st.st_mode))
                 return -EISDIR; /* never opened: opening a device can have side effects */
+        if ((*ret_problem = file_problem(w, name, &st, flags))) /* another user's file is never opened */
+                return -EACCES;
         return open_last(w, name, flags, ret_fd, ret_st, ret_problem);
 }
 
@@ -243,7 +249,7 @@ static int walk(TrustedDir *w, bool want_dir, TrustFlags flags, int *ret_fd, str
                 if (r > 0)
                         return want_dir ? 0 : -EISDIR;
                 r = step(w, name, last, want_dir, flags, ret_fd, ret_st, ret_problem);
-                if (r == -EAGAIN) { /* the file became a link: once more, as a link */
+                if (r == STEP_AGAIN) {
                         if (++w->links > LINKS_MAX)
                                 return -ELOOP;
                         w->pos = pos;

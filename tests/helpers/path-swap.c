@@ -5,7 +5,8 @@
  *
  *   path-swap A B SECONDS [PAUSE_MS]
  *       swap until SECONDS passed or SIGTERM, with PAUSE_MS between swaps
- *       (none by default); print the number of swaps on stdout
+ *       (none by default); print the number of swaps on stdout. SECONDS 0:
+ *       one swap, to put back what an odd number of swaps left exchanged
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,7 @@ int main(int argc, char **argv) {
         }
         struct sigaction sa = { .sa_handler = on_term };
         sigaction(SIGTERM, &sa, NULL);
-        time_t end = time(NULL) + atoi(argv[3]);
+        time_t start = time(NULL), end = start + atoi(argv[3]);
         long pause_ms = argc == 5 ? atol(argv[4]) : 0;
         struct timespec pause = { .tv_sec = pause_ms / 1000, .tv_nsec = pause_ms % 1000 * 1000000 };
         unsigned long swaps = 0;
@@ -38,6 +39,8 @@ int main(int argc, char **argv) {
                         return 1;
                 }
                 swaps++;
+                if (end == start)
+                        break;
                 if (pause_ms)
                         nanosleep(&pause, NULL);
                 /* Checking the clock every swap would slow the loop down. */
