@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "trusted-path.h"
 #include "util.h"
 
 /* ---- ConfigSource ---- */
@@ -98,73 +99,73 @@ int config_source_add_keys(ConfigSource *s, const Config *c) {
 
 /* ---- reading ---- */
 
-static int config_load_one(Config *c, const char *path, ConfigSource *record) {
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-        int r = file_open_regular(path, &fd, &st);
-        if (r == -EISDIR)
-                return log_errno(-EBADMSG, "%s: not a regular file (name a file)", path);
-        if (r < 0)
-                return log_errno(r, "%s: cannot open: %s", path, strerror(-r));
-        const char *problem = file_trust_problem(fd, path, &st, false);
-        if (problem)
-                return log_errno(-EACCES, "%s: refusing this config: %s", path, problem);
+/* Reads and parses the config file open on fd (named path). */
+static int config_read(Config *c, const char *path, int fd, const struct stat *st, ConfigSource *record) {
         _cleanup_free_ char *text = NULL;
         size_t size;
-        r = file_read_all(fd, CONFIG_FILE_MAX, &text, &size);
+        int r = file_read_all(fd, CONFIG_FILE_MAX, &text, &size);
         if (r < 0)
                 return log_errno(r == -EFBIG ? -EBADMSG : r, "%s: cannot read: %s", path,
                                  r == -EFBIG ? "larger than 64 MiB" : strerror(-r));
-        r = config_parse_text(c, path, text, size, &st);
+        r = config_parse_text(c, path, text, size, st);
         if (r >= 0 && record)
                 r = source_add(record, SOURCE_CONFIG, path, text, size);
         explicit_bzero(text, size); /* it may hold Secret= lines */
         return r;
 }
 
-/* A file symlinked to /dev/null is masked, as in systemd. */
-static bool is_masked(const char *path) {
-        struct stat st;
-        char target[16];
-        if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
-                return false;
-        ssize_t n = readlink(path, target, sizeof target - 1);
-        if (n < 0)
-                return false;
-        target[n] = 0;
-        return strcmp(target, "/dev/null") == 0;
+/* What trusted_open() said about the config file path, for the log. */
+static int config_open_report(int r, const char *path, const char *problem) {
+        if (r == TRUSTED_MASKED)
+                return log_errno(-EBADMSG, "%s: masked (a symbolic link to /dev/null); remove the link to use this "
+                                 "config", path);
+        if (problem)
+                return log_errno(-EACCES, "%s: refusing this config: %s", path, problem);
+        if (r == -EISDIR)
+                return log_errno(-EBADMSG, "%s: not a regular file (name a file)", path);
+        return log_errno(r, "%s: cannot open: %s", path, strerror(-r));
 }
 
-/* A masked main file stops the unit, as systemd refuses a masked unit. */
+/* The main file. A masked one stops the unit, as systemd refuses a masked
+ * unit. -ENOENT unlogged, for the search path to go on. */
 static int config_load_main(Config *c, const char *path, ConfigSource *record) {
-        if (is_masked(path))
-                return log_errno(-EBADMSG, "%s: masked (a symbolic link to /dev/null); remove the link to use this config",
-                                 path);
-        return config_load_one(c, path, record);
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        const char *problem;
+        int r = trusted_open(path, TRUST_MASKABLE, &fd, &st, &problem);
+        if (r == -ENOENT)
+                return r;
+        if (r != 0)
+                return config_open_report(r, path, problem);
+        return config_read(c, path, fd, &st, record);
 }
 
 typedef struct DropIn {
         char *name;
         char *path;
+        const TrustedDir *dir;
 } DropIn;
 
 static int cmp_dropin(const void *a, const void *b) {
         return strcmp(((const DropIn *) a)->name, ((const DropIn *) b)->name);
 }
 
-/* Adds dir's *.conf not already known by name (an earlier dir masks). */
-static int collect_dropins(const char *dir, DropIn **list, size_t *n, size_t *cap) {
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : log_errno(-errno, "%s: cannot open: %m", dir);
-        /* Whoever can add to it can mask a drop-in of a later directory. */
-        const char *problem = file_dirs_problem(dirfd(d), dir, true, geteuid());
-        if (problem) {
-                closedir(d);
+/* Adds dir's *.conf not already known by name (an earlier dir masks).
+ * Whoever can add to the directory can mask a drop-in of a later one, so
+ * it is judged, and its entries are opened from what was judged. */
+static int collect_dropins(const char *dir, TrustedDir **ret_dir, DropIn **list, size_t *n, size_t *cap) {
+        const char *problem;
+        int r = trusted_dir_open(dir, ret_dir, &problem);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (problem)
                 return log_errno(-EACCES, "%s: refusing these drop-ins: %s", dir, problem);
-        }
+        if (r < 0)
+                return log_errno(r, "%s: cannot open: %s", dir, strerror(-r));
+        DIR *d = trusted_dir_list(*ret_dir);
+        if (!d)
+                return log_errno(-errno, "%s: cannot list: %m", dir);
         struct dirent *de;
-        int r = 0;
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' || !str_endswith(de->d_name, ".conf"))
                         continue;
@@ -178,6 +179,7 @@ static int collect_dropins(const char *dir, DropIn **list, size_t *n, size_t *ca
                 DropIn *e = &(*list)[*n];
                 e->name = strdup(de->d_name);
                 e->path = str_join_path(dir, de->d_name);
+                e->dir = *ret_dir;
                 (*n)++;
                 if (!e->name || !e->path) {
                         r = -ENOMEM;
@@ -188,22 +190,39 @@ static int collect_dropins(const char *dir, DropIn **list, size_t *n, size_t *ca
         return r;
 }
 
+/* A drop-in linked to /dev/null is masked, as in systemd. */
+static int load_dropin(Config *c, const DropIn *e, ConfigSource *record) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        const char *problem;
+        int r = trusted_dir_openat(e->dir, e->name, TRUST_MASKABLE, &fd, &st, &problem);
+        if (r == TRUSTED_MASKED)
+                return 0;
+        if (r != 0)
+                return config_open_report(r, e->path, problem);
+        return config_read(c, e->path, fd, &st, record);
+}
+
 static int load_dropins(Config *c, char *const *dirs, ConfigSource *record) {
+        size_t n_dirs = strv_length(dirs);
+        TrustedDir **opened = calloc(n_dirs, sizeof *opened);
         DropIn *list = NULL;
         size_t n = 0, cap = 0;
-        int r = 0;
-        for (size_t i = 0; dirs[i] && r >= 0; i++)
-                r = collect_dropins(dirs[i], &list, &n, &cap);
+        int r = opened ? 0 : -ENOMEM;
+        for (size_t i = 0; i < n_dirs && r >= 0; i++)
+                r = collect_dropins(dirs[i], &opened[i], &list, &n, &cap);
         if (r >= 0 && n > 1)
                 qsort(list, n, sizeof *list, cmp_dropin);
         for (size_t i = 0; i < n && r >= 0; i++)
-                if (!is_masked(list[i].path))
-                        r = config_load_one(c, list[i].path, record);
+                r = load_dropin(c, &list[i], record);
         for (size_t i = 0; i < n; i++) {
                 free(list[i].name);
                 free(list[i].path);
         }
         free(list);
+        for (size_t i = 0; opened && i < n_dirs; i++)
+                trusted_dir_free(opened[i]);
+        free(opened);
         return r;
 }
 
@@ -212,14 +231,11 @@ static int load_unit(Config *c, const char *unit, char *const *dirs, ConfigSourc
         if (asprintf(&main_name, "%s.conf", unit) < 0 || asprintf(&dropin_name, "%s.conf.d", unit) < 0)
                 return -ENOMEM;
         int r = -ENOENT;
-        for (size_t i = 0; dirs[i]; i++) {
+        for (size_t i = 0; dirs[i] && r == -ENOENT; i++) {
                 _cleanup_free_ char *p = str_join_path(dirs[i], main_name);
                 if (!p)
                         return -ENOMEM;
-                if (access(p, F_OK) == 0 || errno != ENOENT) {
-                        r = config_load_main(c, p, record);
-                        break;
-                }
+                r = config_load_main(c, p, record);
         }
         if (r == -ENOENT) {
                 log_error("no %s in the search path; looked in:", main_name);
@@ -246,6 +262,8 @@ int config_load(Config *c, const char *file, const char *unit, char *const *dirs
         if (unit)
                 return load_unit(c, unit, dirs, record);
         int r = config_load_main(c, file, record);
+        if (r == -ENOENT)
+                return log_errno(r, "%s: cannot open: %s", file, strerror(-r));
         if (r < 0)
                 return r;
         _cleanup_free_ char *dir = NULL;

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "trusted-path.h"
 #include "util.h"
 
 typedef struct Reader {

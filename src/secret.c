@@ -2,9 +2,6 @@
 #include "secret.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +10,7 @@
 
 #include "log.h"
 #include "sha256.h"
+#include "trusted-path.h"
 #include "util.h"
 
 void secret_wipe(Secret *s) {
@@ -52,146 +50,6 @@ int secret_from_hex(const char *s, Secret *ret) {
         *ret = tmp;
         secret_wipe(&tmp);
         return 0;
-}
-
-/* stat() first, so a device is never opened (opening some has side
- * effects); O_NONBLOCK in case a FIFO takes the file's place in between: it
- * must not hang a reload (and with it the supervisor, perhaps PID 1) until
- * a writer appears. Symlinks are followed: secret volumes are trees of
- * them. fstat() of what was opened has the last word. */
-int file_open_regular(const char *path, int *ret_fd, struct stat *ret_st) {
-        if (stat(path, ret_st) < 0)
-                return -errno;
-        if (!S_ISREG(ret_st->st_mode))
-                return -EISDIR;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, ret_st) < 0)
-                return -errno;
-        if (!S_ISREG(ret_st->st_mode))
-                return -EISDIR;
-        *ret_fd = TAKE_FD(fd);
-        return 0;
-}
-
-const char *file_permission_problem(const struct stat *st, uid_t euid, int holds_secret) {
-        if (st->st_uid != 0 && st->st_uid != euid)
-                return "it is owned by another user (chown it to root)";
-        if (st->st_mode & (S_IWGRP | S_IWOTH))
-                return "group or other can write it (chmod go-w)";
-        if (holds_secret && (st->st_mode & (S_IRGRP | S_IROTH)))
-                return "it holds a secret and group or other can read it (chmod 600)";
-        return NULL;
-}
-
-/* The path the kernel resolved for fd: symlinks on the way followed, as
- * they were when it was opened. realpath() when /proc is not mounted. */
-static int fd_resolved_path(int fd, const char *path, char ret[static PATH_MAX]) {
-        char proc[64];
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        ssize_t n = readlink(proc, ret, PATH_MAX - 1);
-        if (n > 0 && n < PATH_MAX - 1 && ret[0] == '/') {
-                ret[n] = 0;
-                return 0;
-        }
-        return realpath(path, ret) ? 0 : -errno;
-}
-
-/* The text of the last problem found, valid until the next one. On the
- * heap, not static: processes that never meet a problem (a resident
- * supervisor) then keep no page of it. */
-__attribute__((format(printf, 1, 2))) static const char *problem_text(const char *fmt, ...) {
-        static char *text;
-        char *next;
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(&next, fmt, ap) < 0)
-                next = NULL;
-        va_end(ap);
-        free(text);
-        text = next;
-        return text ? text : "(out of memory describing the problem)";
-}
-
-/* Whoever may rename or replace entries of a directory may swap the file
- * for their own: a directory must be owned by root or euid, and group and
- * other may write it only when the sticky bit keeps them to their own
- * entries. */
-static const char *dir_problem(const char *dir, uid_t euid) {
-        struct stat st;
-        if (stat(dir, &st) < 0)
-                return problem_text("cannot check directory %s: %s", dir, strerror(errno));
-        if (st.st_uid != 0 && st.st_uid != euid)
-                return problem_text("directory %s is owned by another user, who can replace what is in it "
-                                    "(chown root %s)", dir, dir);
-        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-                return problem_text("group or other can write directory %s and replace what is in it "
-                                    "(chmod go-w %s)", dir, dir);
-        return NULL;
-}
-
-const char *file_dirs_problem(int fd, const char *path, bool self, uid_t euid) {
-        char dir[PATH_MAX];
-        int r = fd_resolved_path(fd, path, dir);
-        if (r < 0)
-                return problem_text("cannot resolve its path: %s", strerror(-r));
-        for (bool first = true;; first = false) {
-                char *slash = strrchr(dir, '/');
-                if (!first || !self) /* from the file's directory, or from dir itself */
-                        *(slash == dir ? slash + 1 : slash) = 0;
-                const char *problem = dir_problem(dir, euid);
-                if (problem || strcmp(dir, "/") == 0)
-                        return problem;
-        }
-}
-
-/* Whoever may write the directory holding a symlink may point it
- * elsewhere: judge the directories of every link on the way to the file,
- * as those of the file itself. Links in directory components are judged
- * through the resolved path of the file (they are on it). */
-static const char *links_problem(const char *path, uid_t euid) {
-        char cur[PATH_MAX], target[PATH_MAX];
-        snprintf(cur, sizeof cur, "%s", path);
-        for (int hop = 0; hop < 40; hop++) { /* the kernel's own limit */
-                struct stat st;
-                if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode))
-                        return NULL;
-                char dir[PATH_MAX];
-                const char *slash = strrchr(cur, '/');
-                snprintf(dir, sizeof dir, "%.*s", slash ? (int) (slash == cur ? 1 : slash - cur) : 1,
-                         slash ? cur : ".");
-                _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                const char *problem = dfd < 0 ? "cannot open the directory of a symbolic link on its way"
-                                              : file_dirs_problem(dfd, dir, true, euid);
-                if (problem)
-                        return problem;
-                ssize_t n = readlink(cur, target, sizeof target - 1);
-                if (n < 0)
-                        return NULL; /* replaced meanwhile: the open file was judged */
-                target[n] = 0;
-                if (target[0] == '/')
-                        snprintf(cur, sizeof cur, "%s", target);
-                else if (snprintf(cur, sizeof cur, "%s/%s", dir, target) >= (int) sizeof cur)
-                        return "the path its symbolic links lead to is too long";
-        }
-        return NULL;
-}
-
-const char *file_trust_problem(int fd, const char *path, const struct stat *st, bool holds_secret) {
-        uid_t euid = geteuid();
-        const char *problem = file_permission_problem(st, euid, holds_secret);
-        char resolved[PATH_MAX];
-        struct stat lst;
-        if (problem && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && fd_resolved_path(fd, path, resolved) == 0) {
-                /* Name the file that is wrong, not the link to it. */
-                return problem_text("it leads to %s, and %s", resolved, problem);
-        }
-        if (!problem)
-                problem = file_dirs_problem(fd, path, false, euid);
-        if (!problem)
-                problem = links_problem(path, euid);
-        return problem;
 }
 
 int file_read_all(int fd, size_t max, char **ret, size_t *ret_size) {
@@ -246,15 +104,9 @@ int secret_read_fd(int fd, Secret *ret) {
 int secret_load_file(const char *path, Secret *ret, const char **ret_problem) {
         _cleanup_close_ int fd = -1;
         struct stat st;
-        *ret_problem = NULL;
-        int r = file_open_regular(path, &fd, &st);
+        int r = trusted_open(path, TRUST_SECRET, &fd, &st, ret_problem);
         if (r < 0)
                 return r;
-        const char *problem = file_trust_problem(fd, path, &st, true);
-        if (problem) {
-                *ret_problem = problem;
-                return -EACCES;
-        }
         return secret_read_fd(fd, ret);
 }
 

@@ -22,10 +22,9 @@ int secret_from_string(const char *s, Secret *ret);
  * hex digit (0x, ':', spaces), -EINVAL for an odd count, -ENODATA, -E2BIG. */
 int secret_from_hex(const char *s, Secret *ret);
 /* Same rules as --key-file and SecretFile=: one trailing newline dropped,
- * then 1..80 bytes; symlinks followed; refused (-EACCES) when the resolved
- * file is open to group/other or owned by another user, or a directory on
- * its way is (file_trust_problem);
- * *ret_problem says why for messages. -EISDIR: not a regular file. */
+ * then 1..80 bytes; opened by trusted_open() as a secret, which says what
+ * -EACCES (*ret_problem says why, for messages) and -EISDIR (not a regular
+ * file) mean. */
 int secret_load_file(const char *path, Secret *ret, const char **ret_problem);
 /* The same rules for a secret read from an open fd up to EOF (--key-fd); no
  * permission checks: whoever handed us the fd chose it. */
@@ -39,25 +38,6 @@ int secret_random(Secret *ret);
 #define SECRET_FINGERPRINT_STRLEN 17
 void secret_fingerprint(const Secret *s, char ret[static SECRET_FINGERPRINT_STRLEN]);
 
-/* Opens for reading, following symlinks; -EISDIR for anything but a
- * regular file (directory, FIFO, device, socket), which is never opened. */
-int file_open_regular(const char *path, int *ret_fd, struct stat *ret_st);
-/* NULL if the file may be trusted, else what is wrong and what to do.
- * Every file: no group/other write, owner root or euid; secrets: no
- * group/other read either. */
-const char *file_permission_problem(const struct stat *st, uid_t euid, int holds_secret);
-/* NULL if every directory on the resolved path of the open fd (path names
- * it for when /proc is missing) is owned by root or euid and not writable by
- * group or other unless sticky, from fd's own directory (or fd itself, when
- * self) up to /. Else what is wrong, naming the directory and the command
- * that fixes it (static text, valid until the next call). */
-const char *file_dirs_problem(int fd, const char *path, bool self, uid_t euid);
-/* NULL if the open file fd (opened as path) may be trusted: its
- * permissions (file_permission_problem), the directories on its resolved
- * path (file_dirs_problem), and the directories holding each symlink that
- * led to it. Else what is wrong, naming the resolved file or directory and
- * what to do (static text, valid until the next call). */
-const char *file_trust_problem(int fd, const char *path, const struct stat *st, bool holds_secret);
 /* Reads at most max bytes (-EFBIG beyond), NUL-terminated. */
 int file_read_all(int fd, size_t max, char **ret, size_t *ret_size);
 
