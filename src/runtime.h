@@ -41,6 +41,8 @@ int runtime_find_command(Runtime *rt);
 /* Finds c's command as execve() will; logs why it cannot run, with
  * ExecStart='s file:line. -errno. */
 int command_find(const Config *c, char **ret_path);
+/* Logs why execve() of the command failed, with ExecStart='s file:line. */
+void runtime_log_exec_error(const Runtime *rt, int r);
 /* Keeps path (taken over) and c's words for the next process. -errno. */
 int runtime_set_command(Runtime *rt, const Config *c, char *path);
 /* The FileDescriptorName= of every listener. */

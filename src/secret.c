@@ -101,13 +101,21 @@ int secret_read_fd(int fd, Secret *ret) {
         return r;
 }
 
-int secret_load_file(const char *path, Secret *ret, const char **ret_problem) {
+/* *ret_size: the file's size, for a message about a key too long. */
+static int load_file(const char *path, Secret *ret, const char **ret_problem, off_t *ret_size) {
         _cleanup_close_ int fd = -1;
         struct stat st;
+        *ret_size = -1;
         int r = trusted_open(path, TRUST_SECRET, &fd, &st, ret_problem);
         if (r < 0)
                 return r;
+        *ret_size = st.st_size;
         return secret_read_fd(fd, ret);
+}
+
+int secret_load_file(const char *path, Secret *ret, const char **ret_problem) {
+        off_t size;
+        return load_file(path, ret, ret_problem, &size);
 }
 
 int secret_random(Secret *ret) {
@@ -137,14 +145,25 @@ void secret_fingerprint(const Secret *s, char ret[static SECRET_FINGERPRINT_STRL
 
 /* ---- the messages both programs give about a key file ---- */
 
-int secret_report(int r, const char *what, const char *path, const char *problem) {
+#define KEY_RECIPE "(umask 077; head -c 32 /dev/urandom | base64 -w0 > %s)"
+
+int secret_report(int r, const char *what, const char *path, const char *problem, off_t size) {
         const char *p = path ? path : "it";
         if (problem)
                 return log_errno(-EACCES, "%s: refusing %s: %s", what, p, problem);
         switch (r) {
         case -E2BIG:
+                if (path && size > SECRET_MAX)
+                        return log_errno(-EBADMSG, "%s: %s holds %lld bytes, more than the %d a key can have "
+                                         "(TCP_MD5SIG_MAXKEYLEN; keys are never cut); make a new one: " KEY_RECIPE,
+                                         what, p, (long long) size, SECRET_MAX, p);
                 return log_errno(-EBADMSG, "%s: %s holds more than %d bytes (TCP_MD5SIG_MAXKEYLEN); keys are never cut",
                                  what, p, SECRET_MAX);
+        case -ENOENT:
+                if (path)
+                        return log_errno(r, "%s: cannot read %s: %s; to make a new key: " KEY_RECIPE
+                                         " (the peers need the same key)", what, p, strerror(-r), p);
+                return log_errno(r, "%s: cannot read %s: %s", what, p, strerror(-r));
         case -ENODATA:
                 return log_errno(-EBADMSG, "%s: %s is empty", what, p);
         case -EISDIR:
@@ -166,9 +185,10 @@ void secret_warn_line_end(const char *what, const char *path, const Secret *s) {
 
 int secret_load_reported(const char *what, const char *path, Secret *ret) {
         const char *problem = NULL;
-        int r = secret_load_file(path, ret, &problem);
+        off_t size;
+        int r = load_file(path, ret, &problem, &size);
         if (r < 0)
-                return secret_report(r, what, path, problem);
+                return secret_report(r, what, path, problem, size);
         secret_warn_line_end(what, path, ret);
         return 0;
 }

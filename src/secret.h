@@ -43,8 +43,9 @@ int file_read_all(int fd, size_t max, char **ret, size_t *ret_size);
 
 /* Logs why a key file (path, or NULL for "it": an fd) could not be used,
  * after what ("FILE:LINE: SecretFile=", "--key-file"), as both programs
- * word it; returns r as the exit code rule wants it (-EACCES, -EBADMSG). */
-int secret_report(int r, const char *what, const char *path, const char *problem);
+ * word it, with size, the file's size when known (else -1); returns r as
+ * the exit code rule wants it (-EACCES, -EBADMSG). */
+int secret_report(int r, const char *what, const char *path, const char *problem, off_t size);
 /* Warns when the secret ends in '\r': a key file with CRLF line ends. */
 void secret_warn_line_end(const char *what, const char *path, const Secret *s);
 /* secret_load_file(), then secret_report() or secret_warn_line_end(). */

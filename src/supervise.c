@@ -73,7 +73,7 @@ static _Noreturn void child_exec(const SuperviseOptions *o, const Runtime *rt) {
         if (r >= 0)
                 r = process_exec(&d.spec);
         daemon_spec_free(&d); /* a leak checker judges this process at _exit */
-        log_error("cannot execute %s: %s", rt->path, strerror(-r));
+        runtime_log_exec_error(rt, r);
         _exit(exec_exit_code(r));
 }
 
@@ -128,7 +128,7 @@ static int spawn_daemon(const Runtime *rt, const SuperviseOptions *o, pid_t *ret
         }
         if (pid == 0)
                 return log_errno(r, "cannot start %s: %s", rt->path, strerror(-r));
-        log_error("cannot execute %s: %s", rt->path, strerror(-r));
+        runtime_log_exec_error(rt, r);
         int st = child_status(pid); /* it has exited already with exec_exit_code(r) */
         return st > 0 ? st : exec_exit_code(r);
 }

@@ -426,7 +426,7 @@ static int exec_daemon(Runtime *rt) {
         /* Close every listener (all fds from 3) before reporting, so nothing
          * listens while we exit. */
         (void) fds_close_from(3);
-        log_error("cannot execute %s: %s", rt->path, strerror(-r));
+        runtime_log_exec_error(rt, r);
         return r;
 }
 

@@ -323,7 +323,7 @@ static int key_load_arg(const KeyArg *a, Secret *ret, char **ret_what) {
                 if (r == -EBADF)
                         return log_errno(-EINVAL, "%s: not an open file descriptor", what);
                 if (r < 0)
-                        return secret_report(r, what, NULL, NULL);
+                        return secret_report(r, what, NULL, NULL, -1);
                 secret_warn_line_end(what, NULL, ret);
         } else {
                 _cleanup_free_ char *path = NULL;

@@ -277,7 +277,7 @@ unwiped_start() {
 # Runs as nobody. A checkout under a 0700 directory (a clone in /root) is
 # out of nobody's reach, so nobody runs copies: nobody_setup puts the
 # programs nobody needs in $NB (under $T, made traversable) and defines
-# NB_ACTIVATE, NB_ECHO_DAEMON, NB_MEMDUMP, NB_UNWIPED, NB_WRAP (the guard
+# NB_ACTIVATE, NB_ECHO_DAEMON, NB_MEMDUMP, NB_UNWIPED, NB_PATH_SWAP, NB_WRAP (the guard
 # and valgrind prefix for NB_ACTIVATE) and AS_NOBODY, the prefix that runs
 # a command as nobody:nogroup ("${AS_NOBODY[@]}" [--setpriv-option...] CMD...).
 # AS_NOBODY refuses, loudly, a command naming anything in the checkout or
@@ -290,13 +290,15 @@ nobody_setup() {
         chmod 711 "$T"
         NB=$T/nb-bin
         mkdir -m 755 "$NB"
-        for f in "$ACTIVATE" "$ECHO_DAEMON" "$LISTEN_GUARD_SO" "$BUILD/tests/unwiped-secret" "$SRC_ROOT/tests/helpers/memdump.py"; do
+        for f in "$ACTIVATE" "$ECHO_DAEMON" "$LISTEN_GUARD_SO" "$BUILD/tests/unwiped-secret" "$BUILD/tests/path-swap" \
+                 "$SRC_ROOT/tests/helpers/memdump.py"; do
                 install -m 755 "$f" "$NB/"
         done
         NB_ACTIVATE=$NB/tcpmd5-activate
         NB_ECHO_DAEMON=$NB/echo-daemon
         NB_MEMDUMP=$NB/memdump.py
         NB_UNWIPED=$NB/unwiped-secret
+        NB_PATH_SWAP=$NB/path-swap
         NB_WRAP="env LD_PRELOAD=$NB/listen-guard.so LISTEN_GUARD_TARGET=$NB_ACTIVATE LISTEN_GUARD_LOG=$LISTEN_GUARD_LOG"
         NB_WRAP+=" ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0${VG:+ $VG}"
         : > "$T/nobody-refused.log"

@@ -88,6 +88,31 @@ expect_rc 0 "ExecStart= with '\\;' and a trailing '\\\\' is accepted" $WRAP "$AC
 expect_eq "$(grep '^command' "$T/last.out")" "command /bin/sh -c 'echo a ; echo b' 'x\\'" \
         "--check shows the words the shell would read back"
 
+# --- key files: too long, missing; a command that is no program ------------------
+head -c 88 /dev/zero | tr '\0' a > "$T/long.key"; chmod 600 "$T/long.key"
+printf '%s\n' "${good[@]:0:6}" "SecretFile = $T/long.key" > "$T/long.conf"
+expect_rc 78 "a key file of 88 bytes" $WRAP "$ACTIVATE" --config "$T/long.conf" --check
+says "$T/long.conf:7: SecretFile=: $T/long.key holds 88 bytes, more than the 80 a key can have" \
+        "a key file of 88 bytes: its length and the limit"
+says "make a new one: (umask 077; head -c 32 /dev/urandom | base64 -w0 > $T/long.key)" \
+        "a key file of 88 bytes: the recipe"
+printf '%s\n' "${good[@]:0:6}" "SecretFile = $T/none.key" > "$T/none.conf"
+expect_rc 78 "a missing key file" $WRAP "$ACTIVATE" --config "$T/none.conf" --check
+says "$T/none.conf:7: SecretFile=: cannot read $T/none.key: No such file or directory; to make a new key: (umask 077; head -c 32 /dev/urandom | base64 -w0 > $T/none.key)" \
+        "a missing key file: how to make one with the right mode"
+# What the recipe makes is a key the activator takes.
+(umask 077; head -c 32 /dev/urandom | base64 -w0 > "$T/none.key")
+expect_rc 0 "the recipe's key is accepted" $WRAP "$ACTIVATE" --config "$T/none.conf" --check
+printf 'echo hi\n' > "$T/noshebang"; chmod 755 "$T/noshebang"
+printf '%s\n' "${good[@]:0:3}" "ExecStart = $T/noshebang" "${good[@]:4}" > "$T/noshebang.conf"
+for how in --check ""; do
+        expect_rc 126 "ExecStart= of a script without #! ${how:-(a start)}" $WRAP "$ACTIVATE" --config "$T/noshebang.conf" $how
+        says "$T/noshebang.conf:4: ExecStart=$T/noshebang: neither a program nor a script with a #! line: add one (#!/bin/sh) or name the interpreter (ExecStart = /bin/sh $T/noshebang)" \
+                "a script without #! ${how:-(a start)}: file:line and what to write"
+done
+printf '#!/bin/sh\necho hi\n' > "$T/noshebang"
+expect_rc 0 "control: with a #! line it is accepted" $WRAP "$ACTIVATE" --config "$T/noshebang.conf" --check
+
 # --- a key file with CRLF line ends --------------------------------------------------
 printf 'secret-k\r\n' > "$T/crlf.key"; chmod 600 "$T/crlf.key"
 printf '%s\n' "${good[@]:0:6}" "SecretFile = $T/crlf.key" > "$T/crlf.conf"

@@ -79,7 +79,7 @@ expect_rc 77 "a key file others can read is refused" connect -k "$T/open.key" 12
 expect_stderr "group or other can read" "and the message says why"
 head -c 81 /dev/zero | tr '\0' k > "$T/long.key"; chmod 600 "$T/long.key"
 expect_rc 78 "an 81-byte key is refused, not cut" connect -k "$T/long.key" 127.0.0.1 2222
-expect_stderr "more than 80 bytes" "and the message says so"
+expect_stderr "holds 81 bytes, more than the 80" "and the message says so"
 : > "$T/empty.key"; chmod 600 "$T/empty.key"
 expect_rc 78 "an empty key is refused" connect -k "$T/empty.key" 127.0.0.1 2222
 expect_rc 78 "a missing key file" connect -k "$T/nonexistent.key" 127.0.0.1 2222

@@ -41,7 +41,7 @@ refused 78 "bad.conf:9: unknown setting Bogus=" "unknown setting" --config "$(co
 refused 78 "sec.conf:9: unknown section \[Sec\]" "unknown section" --config "$(conf sec '[Sec]' 'X=1')"
 refused 78 "cannot read $T/missing.key" "missing key file" --config "$(conf mk '[Key m]' 'Peer=192.0.2.0/24' "SecretFile=$T/missing.key")"
 printf '%081d' 0 > "$T/long.key"; chmod 600 "$T/long.key"
-refused 78 "more than 80 bytes" "81-byte key file" --config "$(conf lk '[Key l]' 'Peer=192.0.2.0/24' "SecretFile=$T/long.key")"
+refused 78 "holds 81 bytes, more than the 80" "81-byte key file" --config "$(conf lk '[Key l]' 'Peer=192.0.2.0/24' "SecretFile=$T/long.key")"
 refused 78 "longer than 80 bytes" "81-byte Secret=" --config "$(conf ls '[Key l]' 'Peer=192.0.2.0/24' "Secret=$(printf '%081d' 0)")"
 refused 78 "already claimed by \[Key good\]" "two keys for one prefix" --config "$(conf dup '[Key again]' 'Peer=::/0' 'SecretHex=0011')"
 refused 78 "did you mean 192.0.2.0/24" "prefix with host bits" --config "$(conf hb '[Key h]' 'Peer=192.0.2.9/24' 'SecretHex=00')"
@@ -77,8 +77,16 @@ refused 126 "not executable" "command not executable" --config "$(conf ok)" -- "
 # Executable, but no program the kernel can run (no #!, no ELF): execve
 # fails with ENOEXEC after the listeners exist. Shells exit 126 for it.
 printf 'echo this is not a program\n' > "$T/garbage"; chmod 755 "$T/garbage"
-refused 126 "cannot execute $T/garbage: Exec format error" "command with an exec format error" --config "$(conf ok)" -- "$T/garbage"
-refused 126 "cannot execute $T/garbage: Exec format error" "the same, supervised" --supervise --config "$(conf ok)" -- "$T/garbage"
+refused 126 "$T/garbage: neither a program nor a script with a #! line: add one" \
+        "a script without #!" --config "$(conf ok)" -- "$T/garbage"
+refused 126 "$T/garbage: neither a program nor a script with a #! line" "the same, supervised" \
+        --supervise --config "$(conf ok)" -- "$T/garbage"
+# Bytes that are no text are left to execve(), whose ENOEXEC says the same.
+printf '\001\002not a program\n' > "$T/binary"; chmod 755 "$T/binary"
+refused 126 "cannot execute $T/binary: neither a program nor a script with a #! line" \
+        "command with an exec format error" --config "$(conf ok)" -- "$T/binary"
+refused 126 "cannot execute $T/binary: neither a program nor a script with a #! line" \
+        "the same, supervised" --supervise --config "$(conf ok)" -- "$T/binary"
 # Not a regular file: a FIFO (opening it must not wait for a writer), a
 # device, a directory; refused as a config error, never read.
 mkfifo -m 600 "$T/fifo.key"

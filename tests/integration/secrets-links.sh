@@ -21,7 +21,7 @@ netns_new "$NS"
 marker=$T/started
 printf '#!/bin/sh\ntouch %s\n' "$marker" > "$T/cmd"; chmod 755 "$T/cmd"
 chmod 755 "$T" # for nobody's links
-AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+nobody_setup # defines AS_NOBODY
 # fp SECRET: the fingerprint --check and tcpmd5-connect -v print for SECRET.
 fp() { printf 'tcpmd5 key fingerprint v1\0%s' "$1" | sha256sum | cut -c1-16; }
 GOOD_FP=$(fp good-secret-k1)

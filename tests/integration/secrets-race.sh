@@ -11,11 +11,11 @@
 # meanwhile sees the attacker's file and the real one. Last, the same
 # under --watch: reload after reload, the attacker's key never gets in.
 . "$(dirname "$0")/../lib.sh"
-SWAP=$BUILD/tests/path-swap
 
 netns_new "$NS"
 chmod 755 "$T"
-AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+nobody_setup # nobody runs copies: the checkout may be out of its reach
+SWAP=$NB_PATH_SWAP
 fp() { printf 'tcpmd5 key fingerprint v1\0%s' "$1" | sha256sum | cut -c1-16; }
 GOOD_FP=$(fp good-secret-k1)
 EVIL_FP=$(fp 00000000)

@@ -94,7 +94,7 @@ check "the daemon was not restarted" kill -0 "$daemon"
 # An 81-byte secret: refused as a whole; the old keys and the process stay.
 head -c 81 /dev/zero | tr '\0' x > "$T/office.key"
 check "invalid reload reported" hup failed_reloads 1
-check "the message names the problem" wait_for 300 grep -q "holds more than 80 bytes" "$T/bg.err"
+check "the message names the problem" wait_for 300 grep -q "holds 81 bytes, more than the 80" "$T/bg.err"
 check "the supervisor is still running" kill -0 "$sup"
 check "invalid reload: the current key still gets in" echo_ok "$NS" "$T/new.key" 127.0.0.1 2222
 check "invalid reload: the current key still gets in (IPv6)" echo_ok "$NS" "$T/new.key" ::1 2222
