@@ -16,6 +16,7 @@
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
+#include "reload-child.h"
 #include "reload.h"
 #include "resident.h"
 #include "sigfd.h"
@@ -93,7 +94,7 @@ static _Noreturn void child_start(const SuperviseOptions *o, Runtime *rt, int so
         }
         if ((r = listener_set_open(rt->config, &rt->listeners)) < 0)
                 _exit(exit_code_from_error(r));
-        if ((r = resident_send(sock, rt, true)) < 0) {
+        if ((r = resident_send(sock, rt)) < 0) {
                 log_error("cannot hand the listeners to the supervisor: %s", strerror(-r));
                 _exit(EXIT_OSERR);
         }
@@ -156,7 +157,7 @@ static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child
         *ret_child = child;
         close(sv[1]);
         char mode = 0;
-        int r = read(sv[0], &mode, 1) == 1 && mode == 'S' ? resident_receive(sv[0], rt, true) : -ENODATA;
+        int r = read(sv[0], &mode, 1) == 1 && mode == 'S' ? resident_receive(sv[0], rt) : -ENODATA;
         close(sv[0]);
         if (r >= 0)
                 return 0;
@@ -176,28 +177,35 @@ static void forward(const SuperviseOptions *o, pid_t child, int sig) {
                 log_warning("cannot pass signal %d (%s) on: %m", sig, strsignal(sig));
 }
 
-/* Reaps every zombie, the main child's and orphans' alike (as PID 1 or
- * subreaper they all end up ours). True once the main child has ended. */
-static bool reap(pid_t child, int *ret_status) {
-        bool ended = false;
-        int st;
-        pid_t p;
-        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-                if (p == child) {
-                        *ret_status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
-                        ended = true;
-                }
-        return ended;
-}
-
-/* The state of the loop: what reload() needs, and the file watch. */
+/* The state of the loop: what a reload needs, the reload running in a
+ * child, and the file watch. */
 typedef struct Supervisor {
         const SuperviseOptions *o;
         pid_t child;
         Runtime *rt;
+        ReloadChild *reload;   /* the reload under way, when its config is read in a child */
+        struct timespec reload_read_at; /* when it started reading */
+        bool reload_forward;   /* pass SIGHUP on once it is over */
+        bool hup_waiting;      /* a SIGHUP came meanwhile: one more reload after it */
         Watch *watch;          /* with --watch */
         bool reload_due;       /* a watched file changed; reload when quiet */
 } Supervisor;
+
+/* Reaps every zombie, the main child's, a reload child's and orphans'
+ * alike (as PID 1 or subreaper they all end up ours). True once the main
+ * child has ended. */
+static bool reap(Supervisor *s, int *ret_status) {
+        bool ended = false;
+        int st;
+        pid_t p;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+                if (p == s->child) {
+                        *ret_status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+                        ended = true;
+                } else if (s->reload)
+                        (void) reload_child_reaped(s->reload, p, st);
+        return ended;
+}
 
 /* Watches the files of the config in force, read at read_at; a change
  * since then may have come before the watch on its directory. */
@@ -211,28 +219,75 @@ static void rewatch(Supervisor *s, struct timespec read_at) {
                 s->reload_due = true;
 }
 
-static void supervisor_reload(Supervisor *s, const char *trigger) {
-        struct timespec read_at = watch_clock();
-        (void) reload(s->rt, trigger);
+static void supervisor_reload(Supervisor *s, const char *trigger, bool pass_on);
+
+/* After a reload, whichever way it ended. */
+static void reload_over(Supervisor *s, struct timespec read_at, bool pass_on) {
         if (s->o->watch)
                 rewatch(s, read_at);
+        if (pass_on && s->o->forward_reload)
+                forward(s->o, s->child, SIGHUP);
         (void) malloc_trim(0);
+        if (s->hup_waiting) {
+                s->hup_waiting = false;
+                supervisor_reload(s, "SIGHUP", true);
+        }
+}
+
+/* pass_on: a SIGHUP asked for it, to be passed on to the daemon after. A
+ * request while a reload runs waits for its end. */
+static void supervisor_reload(Supervisor *s, const char *trigger, bool pass_on) {
+        struct timespec read_at = watch_clock();
+        if (s->reload) {
+                s->hup_waiting |= pass_on;
+                s->reload_due |= !pass_on;
+                return;
+        }
+        if (s->rt->config) { /* the listeners are ours: on demand, then supervised */
+                (void) reload(s->rt, trigger);
+                reload_over(s, read_at, pass_on);
+                return;
+        }
+        if (reload_child_start(s->rt, trigger, &s->reload) < 0) {
+                reload_over(s, read_at, pass_on);
+                return;
+        }
+        s->reload_read_at = read_at;
+        s->reload_forward = pass_on;
+}
+
+static void reload_finish(Supervisor *s) {
+        (void) reload_child_finish(TAKE_PTR(s->reload), s->rt);
+        reload_over(s, s->reload_read_at, s->reload_forward);
+}
+
+/* The supervisor stops: the reload under way ends now, keys unchanged. */
+static void reload_cancel(Supervisor *s, const char *why) {
+        if (s->reload)
+                reload_child_cancel(TAKE_PTR(s->reload), why);
+        s->hup_waiting = false;
 }
 
 /* One signal: >= 0 is the exit status once the daemon has ended. */
 static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
         int sig = (int) si->ssi_signo, status;
-        if (sig == SIGCHLD)
-                return reap(s->child, &status) ? status : -1;
+        if (sig == SIGCHLD) {
+                if (!reap(s, &status))
+                        return -1;
+                reload_cancel(s, "the daemon ended");
+                return status;
+        }
         /* A SIGPIPE from our own write to a closed stderr is ours. */
         if (si->ssi_code == SI_USER && (pid_t) si->ssi_pid == getpid())
                 return -1;
-        if (sig == SIGHUP)
-                supervisor_reload(s, "SIGHUP");
-        if (sig == SIGHUP && !s->o->forward_reload)
+        if (sig == SIGHUP) {
+                supervisor_reload(s, "SIGHUP", true);
                 return -1;
-        if (sig == SIGTERM || sig == SIGINT)
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+                reload_cancel(s, strsignal(sig));
                 (void) notify_stopping();
+        }
         forward(s->o, s->child, sig);
         return -1;
 }
@@ -243,36 +298,45 @@ static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
 
 static int supervise_loop(Supervisor *s, int sfd) {
         for (;;) {
-                struct pollfd p[2] = {
+                struct pollfd p[4] = {
                         { .fd = sfd, .events = POLLIN },
                         { .fd = s->watch ? watch_fd(s->watch) : -1, .events = POLLIN },
+                        { .fd = -1 },
+                        { .fd = -1 },
                 };
-                int k = poll(p, 2, s->reload_due ? WATCH_QUIET_MS : -1);
+                if (s->reload)
+                        reload_child_pollfds(s->reload, &p[2]);
+                int k = poll(p, 4, s->reload_due ? WATCH_QUIET_MS : -1);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0)
                         return log_errno(-errno, "poll failed: %m");
-                if (k == 0 && s->reload_due) {
+                if (k == 0 && s->reload_due && !s->reload) {
                         s->reload_due = false;
-                        supervisor_reload(s, watch_changed(s->watch));
+                        supervisor_reload(s, watch_changed(s->watch), false);
                         continue;
                 }
                 if (p[1].revents && watch_drain(s->watch))
                         s->reload_due = true;
-                if (!(p[0].revents & POLLIN))
-                        continue;
-                struct signalfd_siginfo si;
-                int r;
-                while ((r = sigfd_read_info(sfd, &si)) > 0) {
-                        int status = on_signal(s, &si);
-                        if (status >= 0)
-                                return status;
+                if (s->reload)
+                        reload_child_event(s->reload, &p[2]);
+                if (p[0].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        int r;
+                        while ((r = sigfd_read_info(sfd, &si)) > 0) {
+                                int status = on_signal(s, &si);
+                                if (status >= 0)
+                                        return status;
+                        }
+                        if (r < 0) {
+                                log_error("cannot read signals: %s; stopping the daemon", strerror(-r));
+                                reload_cancel(s, "cannot read signals");
+                                forward(s->o, s->child, SIGKILL);
+                                return r;
+                        }
                 }
-                if (r < 0) {
-                        log_error("cannot read signals: %s; stopping the daemon", strerror(-r));
-                        forward(s->o, s->child, SIGKILL);
-                        return r;
-                }
+                if (s->reload && reload_child_over(s->reload))
+                        reload_finish(s);
         }
 }
 
@@ -316,6 +380,7 @@ int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode) 
         /* Whatever start-up left freed in the heap; we stay resident for long. */
         (void) malloc_trim(0);
         r = supervise_loop(&s, sfd);
+        reload_cancel(&s, "the supervisor stops");
         watch_free(s.watch);
         return r;
 }
