@@ -108,7 +108,7 @@ static int child_prepare(ReloadChild *c, int *ret_theirs) {
 int reload_child_start(Runtime *rt, const char *trigger, ReloadChild **ret) {
         *ret = NULL;
         (void) notify_reloading(trigger);
-        ReloadChild *c = calloc(1, sizeof *c);
+        ReloadChild *c = malloc(sizeof *c);
         int theirs = -1, r = -ENOMEM;
         if (c) {
                 *c = (ReloadChild) { .pid = -1, .sock = -1, .timer = -1, .trigger = strdup(trigger) };
@@ -191,26 +191,44 @@ static int child_outcome(const ReloadChild *c) {
         return 0;
 }
 
+/* Where the new source goes once the keys are in: over the old text when
+ * the size is the same (a key rotation), as the tables, so that the heap
+ * does not grow; else a copy made now, before any key changes. NULL (and
+ * *ret_copy NULL) for in place; -ENOMEM. */
+static int source_prepare(const ConfigSource *old, const ConfigSource *new, char **ret_copy) {
+        *ret_copy = NULL;
+        if (old->data && old->size == new->size)
+                return 0;
+        if (!(*ret_copy = malloc(new->size ? new->size : 1)))
+                return -ENOMEM;
+        memcpy(*ret_copy, new->data, new->size);
+        return 0;
+}
+
 /* Parses and installs the whole message. Logs. */
 static int child_commit(ReloadChild *c, Runtime *rt) {
         ReloadTarget t;
         ConfigSource source;
         ReloadStats stats;
+        char *copy;
         int r = resident_parse_reload(c->inbox.buf, c->inbox.size, &rt->listeners, &t, &source);
         if (r < 0)
                 return log_errno(r, "reload: the reload process sent a malformed message (%s); the old keys stay",
                                  strerror(-r));
-        resident_inbox_done(&c->inbox);
-        r = reload_install(&rt->listeners, &t, &stats);
-        reload_target_done(&t);
-        if (r < 0) {
-                config_source_done(&source);
-                return r;
+        if ((r = source_prepare(&rt->source, &source, &copy)) < 0)
+                log_errno(r, "reload: out of memory; the old keys stay");
+        else if ((r = reload_install(&rt->listeners, &t, &stats)) < 0)
+                config_source_done(&(ConfigSource) { copy, source.size });
+        else {
+                if (copy) {
+                        config_source_done(&rt->source);
+                        rt->source = (ConfigSource) { copy, source.size };
+                } else if (source.size)
+                        memcpy(rt->source.data, source.data, source.size);
+                reload_log_done(&rt->listeners, &stats);
         }
-        config_source_done(&rt->source);
-        rt->source = source;
-        reload_log_done(&rt->listeners, &stats);
-        return 0;
+        reload_target_done(&t);
+        return r;
 }
 
 int reload_child_finish(ReloadChild *c, Runtime *rt) {

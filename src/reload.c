@@ -65,8 +65,8 @@ int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n
                 size_t *ret_n) {
         _cleanup_free_ const KeyEntry **so = sorted_pointers(old, n_old);
         _cleanup_free_ const KeyEntry **sn = sorted_pointers(new, n_new);
-        _cleanup_free_ const KeyEntry **match = calloc(n_new ? n_new : 1, sizeof *match); /* new[j]'s old */
-        _cleanup_free_ bool *kept = calloc(n_old ? n_old : 1, sizeof *kept);
+        _cleanup_free_ const KeyEntry **match = malloc0(n_new, sizeof *match); /* new[j]'s old */
+        _cleanup_free_ bool *kept = malloc0(n_old, sizeof *kept);
         ReloadStep *steps = malloc((n_old + n_new + 1) * sizeof *steps);
         if (!so || !sn || !match || !kept || !steps) {
                 free(steps);
@@ -136,7 +136,7 @@ int reload_apply(int fd, const ReloadStep *steps, size_t n, size_t *ret_failed, 
 /* ---- the target: what every listener is to hold ---- */
 
 void reload_target_done(ReloadTarget *t) {
-        for (size_t i = 0; t->tables && i < t->n; i++)
+        for (size_t i = 0; t->tables && !t->borrowed && i < t->n; i++)
                 key_table_free(t->tables[i].v, t->tables[i].n);
         free(t->tables);
         *t = (ReloadTarget) { 0 };
@@ -145,7 +145,7 @@ void reload_target_done(ReloadTarget *t) {
 /* The same catch-all secret as the listeners hold, so catch-alls that stay
  * need no step. */
 int reload_plan(const ListenerSet *live, const Config *old, const Config *new, ReloadTarget *ret) {
-        ReloadTarget t = { .tables = calloc(live->n ? live->n : 1, sizeof *t.tables), .n = live->n,
+        ReloadTarget t = { .tables = malloc0(live->n, sizeof *t.tables), .n = live->n,
                            .old = connection_options(old), .new = connection_options(new) };
         if (!t.tables)
                 return -ENOMEM;
@@ -191,28 +191,38 @@ bool reload_target_valid(const ListenerSet *live, const ReloadTarget *t) {
 
 /* ---- every live listener, all or nothing ---- */
 
-/* One listener's steps from the table it holds to its target table. */
+/* One listener's steps from the table it holds to its target table, and
+ * the record of that table when it does not fit over the old one: made
+ * before any step, so that recording it afterwards cannot fail. */
 typedef struct ListenerChange {
         ReloadStep *steps;
         size_t n_steps;
+        KeyEntry *record;
 } ListenerChange;
 
-static void changes_free(ListenerChange *v, size_t n) {
-        for (size_t i = 0; v && i < n; i++)
+static void changes_free(ListenerChange *v, const ReloadTarget *t) {
+        for (size_t i = 0; v && i < t->n; i++) {
                 free(v[i].steps);
+                key_table_free(v[i].record, t->tables[i].n);
+        }
         free(v);
 }
 
 static int changes_plan(const ListenerSet *live, const ReloadTarget *t, ListenerChange **ret) {
-        ListenerChange *v = calloc(live->n ? live->n : 1, sizeof *v);
+        ListenerChange *v = malloc0(live->n, sizeof *v);
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < live->n; i++) {
                 const Listener *l = &live->v[i];
-                if (reload_diff(l->keys, l->n_keys, t->tables[i].v, t->tables[i].n, &v[i].steps, &v[i].n_steps) < 0) {
-                        changes_free(v, live->n);
+                const KeyTable *n = &t->tables[i];
+                bool fits = l->keys && l->n_keys == n->n;
+                if ((!fits && !(v[i].record = malloc((n->n ? n->n : 1) * sizeof *n->v))) ||
+                    reload_diff(l->keys, l->n_keys, n->v, n->n, &v[i].steps, &v[i].n_steps) < 0) {
+                        changes_free(v, t);
                         return -ENOMEM;
                 }
+                if (v[i].record)
+                        memcpy(v[i].record, n->v, n->n * sizeof *n->v);
         }
         *ret = v;
         return 0;
@@ -263,8 +273,8 @@ static int changes_apply(ListenerSet *live, const ListenerChange *v, const Reloa
         return 0;
 }
 
-/* The listeners now hold the target's tables: keep those, drop the old. */
-static void changes_commit(ListenerSet *live, const ListenerChange *v, ReloadTarget *t, ReloadStats *stats) {
+/* The listeners now hold the target's tables: record them. */
+static void changes_commit(ListenerSet *live, ListenerChange *v, const ReloadTarget *t, ReloadStats *stats) {
         for (size_t i = 0; i < live->n; i++) {
                 Listener *l = &live->v[i];
                 for (size_t j = 0; j < v[i].n_steps; j++) {
@@ -273,10 +283,14 @@ static void changes_commit(ListenerSet *live, const ListenerChange *v, ReloadTar
                         stats->replaced += op == RELOAD_REPLACE;
                         stats->deleted += op == RELOAD_DELETE;
                 }
-                key_table_free(l->keys, l->n_keys);
-                l->keys = TAKE_PTR(t->tables[i].v);
-                l->n_keys = t->tables[i].n;
-                t->tables[i].n = 0;
+                const KeyTable *n = &t->tables[i];
+                if (!v[i].record && n->n)
+                        memcpy(l->keys, n->v, n->n * sizeof *n->v);
+                else {
+                        key_table_free(l->keys, l->n_keys);
+                        l->keys = TAKE_PTR(v[i].record);
+                        l->n_keys = n->n;
+                }
                 stats->keys += l->n_keys;
         }
 }
@@ -314,7 +328,7 @@ static void options_undo(ListenerSet *live, ConnectionOptions old, ConnectionOpt
                         (void) listener_connection_options(live->v[i].fd, old, &step);
 }
 
-int reload_install(ListenerSet *live, ReloadTarget *t, ReloadStats *ret_stats) {
+int reload_install(ListenerSet *live, const ReloadTarget *t, ReloadStats *ret_stats) {
         ListenerChange *changes = NULL;
         ReloadStats stats = { 0 };
         if (t->n != live->n)
@@ -327,7 +341,7 @@ int reload_install(ListenerSet *live, ReloadTarget *t, ReloadStats *ret_stats) {
                 options_undo(live, t->old, t->new);
         if (r >= 0)
                 changes_commit(live, changes, t, &stats);
-        changes_free(changes, live->n);
+        changes_free(changes, t);
         if (r >= 0 && ret_stats)
                 *ret_stats = stats;
         return r;

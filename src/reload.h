@@ -60,6 +60,7 @@ typedef struct ReloadTarget {
         KeyTable *tables;
         size_t n;
         ConnectionOptions old, new;
+        bool borrowed;         /* the entries lie in a message that owns them (resident.c) */
 } ReloadTarget;
 
 /* new's key plan for every live listener (its shape, the live catch-all
@@ -70,15 +71,17 @@ int reload_plan(const ListenerSet *live, const Config *old, const Config *new, R
  * of 1..80 bytes, a terminated name), no (address, prefix, interface)
  * twice in a table. */
 bool reload_target_valid(const ListenerSet *live, const ReloadTarget *t);
-/* Wipes every secret and frees. */
+/* Wipes every secret and frees (the entries only unless borrowed). */
 void reload_target_done(ReloadTarget *t);
 
 /* Installs t over what the listeners hold: the connection options, then
  * every listener's keys (its table against t's), all of it or, on any
- * error, none. On success the listeners hold t's tables (taken from t).
+ * error, none. On success the listeners hold copies of t's tables: over
+ * the old ones where the size is the same (a key rotation), so the
+ * resident heap does not grow from one reload to the next.
  * Logs each failure, ending "the old keys stay"; returns -errno with
  * everything as it was. */
-int reload_install(ListenerSet *live, ReloadTarget *t, ReloadStats *ret_stats);
+int reload_install(ListenerSet *live, const ReloadTarget *t, ReloadStats *ret_stats);
 /* Names every changed setting other than keys, warning about those only a
  * restart applies (RELOAD_NEXT_COMMAND ones too when daemon_runs: the
  * command they are for already runs). */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "util.h"
@@ -199,6 +200,8 @@ int resident_receive(int fd, Runtime *rt) {
 
 /* ---- a reload ---- */
 
+_Static_assert(sizeof(ListenerHeader) % _Alignof(KeyEntry) == 0, "tables must lie aligned in a message");
+
 /* After the size: this header, then per listener a ListenerHeader and its
  * table, then the source. */
 typedef struct ReloadHeader {
@@ -227,10 +230,13 @@ int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t,
         return r < 0 ? r : write_all(fd, source->data, source->size);
 }
 
+/* The message in a mapping of its own, not the heap: it is gone again at
+ * once, and would leave the resident supervisor's heap fragmented. */
 void resident_inbox_done(ResidentInbox *in) {
-        if (in->buf)
+        if (in->buf) {
                 explicit_bzero(in->buf, in->size);
-        free(in->buf);
+                (void) munmap(in->buf, in->size ? in->size : 1);
+        }
         *in = (ResidentInbox) { 0 };
 }
 
@@ -244,8 +250,12 @@ static int inbox_space(ResidentInbox *in, void **ret, size_t *ret_n) {
         }
         if (in->size > RESIDENT_RELOAD_MAX)
                 return -EBADMSG;
-        if (!in->buf && !(in->buf = malloc(in->size ? in->size : 1)))
-                return -ENOMEM;
+        if (!in->buf) {
+                void *p = mmap(NULL, in->size ? in->size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED)
+                        return -ENOMEM;
+                in->buf = p;
+        }
         *ret = in->buf + in->got;
         *ret_n = in->size - in->got;
         return 0;
@@ -302,16 +312,14 @@ static bool options_from(const uint8_t *v, ConnectionOptions *ret) {
         return true;
 }
 
-/* A table's entries, straight from the message into a new allocation (no
- * copy of a secret on the stack). */
+/* A table's entries where they lie in the message: aligned, as every part
+ * before them has a size that is a multiple of the alignment. */
 static int take_table(Cursor *c, uint64_t n, KeyTable *ret) {
-        if (n > c->left / sizeof(KeyEntry))
+        if (n > c->left / sizeof(KeyEntry) || (uintptr_t) c->p % _Alignof(KeyEntry) != 0)
                 return -EBADMSG;
-        KeyEntry *v = malloc((n ? n : 1) * sizeof *v);
-        if (!v)
-                return -ENOMEM;
-        take(c, v, n * sizeof *v);
-        *ret = (KeyTable) { v, n };
+        *ret = (KeyTable) { (KeyEntry *) c->p, n };
+        c->p += n * sizeof(KeyEntry);
+        c->left -= n * sizeof(KeyEntry);
         return 0;
 }
 
@@ -332,25 +340,21 @@ int resident_parse_reload(const void *buf, size_t size, const ListenerSet *live,
                           ConfigSource *ret_source) {
         Cursor c = { buf, size };
         ReloadHeader h;
-        ReloadTarget t = { 0 };
+        ReloadTarget t = { .borrowed = true };
         if (!take(&c, &h, sizeof h) || h.n_listeners != live->n || !options_from(h.options, &t.old) ||
             !options_from(h.options + 2, &t.new))
                 return -EBADMSG;
         t.n = live->n;
-        if (!(t.tables = calloc(t.n ? t.n : 1, sizeof *t.tables)))
+        if (!(t.tables = malloc0(t.n, sizeof *t.tables)))
                 return -ENOMEM;
         int r = parse_tables(&c, live, &t);
         if (r >= 0 && (h.source_size != c.left || !reload_target_valid(live, &t)))
                 r = -EBADMSG;
-        char *source = r >= 0 ? malloc(c.left ? c.left : 1) : NULL;
-        if (r >= 0 && !source)
-                r = -ENOMEM;
         if (r < 0) {
                 reload_target_done(&t);
                 return r;
         }
-        memcpy(source, c.p, c.left);
-        *ret_source = (ConfigSource) { source, c.left };
+        *ret_source = (ConfigSource) { (char *) c.p, c.left };
         *ret = t;
         return 0;
 }

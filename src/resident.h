@@ -45,11 +45,12 @@ int resident_inbox_read(ResidentInbox *in, int fd);
 /* Wipes (the tables hold secrets) and frees. */
 void resident_inbox_done(ResidentInbox *in);
 
-/* Parses a whole message (the bytes after the size) into *ret and
- * *ret_source, new allocations, after checking all of it against live:
- * the listener count, each listener's address and shape, every count and
- * size within what arrived, every entry well formed
- * (reload_target_valid()), and the end of the message reached exactly.
- * live is only read. -EBADMSG, -ENOMEM; nothing allocated then. */
+/* Parses a whole message (the bytes after the size, as the inbox holds
+ * them) after checking all of it against live: the listener count, each
+ * listener's address and shape, every count and size within what arrived,
+ * every entry well formed (reload_target_valid()), and the end of the
+ * message reached exactly. *ret's tables and *ret_source point into buf
+ * (ret->borrowed): valid while it is. live is only read. -EBADMSG,
+ * -ENOMEM; nothing allocated then. */
 int resident_parse_reload(const void *buf, size_t size, const ListenerSet *live, ReloadTarget *ret,
                           ConfigSource *ret_source);
