@@ -118,7 +118,7 @@ int reload_child_start(Runtime *rt, const char *trigger, ReloadChild **ret) {
         if (r >= 0 && (c->pid = fork()) < 0)
                 r = log_errno(-errno, "reload: cannot fork: %m; the old keys stay");
         if (r >= 0 && c->pid == 0) {
-                close_fd(&c->sock);
+                child_free(c); /* the supervisor's, not ours */
                 child_main(rt, theirs);
         }
         closep(&theirs);

@@ -213,8 +213,11 @@ typedef struct ReloadHeader {
 int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t, const ConfigSource *source) {
         if (t->n != live->n)
                 return -EINVAL;
-        ReloadHeader h = { .n_listeners = t->n, .source_size = source->size,
-                           .options = { t->old.keep_alive, t->old.no_delay, t->new.keep_alive, t->new.no_delay } };
+        ReloadHeader h;
+        memset(&h, 0, sizeof h); /* the padding too: every byte sent is defined */
+        h.n_listeners = t->n;
+        h.source_size = source->size;
+        memcpy(h.options, (uint8_t[]) { t->old.keep_alive, t->old.no_delay, t->new.keep_alive, t->new.no_delay }, 4);
         uint64_t size = sizeof h + source->size;
         for (size_t i = 0; i < t->n; i++)
                 size += sizeof(ListenerHeader) + t->tables[i].n * sizeof(KeyEntry);
@@ -222,7 +225,11 @@ int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t,
         if (r >= 0)
                 r = write_all(fd, &h, sizeof h);
         for (size_t i = 0; r >= 0 && i < t->n; i++) {
-                ListenerHeader lh = { live->v[i].address, live->v[i].shape, t->tables[i].n };
+                ListenerHeader lh;
+                memset(&lh, 0, sizeof lh);
+                lh.address = live->v[i].address;
+                lh.shape = live->v[i].shape;
+                lh.n_keys = t->tables[i].n;
                 r = write_all(fd, &lh, sizeof lh);
                 if (r >= 0)
                         r = write_all(fd, t->tables[i].v, t->tables[i].n * sizeof(KeyEntry));
