@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -29,8 +30,14 @@ struct ReloadChild {
         bool exited;
         int status;            /* from waitpid(), once exited */
         bool timed_out;
-        char *trigger;
+        char trigger[256];     /* as much as STATUS= shows (notify.c) */
 };
+
+/* One reload at a time, and its record outside the heap: a resident
+ * supervisor's heap should not keep a page dirty for it
+ * (bench/supervise-memory). */
+static ReloadChild slot;
+static bool slot_taken;
 
 /* Closes *fd and forgets it. */
 static void close_fd(int *fd) {
@@ -79,8 +86,7 @@ static void child_free(ReloadChild *c) {
         close_fd(&c->sock);
         close_fd(&c->timer);
         resident_inbox_done(&c->inbox);
-        free(c->trigger);
-        free(c);
+        slot_taken = false;
 }
 
 static void notify_end(const Runtime *rt, const char *trigger, bool failed) {
@@ -108,13 +114,15 @@ static int child_prepare(ReloadChild *c, int *ret_theirs) {
 int reload_child_start(Runtime *rt, const char *trigger, ReloadChild **ret) {
         *ret = NULL;
         (void) notify_reloading(trigger);
-        ReloadChild *c = malloc(sizeof *c);
-        int theirs = -1, r = -ENOMEM;
-        if (c) {
-                *c = (ReloadChild) { .pid = -1, .sock = -1, .timer = -1, .trigger = strdup(trigger) };
-                r = c->trigger ? child_prepare(c, &theirs) : log_errno(-ENOMEM, "reload: out of memory; the old keys stay");
-        } else
-                log_error("reload: out of memory; the old keys stay");
+        if (slot_taken) {
+                notify_end(rt, trigger, true);
+                return log_errno(-EBUSY, "reload: one is under way already; the old keys stay");
+        }
+        ReloadChild *c = &slot;
+        *c = (ReloadChild) { .pid = -1, .sock = -1, .timer = -1 };
+        slot_taken = true;
+        snprintf(c->trigger, sizeof c->trigger, "%s", trigger);
+        int theirs = -1, r = child_prepare(c, &theirs);
         if (r >= 0 && (c->pid = fork()) < 0)
                 r = log_errno(-errno, "reload: cannot fork: %m; the old keys stay");
         if (r >= 0 && c->pid == 0) {
@@ -124,8 +132,7 @@ int reload_child_start(Runtime *rt, const char *trigger, ReloadChild **ret) {
         closep(&theirs);
         if (r < 0) {
                 notify_end(rt, trigger, true);
-                if (c)
-                        child_free(c);
+                child_free(c);
                 return r;
         }
         *ret = c;

@@ -67,11 +67,8 @@ int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n
         _cleanup_free_ const KeyEntry **sn = sorted_pointers(new, n_new);
         _cleanup_free_ const KeyEntry **match = malloc0(n_new, sizeof *match); /* new[j]'s old */
         _cleanup_free_ bool *kept = malloc0(n_old, sizeof *kept);
-        ReloadStep *steps = malloc((n_old + n_new + 1) * sizeof *steps);
-        if (!so || !sn || !match || !kept || !steps) {
-                free(steps);
+        if (!so || !sn || !match || !kept)
                 return -ENOMEM;
-        }
         for (size_t i = 0, j = 0; i < n_old && j < n_new;) {
                 int c = entry_compare(so[i], sn[j]);
                 if (c == 0) {
@@ -81,7 +78,17 @@ int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n
                 i += c <= 0;
                 j += c >= 0;
         }
+        /* Sized to what changes: a key rotation is one step, whatever the
+         * table's size (the resident supervisor's heap stays small). */
         size_t n = 0;
+        for (size_t j = 0; j < n_new; j++)
+                n += !match[j] || !secret_equal(&match[j]->secret, &new[j].secret);
+        for (size_t i = 0; i < n_old; i++)
+                n += !kept[i];
+        ReloadStep *steps = malloc((n ? n : 1) * sizeof *steps);
+        if (!steps)
+                return -ENOMEM;
+        n = 0;
         for (size_t j = 0; j < n_new; j++)
                 if (!match[j])
                         steps[n++] = (ReloadStep) { RELOAD_ADD, NULL, &new[j] };

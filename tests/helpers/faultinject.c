@@ -196,7 +196,9 @@ static __typeof__(&execve) real_execve;
 static __typeof__(&dup2) real_dup2;
 static __typeof__(&clone) real_clone;
 static __typeof__(&read) real_read;
+static __typeof__(&setsockopt) real_setsockopt; /* not dlsym() per call: see listen-guard.c */
 __attribute__((constructor)) static void init_real(void) {
+        real_setsockopt = REAL(setsockopt);
         real_read = REAL(read);
         if (!real_write)
                 real_write = REAL(write);
@@ -230,7 +232,7 @@ int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
         snprintf(d, sizeof d, "level=%d opt=%d", level, opt);
         if (hit(F_SETSOCKOPT, d))
                 return errno = fault_errno, -1;
-        return REAL(setsockopt)(fd, level, opt, v, len);
+        return real_setsockopt(fd, level, opt, v, len);
 }
 
 pid_t fork(void) {
