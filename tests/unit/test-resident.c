@@ -76,7 +76,9 @@ static int setup(void **state) {
                 memcpy(snapshot_keys[i], live_v[i].keys, live_v[i].n_keys * sizeof(KeyEntry));
         }
         assert_int_equal(reload_plan(&live, old, next, &target), 0);
-        source = (ConfigSource) { strdup("C/etc/t.conf\0the text"), 22 };
+        static const char text[] = "C/etc/t.conf\0the text"; /* a record as config-files.c writes it */
+        source = (ConfigSource) { malloc(sizeof text - 1), sizeof text - 1 };
+        memcpy(source.data, text, source.size);
         message = send_to_bytes(&target, &source, &message_size);
         config_free(old);
         config_free(next);
