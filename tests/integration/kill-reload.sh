@@ -147,7 +147,7 @@ kill_at() {
         else
                 fail "$what: no failed reload logged"; sed 's/^/#   /' "$T/fault.err" | head -5
         fi
-        expect_eq "$(sed -n 's/^failed=//p' "$T/fault.report" | cut -d' ' -f1,3-)" "$func killed" "$what: the child was killed there"
+        expect_eq "$(sed -n 's/^failed=//p' "$T/fault.report" | awk '{ print $1, $NF }')" "$func killed" "$what: the child was killed there"
         check "$what: the log names the kill, and that the old keys stay" \
                 grep -q "reload: the reload process was killed by signal 9 (Killed); the old keys stay" "$T/fault.err"
         check "$what: that is the only message" test "$(grep -c . "$T/fault.err")" = 1
