@@ -112,13 +112,13 @@ static int socket_options(const Config *c, int fd, const ListenAddress *a, const
         return 0;
 }
 
-int listener_connection_options(int fd, const Config *c, const char **ret_step) {
+int listener_connection_options(int fd, ConnectionOptions o, const char **ret_step) {
         int r;
         *ret_step = "SO_KEEPALIVE";
-        if ((r = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, c->keep_alive)) < 0)
+        if ((r = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, o.keep_alive)) < 0)
                 return r;
         *ret_step = "TCP_NODELAY";
-        return set_int(fd, IPPROTO_TCP, TCP_NODELAY, c->no_delay);
+        return set_int(fd, IPPROTO_TCP, TCP_NODELAY, o.no_delay);
 }
 
 /* From the socket itself, not the config: the keys must cover what the

@@ -2,6 +2,7 @@
  * every listener holds every key, so a failure leaves nothing listening. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -36,10 +37,19 @@ void listener_set_close(ListenerSet *s);
 /* Keys installed on all listeners together. */
 size_t listener_set_keys(const ListenerSet *s);
 
-/* Sets SO_KEEPALIVE and TCP_NODELAY on an open listener as c says
- * (KeepAlive=, NoDelay=): connections accepted later copy them. Returns
+/* What connections accepted later copy from their listener: KeepAlive=
+ * and NoDelay=. */
+typedef struct ConnectionOptions {
+        bool keep_alive, no_delay;
+} ConnectionOptions;
+
+static inline ConnectionOptions connection_options(const Config *c) {
+        return (ConnectionOptions) { c->keep_alive, c->no_delay };
+}
+
+/* Sets SO_KEEPALIVE and TCP_NODELAY on an open listener as o says. Returns
  * -errno with *ret_step the option that failed. */
-int listener_connection_options(int fd, const Config *c, const char **ret_step);
+int listener_connection_options(int fd, ConnectionOptions o, const char **ret_step);
 
 /* How many keys net.core.optmem_max must allow on one socket for n keys. */
 size_t optmem_needed(size_t n_keys);

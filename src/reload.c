@@ -1,19 +1,16 @@
-/* Live key changes on listening sockets (SIGHUP in supervise and accept
- * mode). The diff is pure; applying it is one setsockopt() per step. */
+/* Live key changes on listening sockets (SIGHUP in every mode that stays).
+ * The diff is pure; applying it is one setsockopt() per step. */
 #include "reload.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
-
-#include <fcntl.h>
-#include <sys/wait.h>
 
 #include "log.h"
 #include "md5sig.h"
 #include "notify.h"
-#include "resident.h"
 #include "util.h"
 
 /* The kernel's identity of a key: re-adding it replaces the secret. */
@@ -68,13 +65,10 @@ int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n
                 size_t *ret_n) {
         _cleanup_free_ const KeyEntry **so = sorted_pointers(old, n_old);
         _cleanup_free_ const KeyEntry **sn = sorted_pointers(new, n_new);
-        _cleanup_free_ const KeyEntry **match = calloc(n_new ? n_new : 1, sizeof *match); /* new[j]'s old */
-        _cleanup_free_ bool *kept = calloc(n_old ? n_old : 1, sizeof *kept);
-        ReloadStep *steps = malloc((n_old + n_new + 1) * sizeof *steps);
-        if (!so || !sn || !match || !kept || !steps) {
-                free(steps);
+        _cleanup_free_ const KeyEntry **match = malloc0(n_new, sizeof *match); /* new[j]'s old */
+        _cleanup_free_ bool *kept = malloc0(n_old, sizeof *kept);
+        if (!so || !sn || !match || !kept)
                 return -ENOMEM;
-        }
         for (size_t i = 0, j = 0; i < n_old && j < n_new;) {
                 int c = entry_compare(so[i], sn[j]);
                 if (c == 0) {
@@ -84,7 +78,17 @@ int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n
                 i += c <= 0;
                 j += c >= 0;
         }
+        /* Sized to what changes: a key rotation is one step, whatever the
+         * table's size (the resident supervisor's heap stays small). */
         size_t n = 0;
+        for (size_t j = 0; j < n_new; j++)
+                n += !match[j] || !secret_equal(&match[j]->secret, &new[j].secret);
+        for (size_t i = 0; i < n_old; i++)
+                n += !kept[i];
+        ReloadStep *steps = malloc((n ? n : 1) * sizeof *steps);
+        if (!steps)
+                return -ENOMEM;
+        n = 0;
         for (size_t j = 0; j < n_new; j++)
                 if (!match[j])
                         steps[n++] = (ReloadStep) { RELOAD_ADD, NULL, &new[j] };
@@ -136,38 +140,96 @@ int reload_apply(int fd, const ReloadStep *steps, size_t n, size_t *ret_failed, 
         return 0;
 }
 
-/* ---- every live listener, all or nothing ---- */
+/* ---- the target: what every listener is to hold ---- */
 
-/* One listener's switch from the table it holds to the new plan. */
-typedef struct ListenerChange {
-        KeyEntry *new;
-        size_t n_new;
-        ReloadStep *steps;
-        size_t n_steps;
-} ListenerChange;
-
-static void changes_free(ListenerChange *v, size_t n) {
-        for (size_t i = 0; v && i < n; i++) {
-                key_table_free(v[i].new, v[i].n_new);
-                free(v[i].steps);
-        }
-        free(v);
+void reload_target_done(ReloadTarget *t) {
+        for (size_t i = 0; t->tables && !t->borrowed && i < t->n; i++)
+                key_table_free(t->tables[i].v, t->tables[i].n);
+        free(t->tables);
+        *t = (ReloadTarget) { 0 };
 }
 
 /* The same catch-all secret as the listeners hold, so catch-alls that stay
  * need no step. */
-static int changes_plan(const ListenerSet *live, const Config *new, ListenerChange **ret) {
-        ListenerChange *v = calloc(live->n ? live->n : 1, sizeof *v);
+int reload_plan(const ListenerSet *live, const Config *old, const Config *new, ReloadTarget *ret) {
+        ReloadTarget t = { .tables = malloc0(live->n, sizeof *t.tables), .n = live->n,
+                           .old = connection_options(old), .new = connection_options(new) };
+        if (!t.tables)
+                return -ENOMEM;
+        for (size_t i = 0; i < live->n; i++)
+                if (plan_keys(new, live->v[i].shape, &live->catch_all, &t.tables[i].v, &t.tables[i].n) < 0) {
+                        reload_target_done(&t);
+                        return -ENOMEM;
+                }
+        *ret = t;
+        return 0;
+}
+
+static bool entry_valid(const KeyEntry *e, ListenerShape shape) {
+        bool mapped = e->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&e->addr.in6);
+        bool v4 = e->family == AF_INET || mapped;
+        if (e->family != shape.family || (v4 ? !shape.ipv4 : !shape.ipv6))
+                return false;
+        return e->prefixlen <= (v4 ? 32 : 128) && e->ifindex >= 0 && e->secret.len >= 1 &&
+               e->secret.len <= SECRET_MAX && memchr(e->name, 0, sizeof e->name);
+}
+
+static bool table_valid(const KeyTable *t, ListenerShape shape) {
+        for (size_t i = 0; i < t->n; i++)
+                if (!entry_valid(&t->v[i], shape))
+                        return false;
+        _cleanup_free_ const KeyEntry **p = sorted_pointers(t->v, t->n);
+        if (!p)
+                return false;
+        for (size_t i = 1; i < t->n; i++)
+                if (entry_compare(p[i - 1], p[i]) == 0)
+                        return false;
+        return true;
+}
+
+bool reload_target_valid(const ListenerSet *live, const ReloadTarget *t) {
+        if (t->n != live->n || (t->n && !t->tables))
+                return false;
+        for (size_t i = 0; i < t->n; i++)
+                if (!table_valid(&t->tables[i], live->v[i].shape))
+                        return false;
+        return true;
+}
+
+/* ---- every live listener, all or nothing ---- */
+
+/* One listener's steps from the table it holds to its target table, and
+ * the record of that table when it does not fit over the old one: made
+ * before any step, so that recording it afterwards cannot fail. */
+typedef struct ListenerChange {
+        ReloadStep *steps;
+        size_t n_steps;
+        KeyEntry *record;
+} ListenerChange;
+
+static void changes_free(ListenerChange *v, const ReloadTarget *t) {
+        for (size_t i = 0; v && i < t->n; i++) {
+                free(v[i].steps);
+                key_table_free(v[i].record, t->tables[i].n);
+        }
+        free(v);
+}
+
+static int changes_plan(const ListenerSet *live, const ReloadTarget *t, ListenerChange **ret) {
+        ListenerChange *v = malloc0(live->n, sizeof *v);
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < live->n; i++) {
                 const Listener *l = &live->v[i];
-                ListenerChange *ch = &v[i];
-                if (plan_keys(new, l->shape, &live->catch_all, &ch->new, &ch->n_new) < 0 ||
-                    reload_diff(l->keys, l->n_keys, ch->new, ch->n_new, &ch->steps, &ch->n_steps) < 0) {
-                        changes_free(v, live->n);
+                const KeyTable *n = &t->tables[i];
+                bool fits = l->keys && l->n_keys == n->n;
+                if ((!fits && !(v[i].record = malloc((n->n ? n->n : 1) * sizeof *n->v))) ||
+                    reload_diff(l->keys, l->n_keys, n->v, n->n, &v[i].steps, &v[i].n_steps) < 0) {
+                        changes_free(v, t);
                         return -ENOMEM;
                 }
+                if (v[i].record)
+                        memcpy(v[i].record, n->v, n->n * sizeof *n->v);
         }
         *ret = v;
         return 0;
@@ -177,7 +239,7 @@ static const char *const op_verb[_RELOAD_OP_MAX] = {
         [RELOAD_ADD] = "add", [RELOAD_REPLACE] = "replace", [RELOAD_DELETE] = "delete",
 };
 
-static int explain_step_error(int r, const Listener *l, const ListenerChange *ch, const ReloadStep *s) {
+static int explain_step_error(int r, const Listener *l, size_t n_new, const ReloadStep *s) {
         const KeyEntry *e = s->new ? s->new : s->old;
         char addr[ADDR_STRLEN], pfx[ADDR_STRLEN];
         listen_address_format(&l->address, addr);
@@ -185,7 +247,7 @@ static int explain_step_error(int r, const Listener *l, const ListenerChange *ch
         const char *name = key_entry_name(e);
         if (r == -ENOMEM) {
                 /* New keys go in before old ones leave: briefly both sets. */
-                size_t peak = l->n_keys + ch->n_new;
+                size_t peak = l->n_keys + n_new;
                 return log_errno(r, "%s: reload: the kernel refused to %s [Key %s] %s for lack of socket option "
                                  "memory; the switch-over briefly holds up to %zu keys: raise net.core.optmem_max "
                                  "to at least %zu; the old keys stay", addr, op_verb[s->op], name, pfx, peak,
@@ -197,13 +259,13 @@ static int explain_step_error(int r, const Listener *l, const ListenerChange *ch
 
 /* Every listener's steps, or on the first failure none: what was applied
  * is undone, newest first. */
-static int changes_apply(ListenerSet *live, const ListenerChange *v, ReloadStats *stats) {
+static int changes_apply(ListenerSet *live, const ListenerChange *v, const ReloadTarget *t, ReloadStats *stats) {
         for (size_t i = 0; i < live->n; i++) {
                 size_t failed = 0;
                 int r = reload_apply(live->v[i].fd, v[i].steps, v[i].n_steps, &failed, stats);
                 if (r >= 0)
                         continue;
-                explain_step_error(r, &live->v[i], &v[i], &v[i].steps[failed]);
+                explain_step_error(r, &live->v[i], t->tables[i].n, &v[i].steps[failed]);
                 int u = reload_undo(live->v[i].fd, v[i].steps, failed, stats);
                 for (size_t k = i; k-- > 0;) {
                         int uk = reload_undo(live->v[k].fd, v[k].steps, v[k].n_steps, stats);
@@ -218,8 +280,8 @@ static int changes_apply(ListenerSet *live, const ListenerChange *v, ReloadStats
         return 0;
 }
 
-/* The listeners now hold the new tables: keep those, drop the old. */
-static void changes_commit(ListenerSet *live, ListenerChange *v, ReloadStats *stats) {
+/* The listeners now hold the target's tables: record them. */
+static void changes_commit(ListenerSet *live, ListenerChange *v, const ReloadTarget *t, ReloadStats *stats) {
         for (size_t i = 0; i < live->n; i++) {
                 Listener *l = &live->v[i];
                 for (size_t j = 0; j < v[i].n_steps; j++) {
@@ -228,12 +290,74 @@ static void changes_commit(ListenerSet *live, ListenerChange *v, ReloadStats *st
                         stats->replaced += op == RELOAD_REPLACE;
                         stats->deleted += op == RELOAD_DELETE;
                 }
-                key_table_free(l->keys, l->n_keys);
-                l->keys = TAKE_PTR(v[i].new);
-                l->n_keys = v[i].n_new;
-                v[i].n_new = 0;
+                const KeyTable *n = &t->tables[i];
+                if (!v[i].record && n->n)
+                        memcpy(l->keys, n->v, n->n * sizeof *n->v);
+                else {
+                        key_table_free(l->keys, l->n_keys);
+                        l->keys = TAKE_PTR(v[i].record);
+                        l->n_keys = n->n;
+                }
                 stats->keys += l->n_keys;
         }
+}
+
+/* KeepAlive= and NoDelay= live on the listeners: every connection accepted
+ * later copies them, in every mode (the daemon's listeners are these very
+ * sockets). All listeners or, on an error, none. */
+static bool options_differ(ConnectionOptions a, ConnectionOptions b) {
+        return a.keep_alive != b.keep_alive || a.no_delay != b.no_delay;
+}
+
+static int options_apply(ListenerSet *live, ConnectionOptions old, ConnectionOptions new, ReloadStats *stats) {
+        if (!options_differ(old, new))
+                return 0;
+        for (size_t i = 0; i < live->n; i++) {
+                const char *step;
+                stats->setsockopts += 2;
+                int r = listener_connection_options(live->v[i].fd, new, &step);
+                if (r >= 0)
+                        continue;
+                char addr[ADDR_STRLEN];
+                listen_address_format(&live->v[i].address, addr);
+                log_errno(r, "%s: reload: cannot set %s: %s; the old keys and options stay", addr, step, strerror(-r));
+                for (size_t k = i + 1; k-- > 0;)
+                        (void) listener_connection_options(live->v[k].fd, old, &step);
+                return r;
+        }
+        return 0;
+}
+
+static void options_undo(ListenerSet *live, ConnectionOptions old, ConnectionOptions new) {
+        const char *step;
+        if (options_differ(old, new))
+                for (size_t i = 0; i < live->n; i++)
+                        (void) listener_connection_options(live->v[i].fd, old, &step);
+}
+
+int reload_install(ListenerSet *live, const ReloadTarget *t, ReloadStats *ret_stats) {
+        ListenerChange *changes = NULL;
+        ReloadStats stats = { 0 };
+        if (t->n != live->n)
+                return log_errno(-EINVAL, "reload: the new key tables do not match the listeners; the old keys stay");
+        int r = changes_plan(live, t, &changes);
+        if (r < 0)
+                return log_errno(r, "reload: out of memory; the old keys stay");
+        r = options_apply(live, t->old, t->new, &stats);
+        if (r >= 0 && (r = changes_apply(live, changes, t, &stats)) < 0)
+                options_undo(live, t->old, t->new);
+        if (r >= 0)
+                changes_commit(live, changes, t, &stats);
+        changes_free(changes, t);
+        if (r >= 0 && ret_stats)
+                *ret_stats = stats;
+        return r;
+}
+
+void reload_log_done(const ListenerSet *live, const ReloadStats *stats) {
+        log_info("reloaded: %zu key%s added, %zu replaced, %zu deleted on %zu listener%s (%zu setsockopt calls)",
+                 stats->added, stats->added == 1 ? "" : "s", stats->replaced, stats->deleted, live->n,
+                 live->n == 1 ? "" : "s", stats->setsockopts);
 }
 
 /* ---- settings other than keys ---- */
@@ -271,7 +395,7 @@ static void name_change(FILE *f, const SettingChange *ch) {
 
 /* Names every changed setting with its file:line: those this reload cannot
  * apply in one warning, the rest in one line. */
-static void report_changes(const Config *old, const Config *new, bool daemon_runs) {
+void reload_report(const Config *old, const Config *new, bool daemon_runs) {
         SettingChange ch[_SETTING_MAX];
         char *restart = NULL, *live = NULL, unit[256];
         size_t restart_size = 0, live_size = 0, n = config_changes(old, new, ch);
@@ -301,54 +425,20 @@ static void report_changes(const Config *old, const Config *new, bool daemon_run
         free(live);
 }
 
-/* KeepAlive= and NoDelay= live on the listeners: every connection accepted
- * later copies them, in every mode (the daemon's listeners are these very
- * sockets). All listeners or, on an error, none. */
-static int options_apply(ListenerSet *live, const Config *old, const Config *new, ReloadStats *stats) {
-        if (old->keep_alive == new->keep_alive && old->no_delay == new->no_delay)
-                return 0;
-        for (size_t i = 0; i < live->n; i++) {
-                const char *step;
-                stats->setsockopts += 2;
-                int r = listener_connection_options(live->v[i].fd, new, &step);
-                if (r >= 0)
-                        continue;
-                char addr[ADDR_STRLEN];
-                listen_address_format(&live->v[i].address, addr);
-                log_errno(r, "%s: reload: cannot set %s: %s; the old keys and options stay", addr, step, strerror(-r));
-                for (size_t k = i + 1; k-- > 0;)
-                        (void) listener_connection_options(live->v[k].fd, old, &step);
-                return r;
-        }
-        return 0;
-}
-
-static void options_undo(ListenerSet *live, const Config *old, const Config *new) {
-        const char *step;
-        if (old->keep_alive != new->keep_alive || old->no_delay != new->no_delay)
-                for (size_t i = 0; i < live->n; i++)
-                        (void) listener_connection_options(live->v[i].fd, old, &step);
-}
 
 int reload_config(ListenerSet *live, const Config *old, const Config *new, bool daemon_runs,
                   ReloadStats *ret_stats) {
-        ListenerChange *changes = NULL;
-        ReloadStats stats = { 0 };
-        int r = changes_plan(live, new, &changes);
+        ReloadTarget t;
+        ReloadStats stats;
+        int r = reload_plan(live, old, new, &t);
         if (r < 0)
                 return log_errno(r, "reload: out of memory; the old keys stay");
-        r = options_apply(live, old, new, &stats);
-        if (r >= 0 && (r = changes_apply(live, changes, &stats)) < 0)
-                options_undo(live, old, new);
-        if (r >= 0)
-                changes_commit(live, changes, &stats);
-        changes_free(changes, live->n);
+        r = reload_install(live, &t, &stats);
+        reload_target_done(&t);
         if (r < 0)
                 return r;
-        report_changes(old, new, daemon_runs);
-        log_info("reloaded: %zu key%s added, %zu replaced, %zu deleted on %zu listener%s (%zu setsockopt calls)",
-                 stats.added, stats.added == 1 ? "" : "s", stats.replaced, stats.deleted, live->n,
-                 live->n == 1 ? "" : "s", stats.setsockopts);
+        reload_report(old, new, daemon_runs);
+        reload_log_done(live, &stats);
         if (ret_stats)
                 *ret_stats = stats;
         return 0;
@@ -356,8 +446,7 @@ int reload_config(ListenerSet *live, const Config *old, const Config *new, bool 
 
 /* ---- the reload of a runtime ---- */
 
-/* The new config from the files, and what it was read from. Logs. */
-static int load_new(Runtime *rt, Config **ret, ConfigSource *source) {
+int reload_load_new(Runtime *rt, Config **ret, ConfigSource *source) {
         int r = rt->load(NULL, source, ret);
         if (r >= 0 && (r = config_source_add_keys(source, *ret)) < 0)
                 log_errno(r, "out of memory");
@@ -366,13 +455,13 @@ static int load_new(Runtime *rt, Config **ret, ConfigSource *source) {
         return r;
 }
 
-/* With the config in force at hand. A command that cannot run fails the
- * reload, as it fails a start, when the next process is still to come. */
+/* A command that cannot run fails the reload, as it fails a start, when
+ * the next process is still to come. */
 static int reload_here(Runtime *rt) {
         _cleanup_(config_freep) Config *next = NULL;
         _cleanup_(config_source_done) ConfigSource source = { 0 };
         _cleanup_free_ char *path = NULL;
-        int r = load_new(rt, &next, &source);
+        int r = reload_load_new(rt, &next, &source);
         if (r >= 0 && !rt->daemon_runs && (r = command_find(next, &path)) < 0)
                 log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
         if (r < 0 || (r = reload_config(&rt->listeners, rt->config, next, rt->daemon_runs, NULL)) < 0)
@@ -387,60 +476,9 @@ static int reload_here(Runtime *rt) {
         return 0;
 }
 
-/* In the child: the config in force from rt's source, the new one from
- * the files, the whole reload, then the new tables and source for the
- * parent. 0, or 1 when the reload failed (logged; the old keys stay). */
-static int reload_child(Runtime *rt, int fd) {
-        Config *old = NULL, *next = NULL;
-        ConfigSource source = { 0 };
-        int r = rt->load(&rt->source, NULL, &old);
-        if (r < 0)
-                log_errno(r, "reload: cannot read back the config in force; the old keys stay");
-        else if ((r = load_new(rt, &next, &source)) >= 0 &&
-                 (r = reload_config(&rt->listeners, old, next, rt->daemon_runs, NULL)) >= 0) {
-                config_source_done(&rt->source);
-                rt->source = source;
-                source = (ConfigSource) { 0 };
-                r = resident_send(fd, rt, false);
-        }
-        config_free(old);
-        config_free(next);
-        config_source_done(&source);
-        return r < 0;
-}
-
-static int reload_in_child(Runtime *rt) {
-        int p[2], st = 0;
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return log_errno(-errno, "reload: cannot create a pipe: %m; the old keys stay");
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = log_errno(-errno, "reload: cannot fork: %m; the old keys stay");
-                close(p[0]);
-                close(p[1]);
-                return r;
-        }
-        if (pid == 0) {
-                close(p[0]);
-                _exit(reload_child(rt, p[1]));
-        }
-        close(p[1]);
-        /* Read while it writes: a large table does not fit the pipe. */
-        int r = resident_receive(p[0], rt, false);
-        close(p[0]);
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
-        if (r == -ENODATA)
-                return -EBADMSG; /* it said why */
-        if (r < 0)
-                return log_errno(r, "reload: the reloading process failed (%s); the listeners may hold a mix of "
-                                 "old and new keys: reload again", strerror(-r));
-        return 0;
-}
-
 int reload(Runtime *rt, const char *trigger) {
         (void) notify_reloading(trigger);
-        int r = rt->config ? reload_here(rt) : reload_in_child(rt);
+        int r = rt->config ? reload_here(rt) : log_errno(-EINVAL, "reload: no config in force; the old keys stay");
         notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
         notify_set_reload(trigger, r < 0);
         (void) notify_ready();

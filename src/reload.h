@@ -47,20 +47,60 @@ int reload_apply(int fd, const ReloadStep *steps, size_t n, size_t *ret_failed, 
 /* Undoes steps[0..n) in reverse. Returns the first error, going on anyway. */
 int reload_undo(int fd, const ReloadStep *steps, size_t n, ReloadStats *stats);
 
-/* Applies new over what the listeners hold: KeepAlive= and NoDelay= (old
- * says what they were) and every listener's keys (its table against new's
- * plan), all of it or, on any error, none; then names every other changed
- * setting, warning about those only a restart applies (RELOAD_NEXT_COMMAND
- * ones too when daemon_runs: the command they are for already runs). On
- * success the listeners hold new's key tables. Logs; returns -errno with
+/* What a reload puts on the live listeners: each one's new key table, in
+ * the listeners' order, and the connection options (old: what they hold
+ * now). Plain data: a reload child sends it to the supervisor, which
+ * installs it (reload-child.c). */
+typedef struct KeyTable {
+        KeyEntry *v;
+        size_t n;
+} KeyTable;
+
+typedef struct ReloadTarget {
+        KeyTable *tables;
+        size_t n;
+        ConnectionOptions old, new;
+        bool borrowed;         /* the entries lie in a message that owns them (resident.c) */
+} ReloadTarget;
+
+/* new's key plan for every live listener (its shape, the live catch-all
+ * secret). -ENOMEM. */
+int reload_plan(const ListenerSet *live, const Config *old, const Config *new, ReloadTarget *ret);
+/* Whether t fits live: one table per listener, each entry one the kernel
+ * takes on that listener (its family, a prefix length in range, a secret
+ * of 1..80 bytes, a terminated name), no (address, prefix, interface)
+ * twice in a table. */
+bool reload_target_valid(const ListenerSet *live, const ReloadTarget *t);
+/* Wipes every secret and frees (the entries only unless borrowed). */
+void reload_target_done(ReloadTarget *t);
+
+/* Installs t over what the listeners hold: the connection options, then
+ * every listener's keys (its table against t's), all of it or, on any
+ * error, none. On success the listeners hold copies of t's tables: over
+ * the old ones where the size is the same (a key rotation), so the
+ * resident heap does not grow from one reload to the next.
+ * Logs each failure, ending "the old keys stay"; returns -errno with
  * everything as it was. */
+int reload_install(ListenerSet *live, const ReloadTarget *t, ReloadStats *ret_stats);
+/* Names every changed setting other than keys, warning about those only a
+ * restart applies (RELOAD_NEXT_COMMAND ones too when daemon_runs: the
+ * command they are for already runs). */
+void reload_report(const Config *old, const Config *new, bool daemon_runs);
+/* The one line a successful reload logs. */
+void reload_log_done(const ListenerSet *live, const ReloadStats *stats);
+/* The config anew from the files, and what it was read from. Logs. */
+int reload_load_new(Runtime *rt, Config **ret, ConfigSource *source);
+
+/* reload_plan(), reload_install() and reload_report() in one: new over
+ * what the listeners hold (old says what they were given). */
 int reload_config(ListenerSet *live, const Config *old, const Config *new, bool daemon_runs,
                   ReloadStats *ret_stats);
 
-/* The reload, in every mode: reads the config anew and applies it to rt
- * with reload_config(), telling the service manager (RELOADING=1, then
- * READY=1 with STATUS= naming the trigger, "SIGHUP" or "FILE changed", and
- * whether it failed). A runtime without a config in force (a supervisor
- * that started from a child) reloads in a child, and takes over the key
- * tables it reports. Logs; returns -errno with the old keys in force. */
+/* The reload of a runtime with its config in force (accept and on-demand
+ * mode, a supervisor that opened the listeners itself): reads the config
+ * anew and applies it with reload_config(), telling the service manager
+ * (RELOADING=1, then READY=1 with STATUS= naming the trigger, "SIGHUP" or
+ * "FILE changed", and whether it failed). A supervisor without a config
+ * (it started its daemon from a child) reloads in a child instead
+ * (reload-child.h). Logs; returns -errno with the old keys in force. */
 int reload(Runtime *rt, const char *trigger);

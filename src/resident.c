@@ -1,9 +1,12 @@
 /* The wire format is this build's structs as they lie in memory: both
- * ends are the same program, forked from one another. */
+ * ends are the same program, forked from one another. The supervisor still
+ * checks every count and size it is sent: a child may die half-way. */
 #include "resident.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "util.h"
@@ -49,11 +52,11 @@ static int read_all(int fd, void *p, size_t n) {
         return 0;
 }
 
-/* The header, with the listeners' fds attached when with_fds. */
-static int send_header(int fd, const Header *h, const ListenerSet *set, bool with_fds) {
+/* The header, with the listeners' fds attached. */
+static int send_header(int fd, const Header *h, const ListenerSet *set) {
         struct iovec iov = { .iov_base = (void *) h, .iov_len = sizeof *h };
         struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-        size_t n = with_fds ? set->n : 0;
+        size_t n = set->n;
         _cleanup_free_ char *control = n ? calloc(1, CMSG_SPACE(n * sizeof(int))) : NULL;
         if (n && !control)
                 return -ENOMEM;
@@ -72,13 +75,13 @@ static int send_header(int fd, const Header *h, const ListenerSet *set, bool wit
         return k == (ssize_t) sizeof *h ? 0 : -EIO;
 }
 
-int resident_send(int fd, const Runtime *rt, bool with_fds) {
+int resident_send(int fd, const Runtime *rt) {
         const ListenerSet *set = &rt->listeners;
         Header h = { .n_listeners = set->n, .source_size = rt->source.size, .catch_all = set->catch_all };
         /* The count first: the receiver sizes its buffer for the fds by it. */
         int r = write_all(fd, &set->n, sizeof set->n);
         if (r >= 0)
-                r = send_header(fd, &h, set, with_fds);
+                r = send_header(fd, &h, set);
         explicit_bzero(&h, sizeof h);
         for (size_t i = 0; r >= 0 && i < set->n; i++) {
                 const Listener *l = &set->v[i];
@@ -124,37 +127,35 @@ static void tables_free(Listener *v, size_t n) {
         free(v);
 }
 
-/* n entries into *keys: in place when it holds that many already (a key
- * rotation), so that the heap does not grow from one reload to the next. */
-static int receive_keys(int fd, KeyEntry **keys, size_t *n_keys, size_t n) {
+/* n entries, newly allocated. */
+static int receive_keys(int fd, KeyEntry **ret, size_t n) {
         if (n > SIZE_MAX / sizeof(KeyEntry) / 2)
                 return -EBADMSG;
-        if (!*keys || *n_keys != n) {
-                KeyEntry *v = malloc((n ? n : 1) * sizeof *v);
-                if (!v)
-                        return -ENOMEM;
-                key_table_free(*keys, *n_keys);
-                *keys = v;
-                *n_keys = n;
+        KeyEntry *v = malloc((n ? n : 1) * sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        int r = read_all(fd, v, n * sizeof *v);
+        if (r < 0) {
+                key_table_free(v, n);
+                return r == -ENODATA ? -EPIPE : r;
         }
-        int r = read_all(fd, *keys, n * sizeof **keys);
-        return r == -ENODATA ? -EPIPE : r;
+        *ret = v;
+        return 0;
 }
 
-/* The same for the source. */
 static int receive_source(int fd, ConfigSource *s, size_t size) {
-        if (!s->data || s->size != size) {
-                char *d = malloc(size ? size : 1);
-                if (!d)
-                        return -ENOMEM;
-                config_source_done(s);
-                *s = (ConfigSource) { d, size };
+        char *d = size <= CONFIG_FILE_MAX * 16 ? malloc(size ? size : 1) : NULL;
+        if (!d)
+                return size <= CONFIG_FILE_MAX * 16 ? -ENOMEM : -EBADMSG;
+        int r = read_all(fd, d, size);
+        if (r < 0 && !(r == -ENODATA && size == 0)) {
+                free(d);
+                return r == -ENODATA ? -EPIPE : r;
         }
-        int r = read_all(fd, s->data, size);
-        return r == -ENODATA ? (size ? -EPIPE : 0) : r;
+        *s = (ConfigSource) { d, size };
+        return 0;
 }
 
-/* Start-up: a new listener set, with the sockets. */
 static int receive_listeners(int fd, ListenerSet *ret, ConfigSource *source, size_t n) {
         Header h;
         _cleanup_free_ int *fds = calloc(n ? n : 1, sizeof *fds);
@@ -171,49 +172,196 @@ static int receive_listeners(int fd, ListenerSet *ret, ConfigSource *source, siz
                 if ((r = read_all(fd, &lh, sizeof lh)) >= 0) {
                         v[i].address = lh.address;
                         v[i].shape = lh.shape;
-                        r = receive_keys(fd, &v[i].keys, &v[i].n_keys, lh.n_keys);
+                        if ((r = receive_keys(fd, &v[i].keys, lh.n_keys)) >= 0)
+                                v[i].n_keys = lh.n_keys;
                 }
         }
+        if (r >= 0 && h.n_listeners != n)
+                r = -EBADMSG;
         if (r >= 0)
                 r = receive_source(fd, source, h.source_size);
-        if (r < 0 || h.n_listeners != n) {
+        if (r < 0) {
                 tables_free(v, n);
                 explicit_bzero(&h, sizeof h);
-                return r < 0 ? (r == -ENODATA ? -EPIPE : r) : -EBADMSG;
+                return r == -ENODATA ? -EPIPE : r;
         }
         *ret = (ListenerSet) { .v = v, .n = n, .catch_all = h.catch_all };
         explicit_bzero(&h, sizeof h);
         return 0;
 }
 
-/* A reload: the tables of the listeners we have, which must be the ones
- * the child had. */
-static int receive_tables(int fd, Runtime *rt) {
-        Header h;
-        int r = read_all(fd, &h, sizeof h);
-        explicit_bzero(&h.catch_all, sizeof h.catch_all);
-        if (r < 0)
-                return r == -ENODATA ? -EPIPE : r;
-        for (size_t i = 0; i < rt->listeners.n; i++) {
-                Listener *l = &rt->listeners.v[i];
-                ListenerHeader lh;
-                if ((r = read_all(fd, &lh, sizeof lh)) < 0)
-                        return r == -ENODATA ? -EPIPE : r;
-                if (memcmp(&lh.address, &l->address, sizeof lh.address) != 0 ||
-                    memcmp(&lh.shape, &l->shape, sizeof lh.shape) != 0)
-                        return -EBADMSG;
-                if ((r = receive_keys(fd, &l->keys, &l->n_keys, lh.n_keys)) < 0)
-                        return r;
-        }
-        return receive_source(fd, &rt->source, h.source_size);
-}
-
-int resident_receive(int fd, Runtime *rt, bool with_fds) {
+int resident_receive(int fd, Runtime *rt) {
         size_t n;
         int r = read_all(fd, &n, sizeof n);
         if (r < 0)
                 return r;
-        if (with_fds)
-                return n > 65536 ? -EBADMSG : receive_listeners(fd, &rt->listeners, &rt->source, n);
-        return n != rt->listeners.n ? -EBADMSG : receive_tables(fd, rt);
+        return n > 65536 ? -EBADMSG : receive_listeners(fd, &rt->listeners, &rt->source, n);
+}
+
+/* ---- a reload ---- */
+
+_Static_assert(sizeof(ListenerHeader) % _Alignof(KeyEntry) == 0, "tables must lie aligned in a message");
+
+/* After the size: this header, then per listener a ListenerHeader and its
+ * table, then the source. */
+typedef struct ReloadHeader {
+        uint64_t n_listeners;
+        uint64_t source_size;
+        uint8_t options[4];   /* old keep_alive, no_delay; new keep_alive, no_delay: each 0 or 1 */
+} ReloadHeader;
+
+int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t, const ConfigSource *source) {
+        if (t->n != live->n)
+                return -EINVAL;
+        ReloadHeader h;
+        memset(&h, 0, sizeof h); /* the padding too: every byte sent is defined */
+        h.n_listeners = t->n;
+        h.source_size = source->size;
+        memcpy(h.options, (uint8_t[]) { t->old.keep_alive, t->old.no_delay, t->new.keep_alive, t->new.no_delay }, 4);
+        uint64_t size = sizeof h + source->size;
+        for (size_t i = 0; i < t->n; i++)
+                size += sizeof(ListenerHeader) + t->tables[i].n * sizeof(KeyEntry);
+        int r = write_all(fd, &size, sizeof size);
+        if (r >= 0)
+                r = write_all(fd, &h, sizeof h);
+        for (size_t i = 0; r >= 0 && i < t->n; i++) {
+                ListenerHeader lh;
+                memset(&lh, 0, sizeof lh);
+                lh.address = live->v[i].address;
+                lh.shape = live->v[i].shape;
+                lh.n_keys = t->tables[i].n;
+                r = write_all(fd, &lh, sizeof lh);
+                if (r >= 0)
+                        r = write_all(fd, t->tables[i].v, t->tables[i].n * sizeof(KeyEntry));
+        }
+        return r < 0 ? r : write_all(fd, source->data, source->size);
+}
+
+/* The message in a mapping of its own, not the heap: it is gone again at
+ * once, and would leave the resident supervisor's heap fragmented. */
+void resident_inbox_done(ResidentInbox *in) {
+        if (in->buf) {
+                explicit_bzero(in->buf, in->size);
+                (void) munmap(in->buf, in->size ? in->size : 1);
+        }
+        *in = (ResidentInbox) { 0 };
+}
+
+/* Where the next bytes go: the size, the message, or (once whole) a spare
+ * byte that must stay empty. */
+static int inbox_space(ResidentInbox *in, void **ret, size_t *ret_n) {
+        if (in->got_size < sizeof in->size) {
+                *ret = (char *) &in->size + in->got_size;
+                *ret_n = sizeof in->size - in->got_size;
+                return 0;
+        }
+        if (in->size > RESIDENT_RELOAD_MAX)
+                return -EBADMSG;
+        if (!in->buf) {
+                void *p = mmap(NULL, in->size ? in->size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED)
+                        return -ENOMEM;
+                in->buf = p;
+        }
+        *ret = in->buf + in->got;
+        *ret_n = in->size - in->got;
+        return 0;
+}
+
+int resident_inbox_read(ResidentInbox *in, int fd) {
+        for (;;) {
+                char spare;
+                void *p;
+                size_t n;
+                int r = inbox_space(in, &p, &n);
+                if (r < 0)
+                        return r;
+                bool whole = in->got_size == sizeof in->size && in->got == in->size;
+                if (whole) {
+                        p = &spare;
+                        n = 1;
+                }
+                ssize_t k = read(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return errno == EAGAIN ? 0 : -errno;
+                if (k == 0)
+                        return whole ? 1 : -EPIPE;
+                if (whole)
+                        return -EBADMSG;
+                if (in->got_size < sizeof in->size)
+                        in->got_size += (size_t) k;
+                else
+                        in->got += (size_t) k;
+        }
+}
+
+/* A cursor over the message: every take is checked against what is left. */
+typedef struct Cursor {
+        const char *p;
+        size_t left;
+} Cursor;
+
+static bool take(Cursor *c, void *ret, size_t n) {
+        if (n > c->left)
+                return false;
+        memcpy(ret, c->p, n);
+        c->p += n;
+        c->left -= n;
+        return true;
+}
+
+static bool options_from(const uint8_t *v, ConnectionOptions *ret) {
+        if (v[0] > 1 || v[1] > 1)
+                return false;
+        *ret = (ConnectionOptions) { v[0], v[1] };
+        return true;
+}
+
+/* A table's entries where they lie in the message: aligned, as every part
+ * before them has a size that is a multiple of the alignment. */
+static int take_table(Cursor *c, uint64_t n, KeyTable *ret) {
+        if (n > c->left / sizeof(KeyEntry) || (uintptr_t) c->p % _Alignof(KeyEntry) != 0)
+                return -EBADMSG;
+        *ret = (KeyTable) { (KeyEntry *) c->p, n };
+        c->p += n * sizeof(KeyEntry);
+        c->left -= n * sizeof(KeyEntry);
+        return 0;
+}
+
+static int parse_tables(Cursor *c, const ListenerSet *live, ReloadTarget *t) {
+        for (size_t i = 0; i < live->n; i++) {
+                ListenerHeader lh;
+                if (!take(c, &lh, sizeof lh) || memcmp(&lh.address, &live->v[i].address, sizeof lh.address) != 0 ||
+                    memcmp(&lh.shape, &live->v[i].shape, sizeof lh.shape) != 0)
+                        return -EBADMSG;
+                int r = take_table(c, lh.n_keys, &t->tables[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int resident_parse_reload(const void *buf, size_t size, const ListenerSet *live, ReloadTarget *ret,
+                          ConfigSource *ret_source) {
+        Cursor c = { buf, size };
+        ReloadHeader h;
+        ReloadTarget t = { .borrowed = true };
+        if (!take(&c, &h, sizeof h) || h.n_listeners != live->n || !options_from(h.options, &t.old) ||
+            !options_from(h.options + 2, &t.new))
+                return -EBADMSG;
+        t.n = live->n;
+        if (!(t.tables = malloc0(t.n, sizeof *t.tables)))
+                return -ENOMEM;
+        int r = parse_tables(&c, live, &t);
+        if (r >= 0 && (h.source_size != c.left || !reload_target_valid(live, &t)))
+                r = -EBADMSG;
+        if (r < 0) {
+                reload_target_done(&t);
+                return r;
+        }
+        *ret_source = (ConfigSource) { (char *) c.p, c.left };
+        *ret = t;
+        return 0;
 }

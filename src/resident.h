@@ -1,23 +1,56 @@
-/* A supervisor's state crossing from a child to it, as plain bytes: each
- * listener's address, shape and key table, the catch-all secret, and the
- * ConfigSource; at start-up the listening sockets too (SCM_RIGHTS). The
- * supervisor lets children read configs (supervise.c at start-up, reload.c
- * on a reload) and only ever receives their result, so no parse touches
- * its heap. */
+/* A supervisor's state crossing from a child to it, as plain bytes. At
+ * start-up: each listener's address, shape and key table, the catch-all
+ * secret, the ConfigSource, and the listening sockets (SCM_RIGHTS). On a
+ * reload: the new key tables and options (a ReloadTarget) and the new
+ * ConfigSource. The supervisor lets children read configs (supervise.c at
+ * start-up, reload-child.c on a reload) and only ever receives their
+ * result, so no parse touches its heap. */
 #pragma once
 
 #include <stdbool.h>
 
+#include "reload.h"
 #include "runtime.h"
 
-/* Writes rt's listeners and source to fd, a stream socket (with the
- * sockets themselves when with_fds) or a pipe. -errno. */
-int resident_send(int fd, const Runtime *rt, bool with_fds);
+/* Start-up: writes rt's listeners (the sockets too) and source to fd, a
+ * stream socket. -errno. */
+int resident_send(int fd, const Runtime *rt);
+/* Reads what resident_send() wrote into rt's empty listener set and
+ * source, all or nothing. -errno; -ENODATA: the sender wrote nothing. */
+int resident_receive(int fd, Runtime *rt);
 
-/* Reads what resident_send() wrote. With with_fds, into rt's empty
- * listener set and source, all or nothing. Else the key tables and source
- * of a reload, over rt's: read in place where they fit (a rotation
- * changes no size), so the heap does not grow from one reload to the
- * next; after a failure past the first byte they are in doubt. -errno;
- * -ENODATA: the sender wrote nothing. */
-int resident_receive(int fd, Runtime *rt, bool with_fds);
+/* A reload's result: t (one table per listener of live, whose addresses
+ * and shapes go along to be checked) and the new source, preceded by the
+ * size of the rest, in several writes. -errno. */
+int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t, const ConfigSource *source);
+
+/* The largest reload message taken: far above 10 000 keys on each of a
+ * few listeners plus their config texts. */
+#define RESIDENT_RELOAD_MAX (256u << 20)
+
+/* What has arrived of a reload message, read as it comes from a
+ * non-blocking socket. */
+typedef struct ResidentInbox {
+        uint64_t size;        /* announced: the bytes after the size itself */
+        size_t got_size;      /* bytes of the size read so far */
+        char *buf;            /* size bytes, wiped when done */
+        size_t got;
+} ResidentInbox;
+
+/* Reads what fd has. 1 at the sender's end after a whole message, 0 while
+ * more may come; -EPIPE at an end before the whole message, -EBADMSG when
+ * the announced size is out of bounds or more bytes follow the message,
+ * -errno. */
+int resident_inbox_read(ResidentInbox *in, int fd);
+/* Wipes (the tables hold secrets) and frees. */
+void resident_inbox_done(ResidentInbox *in);
+
+/* Parses a whole message (the bytes after the size, as the inbox holds
+ * them) after checking all of it against live: the listener count, each
+ * listener's address and shape, every count and size within what arrived,
+ * every entry well formed (reload_target_valid()), and the end of the
+ * message reached exactly. *ret's tables and *ret_source point into buf
+ * (ret->borrowed): valid while it is. live is only read. -EBADMSG,
+ * -ENOMEM; nothing allocated then. */
+int resident_parse_reload(const void *buf, size_t size, const ListenerSet *live, ReloadTarget *ret,
+                          ConfigSource *ret_source);

@@ -1,7 +1,8 @@
 /* What a running activator owns: the listeners with the keys they hold,
  * the config in force, and the program its next process runs. One per
- * process; every mode's loop works on it, and reload() in reload.c is the
- * one way it changes after start-up. */
+ * process; every mode's loop works on it, and a reload (reload.c; in a
+ * supervisor without a config, reload-child.c) is the one way it changes
+ * after start-up. */
 #pragma once
 
 #include <stdbool.h>
@@ -22,8 +23,9 @@ struct Runtime {
         ListenerSet listeners;
         /* The config in force, and what it was read from. A supervisor that
          * started its daemon from a child (supervise.c) has only the
-         * source: its reloads run in a child (reload.c), so that no parse
-         * ever touches its heap and it stays as small as tini. */
+         * source: its reloads read the config in a child
+         * (reload-child.c), so that no parse ever touches its heap and it
+         * stays as small as tini. */
         Config *config;
         ConfigSource source;
         char *path;           /* the next process's program, from exec_resolve() */

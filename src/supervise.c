@@ -5,6 +5,7 @@
 #include "supervise.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
+#include "reload-child.h"
 #include "reload.h"
 #include "resident.h"
 #include "sigfd.h"
@@ -95,7 +97,7 @@ static _Noreturn void child_start(const SuperviseOptions *o, Runtime *rt, int so
         }
         if ((r = listener_set_open(rt->config, &rt->listeners)) < 0)
                 _exit(exit_code_from_error(r));
-        if ((r = resident_send(sock, rt, true)) < 0) {
+        if ((r = resident_send(sock, rt)) < 0) {
                 log_error("cannot hand the listeners to the supervisor: %s", strerror(-r));
                 _exit(EXIT_OSERR);
         }
@@ -158,7 +160,7 @@ static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child
         *ret_child = child;
         close(sv[1]);
         char mode = 0;
-        int r = read(sv[0], &mode, 1) == 1 && mode == 'S' ? resident_receive(sv[0], rt, true) : -ENODATA;
+        int r = read(sv[0], &mode, 1) == 1 && mode == 'S' ? resident_receive(sv[0], rt) : -ENODATA;
         close(sv[0]);
         if (r >= 0)
                 return 0;
@@ -181,29 +183,37 @@ static void forward(const SuperviseOptions *o, pid_t child, int sig) {
                 log_warning("cannot pass signal %d (%s) on: %m", sig, strsignal(sig));
 }
 
-/* Reaps every zombie, the main child's and orphans' alike (as PID 1 or
- * subreaper they all end up ours). True once the main child has ended. */
-static bool reap(pid_t child, int *ret_status) {
-        bool ended = false;
-        int st;
-        pid_t p;
-        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-                if (p == child) {
-                        *ret_status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
-                        ended = true;
-                }
-        return ended;
-}
-
-/* The state of the loop: what reload() needs, and the file watch. */
+/* The state of the loop: what a reload needs, the reload running in a
+ * child, the file watch, and what became of the daemon. */
 typedef struct Supervisor {
         const SuperviseOptions *o;
         pid_t child;
         Runtime *rt;
+        ReloadChild *reload;   /* the reload under way, when its config is read in a child */
+        struct timespec reload_read_at; /* when it started reading */
+        bool reload_forward;   /* pass SIGHUP on once it is over */
+        bool hup_waiting;      /* a SIGHUP came meanwhile: one more reload after it */
+        bool watch_waiting;    /* a watched file changed meanwhile: one more reload after it */
         Watch *watch;          /* with --watch */
         bool hup_passed;       /* a reload passed SIGHUP on to the daemon */
         bool stopping;         /* told to stop: what the daemon leaves behind is not its successor */
 } Supervisor;
+
+/* Reaps every zombie, the main child's, a reload child's and orphans'
+ * alike (as PID 1 or subreaper they all end up ours). True once the main
+ * child has ended. */
+static bool reap(Supervisor *s, int *ret_status) {
+        bool ended = false;
+        int st;
+        pid_t p;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+                if (p == s->child) {
+                        *ret_status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+                        ended = true;
+                } else if (s->reload)
+                        (void) reload_child_reaped(s->reload, p, st);
+        return ended;
+}
 
 /* Watches the files of the config in force, read at read_at; a change
  * since then may have come before the watch on its directory. */
@@ -215,52 +225,123 @@ static void rewatch(Supervisor *s, struct timespec read_at) {
                 log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
 }
 
-static void supervisor_reload(Supervisor *s, const char *trigger) {
-        struct timespec read_at = watch_clock();
-        (void) reload(s->rt, trigger);
+static void supervisor_reload(Supervisor *s, const char *trigger, bool pass_on);
+
+/* After a reload, whichever way it ended. */
+static void reload_over(Supervisor *s, struct timespec read_at, bool pass_on) {
         unkeyed_schedule();
         if (s->o->watch)
                 rewatch(s, read_at);
+        if (pass_on && daemon_pass_reload(s->child, s->o->forward_reload)) {
+                s->hup_passed = true;
+                forward(s->o, s->child, SIGHUP);
+        }
         (void) malloc_trim(0);
+        if (s->hup_waiting || s->watch_waiting) {
+                bool hup = s->hup_waiting;
+                s->hup_waiting = s->watch_waiting = false;
+                supervisor_reload(s, hup ? "SIGHUP" : watch_changed(s->watch), hup);
+        }
+}
+
+/* pass_on: a SIGHUP asked for it, to be passed on to the daemon after. A
+ * request while a reload runs waits for its end. */
+static void supervisor_reload(Supervisor *s, const char *trigger, bool pass_on) {
+        struct timespec read_at = watch_clock();
+        if (s->reload) {
+                s->hup_waiting |= pass_on;
+                s->watch_waiting |= !pass_on;
+                return;
+        }
+        if (s->rt->config) { /* the listeners are ours: on demand, then supervised */
+                (void) reload(s->rt, trigger);
+                reload_over(s, read_at, pass_on);
+                return;
+        }
+        if (reload_child_start(s->rt, trigger, &s->reload) < 0) {
+                reload_over(s, read_at, pass_on);
+                return;
+        }
+        s->reload_read_at = read_at;
+        s->reload_forward = pass_on;
+}
+
+static void reload_finish(Supervisor *s) {
+        (void) reload_child_finish(TAKE_PTR(s->reload), s->rt);
+        reload_over(s, s->reload_read_at, s->reload_forward);
+}
+
+/* The supervisor stops: the reload under way ends now, keys unchanged. */
+static void reload_cancel(Supervisor *s, const char *why) {
+        if (s->reload)
+                reload_child_cancel(TAKE_PTR(s->reload), why);
+        s->hup_waiting = s->watch_waiting = false;
+}
+
+/* The daemon ended: a process it left holding our sockets carries on as
+ * the daemon (it forked into the background), else >= 0, its status. */
+static int daemon_ended(Supervisor *s, int status) {
+        pid_t next = s->stopping ? 0 : daemon_carried_on(s->child, status, &s->rt->listeners);
+        if (next > 0) {
+                s->child = next;
+                return -1;
+        }
+        reload_cancel(s, "the daemon ended");
+        daemon_explain_exit(s->child, status, s->hup_passed, s->o->forward_reload);
+        return status;
 }
 
 /* One signal: >= 0 is the exit status once the daemon has ended. */
 static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
         int sig = (int) si->ssi_signo, status;
-        if (sig == SIGCHLD && !reap(s->child, &status))
-                return -1;
-        if (sig == SIGCHLD) {
-                pid_t next = s->stopping ? 0 : daemon_carried_on(s->child, status, &s->rt->listeners);
-                if (next > 0)
-                        s->child = next;
-                else
-                        daemon_explain_exit(s->child, status, s->hup_passed, s->o->forward_reload);
-                return next > 0 ? -1 : status;
-        }
+        if (sig == SIGCHLD)
+                return reap(s, &status) ? daemon_ended(s, status) : -1;
         /* A SIGPIPE from our own write to a closed stderr is ours. */
         if (si->ssi_code == SI_USER && (pid_t) si->ssi_pid == getpid())
                 return -1;
         if (sig == SIGHUP) {
-                supervisor_reload(s, "SIGHUP");
-                if (!daemon_pass_reload(s->child, s->o->forward_reload))
-                        return -1;
-                s->hup_passed = true;
+                supervisor_reload(s, "SIGHUP", true);
+                return -1;
         }
         if (sig == SIGTERM || sig == SIGINT) {
                 s->stopping = true;
+                reload_cancel(s, strsignal(sig));
                 (void) notify_stopping();
         }
         forward(s->o, s->child, sig);
         return -1;
 }
 
+/* The signals that arrived: >= 0 is the exit status; -errno, the daemon
+ * stopped, when they cannot be read. */
+static int on_signals(Supervisor *s, int sfd) {
+        struct signalfd_siginfo si;
+        int r;
+        while ((r = sigfd_read_info(sfd, &si)) > 0) {
+                int status = on_signal(s, &si);
+                if (status >= 0)
+                        return status;
+        }
+        if (r < 0) {
+                log_error("cannot read signals: %s; stopping the daemon", strerror(-r));
+                reload_cancel(s, "cannot read signals");
+                forward(s->o, s->child, SIGKILL);
+                return r;
+        }
+        return INT_MIN; /* nothing that ends the loop */
+}
+
 static int supervise_loop(Supervisor *s, int sfd) {
         for (;;) {
-                struct pollfd p[2] = {
+                struct pollfd p[4] = {
                         { .fd = sfd, .events = POLLIN },
                         { .fd = s->watch ? watch_fd(s->watch) : -1, .events = POLLIN },
+                        { .fd = -1 },
+                        { .fd = -1 },
                 };
-                int k = poll(p, 2, unkeyed_poll_timeout(s->watch ? watch_timeout(s->watch) : -1));
+                if (s->reload)
+                        reload_child_pollfds(s->reload, &p[2]);
+                int k = poll(p, 4, unkeyed_poll_timeout(s->watch ? watch_timeout(s->watch) : -1));
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0)
@@ -269,21 +350,16 @@ static int supervise_loop(Supervisor *s, int sfd) {
                 if (p[1].revents)
                         (void) watch_drain(s->watch);
                 if (s->watch && watch_due(s->watch))
-                        supervisor_reload(s, watch_changed(s->watch));
-                if (!(p[0].revents & POLLIN))
-                        continue;
-                struct signalfd_siginfo si;
-                int r;
-                while ((r = sigfd_read_info(sfd, &si)) > 0) {
-                        int status = on_signal(s, &si);
-                        if (status >= 0)
-                                return status;
+                        supervisor_reload(s, watch_changed(s->watch), false);
+                if (s->reload)
+                        reload_child_event(s->reload, &p[2]);
+                if (p[0].revents & POLLIN) {
+                        int r = on_signals(s, sfd);
+                        if (r != INT_MIN)
+                                return r;
                 }
-                if (r < 0) {
-                        log_error("cannot read signals: %s; stopping the daemon", strerror(-r));
-                        forward(s->o, s->child, SIGKILL);
-                        return r;
-                }
+                if (s->reload && reload_child_over(s->reload))
+                        reload_finish(s);
         }
 }
 
@@ -328,6 +404,7 @@ int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode) 
         /* Whatever start-up left freed in the heap; we stay resident for long. */
         (void) malloc_trim(0);
         r = supervise_loop(&s, sfd);
+        reload_cancel(&s, "the supervisor stops");
         watch_free(s.watch);
         return r;
 }

@@ -186,3 +186,13 @@ bool strv_equal(char *const *a, char *const *b) {
                         return false;
         return true;
 }
+
+void *malloc0(size_t n, size_t size) {
+        if (size && n > SIZE_MAX / size)
+                return NULL;
+        size_t bytes = n * size;
+        void *p = malloc(bytes > 0 ? bytes : 1);
+        if (p)
+                memset(p, 0, bytes);
+        return p;
+}

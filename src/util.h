@@ -44,6 +44,12 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* yes/no/true/false/on/off/1/0 */
 int parse_bool(const char *s, bool *ret);
 
+/* calloc() for what a resident process frees again soon (a reload's
+ * scratch): glibc's calloc() never takes a chunk from the per-thread
+ * cache that free() fills, so each calloc/free round climbs the heap and
+ * leaves pages dirty; malloc() reuses them. NULL on overflow too. */
+void *malloc0(size_t n, size_t size);
+
 /* Grows *array (of elem_size elements, capacity *cap) to hold at least need. */
 int grow_array(void **array, size_t *cap, size_t need, size_t elem_size);
 /* The same for arrays that hold secrets: realloc() would free the old block

@@ -23,6 +23,13 @@
  *                       "reaped=CODE..." the exit codes of the children the
  *                       target reaped with waitpid (128+N: killed by N).
  *
+ *   FAULT_IN_FORK=K     only the process made by the K-th fork (a reload
+ *                       child) counts and is faulted, forks aside; read
+ *                       and write are counted only then
+ *   FAULT_ERRNO=KILL    the faulted call is not made: the process is
+ *                       killed with SIGKILL there instead;
+ *   FAULT_ERRNO=HANG    it waits there until killed.
+ *
  * execve runs the new program without LD_PRELOAD and FAULT_*, so only the
  * activator is judged, never the command it starts. */
 #include <stdbool.h>
@@ -33,6 +40,7 @@
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +51,10 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { F_SOCKET, F_BIND, F_LISTEN, F_SETSOCKOPT, F_FORK, F_EXECVE, F_PIPE2, F_DUP2, F_MAX };
-static const char *const names[F_MAX] = { "socket", "bind", "listen", "setsockopt", "fork", "execve", "pipe2", "dup2" };
+enum { F_SOCKET, F_BIND, F_LISTEN, F_SETSOCKOPT, F_FORK, F_EXECVE, F_PIPE2, F_DUP2, F_READ, F_WRITE, F_MAX };
+static const char *const names[F_MAX] = { "socket", "bind", "listen", "setsockopt", "fork", "execve", "pipe2", "dup2",
+                                          "read", "write" };
+enum { ACTION_KILL = -1, ACTION_HANG = -2 };
 
 typedef struct Shared {
         unsigned count[F_MAX];
@@ -60,6 +70,9 @@ static int fault_errno;
 static unsigned md5sig_delay_ms;
 static const char *report_path;
 static pid_t first_pid;
+static unsigned scope_fork;     /* FAULT_IN_FORK */
+static unsigned my_fork;        /* the fork that made this process; 0 for the first */
+static __typeof__(&write) real_write;
 static unsigned char open_at_start[1024];
 
 static const struct { const char *name; int value; } errnos[] = {
@@ -83,9 +96,11 @@ static void write_report(const char *extra) {
                 n += snprintf(buf + n, sizeof buf - (size_t) n, "reaped=%s\n", shared->reaped);
         if (extra)
                 n += snprintf(buf + n, sizeof buf - (size_t) n, "%s\n", extra);
+        if (!real_write) /* before init_real() */
+                real_write = (__typeof__(&write)) dlsym(RTLD_NEXT, "write");
         int fd = open(report_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0) {
-                if (write(fd, buf, (size_t) n) < 0) {
+                if (real_write(fd, buf, (size_t) n) < 0) {
                 }
                 close(fd);
         }
@@ -122,9 +137,15 @@ __attribute__((constructor)) static void init(void) {
         fault_at = at ? (unsigned) atoi(at) : 0;
         const char *delay = getenv("FAULT_MD5SIG_DELAY_MS");
         md5sig_delay_ms = delay ? (unsigned) atoi(delay) : 0;
+        const char *in_fork = getenv("FAULT_IN_FORK");
+        scope_fork = in_fork ? (unsigned) atoi(in_fork) : 0;
         for (size_t i = 0; e && i < sizeof errnos / sizeof errnos[0]; i++)
                 if (strcmp(e, errnos[i].name) == 0)
                         fault_errno = errnos[i].value;
+        if (e && strcmp(e, "KILL") == 0)
+                fault_errno = ACTION_KILL;
+        if (e && strcmp(e, "HANG") == 0)
+                fault_errno = ACTION_HANG;
         if (f && (!fault_at || !fault_errno))
                 abort();
         for (int fd = 0; fd < (int) sizeof open_at_start; fd++)
@@ -150,15 +171,31 @@ __attribute__((destructor)) static void fini(void) {
         write_report(line);
 }
 
-/* Counts the call; true when this one must fail. */
+/* Whether calls of f made here count: everywhere, or with FAULT_IN_FORK
+ * only in that process (forks are counted where they are made). */
+static bool counted_here(int f) {
+        if (f == F_FORK)
+                return true;
+        if (scope_fork)
+                return my_fork == scope_fork;
+        return f != F_READ && f != F_WRITE;
+}
+
+/* Counts the call; true when this one must fail. A KILL or HANG fault
+ * does not return. */
 static bool hit(int f, const char *detail) {
-        if (inert)
+        if (inert || !counted_here(f))
                 return false;
         unsigned n = __atomic_add_fetch(&shared->count[f], 1, __ATOMIC_SEQ_CST);
         bool fail = f == fault_func && n == fault_at;
         if (fail)
-                snprintf(shared->failed, sizeof shared->failed, "%s %s", names[f], detail);
+                snprintf(shared->failed, sizeof shared->failed, "%s %s%s", names[f], detail,
+                         fault_errno == ACTION_KILL ? " killed" : fault_errno == ACTION_HANG ? " hung" : "");
         write_report(NULL);
+        if (fail && fault_errno == ACTION_KILL)
+                raise(SIGKILL);
+        while (fail && fault_errno == ACTION_HANG)
+                pause();
         return fail;
 }
 
@@ -168,7 +205,13 @@ static bool hit(int f, const char *detail) {
 static __typeof__(&execve) real_execve;
 static __typeof__(&dup2) real_dup2;
 static __typeof__(&clone) real_clone;
+static __typeof__(&read) real_read;
+static __typeof__(&setsockopt) real_setsockopt; /* not dlsym() per call: see listen-guard.c */
 __attribute__((constructor)) static void init_real(void) {
+        real_setsockopt = REAL(setsockopt);
+        real_read = REAL(read);
+        if (!real_write)
+                real_write = REAL(write);
         real_execve = REAL(execve);
         real_dup2 = REAL(dup2);
         real_clone = REAL(clone);
@@ -199,7 +242,7 @@ int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
         snprintf(d, sizeof d, "level=%d opt=%d", level, opt);
         if (hit(F_SETSOCKOPT, d))
                 return errno = fault_errno, -1;
-        int r = REAL(setsockopt)(fd, level, opt, v, len);
+        int r = real_setsockopt(fd, level, opt, v, len);
         if (!inert && md5sig_delay_ms && level == IPPROTO_TCP && (opt == TCP_MD5SIG || opt == TCP_MD5SIG_EXT)) {
                 int saved = errno;
                 nanosleep(&(struct timespec) { .tv_sec = md5sig_delay_ms / 1000,
@@ -212,7 +255,31 @@ int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
 pid_t fork(void) {
         if (hit(F_FORK, "-"))
                 return errno = fault_errno, -1;
-        return REAL(fork)();
+        unsigned ordinal = inert ? 0 : __atomic_load_n(&shared->count[F_FORK], __ATOMIC_SEQ_CST);
+        pid_t pid = REAL(fork)();
+        if (pid == 0)
+                my_fork = ordinal;
+        return pid;
+}
+
+ssize_t read(int fd, void *buf, size_t n) {
+        char d[32];
+        snprintf(d, sizeof d, "fd=%d", fd);
+        if (hit(F_READ, d))
+                return errno = fault_errno, -1;
+        if (!real_read)
+                real_read = REAL(read);
+        return real_read(fd, buf, n);
+}
+
+ssize_t write(int fd, const void *buf, size_t n) {
+        char d[32];
+        snprintf(d, sizeof d, "fd=%d", fd);
+        if (hit(F_WRITE, d))
+                return errno = fault_errno, -1;
+        if (!real_write)
+                real_write = REAL(write);
+        return real_write(fd, buf, n);
 }
 
 int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...) {

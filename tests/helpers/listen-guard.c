@@ -80,7 +80,14 @@ static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt,
         abort();
 }
 
+/* Looked up once, here: dlsym() on every call would run the dynamic
+ * linker under the activator's key changes, and it saves the vector
+ * registers (still holding bytes of the key just copied) on the
+ * activator's stack, where secrets-reload.sh would find them. */
+static __typeof__(&setsockopt) real_setsockopt;
+
 __attribute__((constructor)) static void init(void) {
+        real_setsockopt = REAL(setsockopt);
         if (!is_target())
                 return;
         shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -116,7 +123,7 @@ static void remember_key(int fd) {
 }
 
 int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
-        int r = REAL(setsockopt)(fd, level, opt, v, len);
+        int r = real_setsockopt(fd, level, opt, v, len);
         if (r == 0 && !inert && level == IPPROTO_TCP && (opt == TCP_MD5SIG_EXT || opt == TCP_MD5SIG) &&
             v && len >= sizeof(struct tcp_md5sig) && ((const struct tcp_md5sig *) v)->tcpm_keylen > 0)
                 remember_key(fd);

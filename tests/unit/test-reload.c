@@ -525,6 +525,56 @@ static void test_reload_failure_restores_every_listener(void **state) {
         config_free(next);
 }
 
+/* A rotation keeps each table's size: the listener's record is rewritten
+ * in place (the resident heap does not move), and only after every step
+ * went in; a failed step leaves the record's bytes as they were. */
+static void test_rotation_is_recorded_in_place(void **state) {
+        (void) state;
+        char text[512];
+        snprintf(text, sizeof text, "%s", two_old);
+        memcpy(strstr(text, "Secret=lab"), "Secret=new", 10);
+        Config *cur = parse(two_old), *next = parse(text);
+        Listener v[N_KFD] = {
+                { .fd = KFD, .address = cur->listen[0].address, .shape = { .family = AF_INET6, .ipv4 = true, .ipv6 = true } },
+                { .fd = KFD + 1, .address = cur->listen[1].address, .shape = { .family = AF_INET, .ipv4 = true } },
+        };
+        ListenerSet live = { .v = v, .n = N_KFD, .catch_all = CA };
+        KernelKeys after[N_KFD], old[N_KFD];
+        kernel_install(&live, next, after);
+        kernel_install(&live, cur, old);
+        KeyEntry *tables[N_KFD] = { v[0].keys, v[1].keys }, *before[N_KFD];
+        for (size_t i = 0; i < N_KFD; i++)
+                before[i] = test_malloc(v[i].n_keys * sizeof(KeyEntry));
+        for (size_t i = 0; i < N_KFD; i++)
+                memcpy(before[i], v[i].keys, v[i].n_keys * sizeof(KeyEntry));
+
+        n_calls = 0;
+        fail_at = 1; /* the second listener's replace fails */
+        assert_int_equal(reload_config(&live, cur, next, true, NULL), -ENOMEM);
+        for (size_t i = 0; i < N_KFD; i++) {
+                assert_memory_equal(v[i].keys, before[i], v[i].n_keys * sizeof(KeyEntry));
+                assert_true(kernel_equal(&kernel[i], &old[i]));
+        }
+        fail_at = SIZE_MAX;
+        ReloadStats stats;
+        assert_int_equal(reload_config(&live, cur, next, true, &stats), 0);
+        assert_int_equal(stats.replaced, 2);
+        for (size_t i = 0; i < N_KFD; i++) {
+                assert_ptr_equal(v[i].keys, tables[i]);
+                assert_true(kernel_equal(&kernel[i], &after[i]));
+                const KeyEntry *lab = NULL;
+                for (size_t j = 0; j < v[i].n_keys; j++)
+                        if (strcmp(v[i].keys[j].name, "lab") == 0)
+                                lab = &v[i].keys[j];
+                assert_non_null(lab);
+                assert_memory_equal(lab->secret.bytes, "new", 3);
+                key_table_free(v[i].keys, v[i].n_keys);
+                test_free(before[i]);
+        }
+        config_free(cur);
+        config_free(next);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_unchanged_needs_nothing),
@@ -538,6 +588,7 @@ int main(void) {
                 cmocka_unit_test(test_apply_failure_is_undone_in_reverse),
                 cmocka_unit_test(test_apply_keys_each_prefix_in_its_family),
                 cmocka_unit_test(test_reload_failure_restores_every_listener),
+                cmocka_unit_test(test_rotation_is_recorded_in_place),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
