@@ -31,10 +31,13 @@ served() { local a=${2:-127.0.0.1}; [ "$(get "$1" "$a")" = "hello from uWSGI, RE
 refused() { echo_dropped "$NS" "" 127.0.0.1 9001 && echo_dropped "$NS" "$T/wrong.key" 127.0.0.1 9001; }
 only_our_port() { [ "$(ip netns exec "$NS" ss -Htln | awk '{ print $4 }' | sort -u)" = "*:9001" ]; }
 reloads_are() { [ "$(grep -c "reloaded:" "$T/bg.err" || true)" = "$1" ]; }
+# start: the supervisor and uwsgi, up to its workers. The port listens
+# from the start (the socket is ours); a signal sent before uwsgi set up
+# its handlers could be lost on it.
 start() {
         start_bg "$NS" $WRAP "$ACTIVATE" --supervise --config "$T/uwsgi.conf"
         sup=$BG_PID
-        wait_for 400 listening "$NS" 9001
+        wait_for 400 listening "$NS" 9001 && wait_for 600 grep -q "spawned uWSGI worker 2" "$T/bg.err"
 }
 
 conf
