@@ -6,7 +6,7 @@
  * start costs ~50x under TCG). The findings are written up in
  * tests/vm/README.md; a kernel that behaves otherwise fails a check here.
  *
- *   ao-probe [basics|rollover|layouts]...   (default: all three)
+ *   ao-probe [basics|rollover|dualstack|layouts]...   (default: all four)
  *
  * Exit 0 when every check passed, 1 otherwise. */
 #include <arpa/inet.h>
@@ -73,6 +73,22 @@ static struct sockaddr_in in4(const char *ip, uint16_t port) {
         return sa;
 }
 
+/* key_addr: a key's peer address, IPv4 ("127.0.1.0") or IPv6
+ * ("::ffff:127.0.1.0"), port 0, into the kernel's sockaddr_storage. */
+static void key_addr(const char *ip, struct __kernel_sockaddr_storage *ret) {
+        struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6 };
+        memset(ret, 0, sizeof *ret);
+        if (strchr(ip, ':') == NULL) {
+                struct sockaddr_in sa = in4(ip, 0);
+                memcpy(ret, &sa, sizeof sa);
+        } else if (inet_pton(AF_INET6, ip, &sa6.sin6_addr) == 1) {
+                memcpy(ret, &sa6, sizeof sa6);
+        } else {
+                fprintf(stderr, "ao-probe: bad address %s\n", ip);
+                exit(2);
+        }
+}
+
 /* The keys, as the kernel takes them. Each returns 0 or an errno. */
 typedef struct {
         const char *alg;    /* "hmac(sha1)", "cmac(aes128)", ... */
@@ -83,8 +99,7 @@ typedef struct {
 static int ao_add(int fd, const char *peer, int prefix, const AoKey *k, bool current, bool rnext) {
         struct tcp_ao_add a = { .prefix = (uint8_t) prefix, .sndid = k->sndid, .rcvid = k->rcvid,
                                 .set_current = current, .set_rnext = rnext };
-        struct sockaddr_in sa = in4(peer, 0);
-        memcpy(&a.addr, &sa, sizeof sa);
+        key_addr(peer, &a.addr);
         snprintf(a.alg_name, sizeof a.alg_name, "%s", k->alg);
         a.keylen = (uint8_t) strlen(k->secret);
         memcpy(a.key, k->secret, a.keylen);
@@ -93,15 +108,13 @@ static int ao_add(int fd, const char *peer, int prefix, const AoKey *k, bool cur
 
 static int ao_del(int fd, const char *peer, int prefix, uint8_t sndid, uint8_t rcvid) {
         struct tcp_ao_del d = { .prefix = (uint8_t) prefix, .sndid = sndid, .rcvid = rcvid };
-        struct sockaddr_in sa = in4(peer, 0);
-        memcpy(&d.addr, &sa, sizeof sa);
+        key_addr(peer, &d.addr);
         return setsockopt(fd, IPPROTO_TCP, TCP_AO_DEL_KEY, &d, sizeof d) < 0 ? errno : 0;
 }
 
 static int md5_add(int fd, const char *peer, int prefix, const char *secret) {
         struct tcp_md5sig m = { .tcpm_flags = TCP_MD5SIG_FLAG_PREFIX, .tcpm_prefixlen = (uint8_t) prefix };
-        struct sockaddr_in sa = in4(peer, 0);
-        memcpy(&m.tcpm_addr, &sa, sizeof sa);
+        key_addr(peer, (struct __kernel_sockaddr_storage *) &m.tcpm_addr);
         m.tcpm_keylen = (uint16_t) strlen(secret);
         memcpy(m.tcpm_key, secret, m.tcpm_keylen);
         return setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG_EXT, &m, sizeof m) < 0 ? errno : 0;
@@ -192,12 +205,21 @@ static void client_start(Client *c, uint16_t port) {
         }
 }
 
+/* same_peer: SERVED is the listener's end of CLIENT (an IPv4 client; a
+ * dual-stack listener sees it IPv4-mapped). */
 static bool same_peer(int served, int client) {
-        struct sockaddr_in a, b;
+        struct sockaddr_storage a;
+        struct sockaddr_in b;
         socklen_t la = sizeof a, lb = sizeof b;
-        return getpeername(served, (struct sockaddr *) &a, &la) == 0 &&
-               getsockname(client, (struct sockaddr *) &b, &lb) == 0 &&
-               a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port;
+        if (getpeername(served, (struct sockaddr *) &a, &la) < 0 || getsockname(client, (struct sockaddr *) &b, &lb) < 0)
+                return false;
+        if (a.ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *) &a;
+                return IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr) && a6->sin6_port == b.sin_port &&
+                       memcmp(&a6->sin6_addr.s6_addr[12], &b.sin_addr, 4) == 0;
+        }
+        const struct sockaddr_in *a4 = (const struct sockaddr_in *) &a;
+        return a4->sin_addr.s_addr == b.sin_addr.s_addr && a4->sin_port == b.sin_port;
 }
 
 /* handshakes: start every client at once against listener L, wait until
@@ -280,6 +302,8 @@ static void basics(void) {
               errname(err));
         err = ao_add(l, "127.0.4.0", 24, &SHA1, false, false);
         check(err == 0, "basics: the same IDs on a disjoint prefix are fine: %s", errname(err));
+        err = ao_add(l, "127.0.5.1", 24, &K101, false, false);
+        check(err == EINVAL, "basics: an address with bits past its prefix (127.0.5.1/24) is refused: %s", errname(err));
         uint16_t port = server_listen(l);
         Client cs[] = {
                 { .name = "hmac(sha1)", .src = "127.0.1.1", .sign = SIGN_AO, .ao = SHA1 },
@@ -417,6 +441,39 @@ static void rollover(void) {
               "rollover: a connection keeps working after its key left the listener (%s)", errname(err));
         close(c);
         close(s);
+        close(l);
+}
+
+/* A dual-stack listener ([::], IPV6_V6ONLY off) keys its IPv4 peers by
+ * IPv4-mapped address, the prefix counted in IPv4 bits. */
+static void dualstack(void) {
+        int l = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int zero = 0, one = 1;
+        struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+        if (l < 0 || setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0 ||
+            setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+            bind(l, (struct sockaddr *) &any, sizeof any) < 0) {
+                perror("ao-probe: dual-stack listener");
+                exit(2);
+        }
+        int err = ao_add(l, "127.0.5.0", 24, &SHA1, false, false);
+        check(err == EINVAL, "dual-stack: an AF_INET key on an IPv6 listener is refused: %s", errname(err));
+        err = ao_add(l, "::ffff:127.0.5.0", 120, &SHA1, false, false);
+        check(err == EINVAL, "dual-stack: an IPv4-mapped key with an IPv6-sized prefix (/120) is refused: %s",
+              errname(err));
+        err = ao_add(l, "::ffff:127.0.5.0", 24, &SHA1, false, false);
+        check(err == 0, "dual-stack: ::ffff:127.0.5.0 with prefix 24 (IPv4 bits) is taken: %s", errname(err));
+        uint16_t port = server_listen(l);
+        Client cs[] = {
+                { .name = "AO from 127.0.5.1", .src = "127.0.5.1", .sign = SIGN_AO, .ao = SHA1 },
+                { .name = "unsigned from 127.0.5.2", .src = "127.0.5.2", .sign = SIGN_NONE },
+                { .name = "unsigned from 127.0.6.1 (no key)", .src = "127.0.6.1", .sign = SIGN_NONE },
+        };
+        const bool want[] = { true, false, true };
+        handshakes(l, port, cs, 3, want);
+        for (size_t i = 0; i < 3; i++)
+                check(cs[i].connected == want[i], "dual-stack: IPv4 client %s: %s", cs[i].name,
+                      cs[i].connected ? "served" : "no handshake");
         close(l);
 }
 
@@ -561,18 +618,20 @@ static void layouts_all(void) {
 }
 
 int main(int argc, char **argv) {
-        const char *all[] = { "basics", "rollover", "layouts" };
+        const char *all[] = { "basics", "rollover", "dualstack", "layouts" };
         const char **parts = argc > 1 ? (const char **) argv + 1 : all;
-        int n = argc > 1 ? argc - 1 : 3;
+        int n = argc > 1 ? argc - 1 : 4;
         for (int i = 0; i < n; i++) {
                 if (strcmp(parts[i], "basics") == 0)
                         basics();
                 else if (strcmp(parts[i], "rollover") == 0)
                         rollover();
+                else if (strcmp(parts[i], "dualstack") == 0)
+                        dualstack();
                 else if (strcmp(parts[i], "layouts") == 0)
                         layouts_all();
                 else {
-                        fprintf(stderr, "usage: ao-probe [basics|rollover|layouts]...\n");
+                        fprintf(stderr, "usage: ao-probe [basics|rollover|dualstack|layouts]...\n");
                         return 64;
                 }
         }
