@@ -103,7 +103,7 @@ static void refuse(AcceptState *s, int conn, const PeerAddr *p, uint16_t port, c
 
 /* The connection on fd 3 (LISTEN_FDS=1) or, inetd style, on stdin and
  * stdout; the peer in REMOTE_ADDR and REMOTE_PORT. */
-static int child_start(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port, pid_t *ret_pid) {
+static int spawn_for_connection(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port, pid_t *ret_pid) {
         static const char *const names[] = { "connection" };
         char addr[ADDR_STRLEN], num[8];
         bool inetd = rt->config->inetd;
@@ -120,7 +120,9 @@ static int child_start(const Runtime *rt, int conn, const PeerAddr *p, uint16_t 
         return process_spawn(&spec, ret_pid);
 }
 
-static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {
+/* One accepted connection: within the limits, one process for it, else
+ * it is reset. Either way the connection is no longer ours. */
+static void serve_connection(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {
         const Config *c = s->rt->config;
         PeerAddr p;
         uint16_t port;
@@ -146,7 +148,7 @@ static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, soc
                 return;
         }
         pid_t pid;
-        int r = child_start(s->rt, conn, &p, port, &pid);
+        int r = spawn_for_connection(s->rt, conn, &p, port, &pid);
         if (pid > 0) /* exited already if r < 0: reaped as any other */
                 (void) conn_table_add(&s->children, pid, &p); /* reserved above */
         if (r < 0) {
@@ -170,7 +172,7 @@ static bool accept_one(AcceptState *s, int lfd) {
         unsigned n;
         int conn = accept4(lfd, (struct sockaddr *) &ss, &len, SOCK_CLOEXEC);
         if (conn >= 0) {
-                start_child(s, conn, (struct sockaddr *) &ss, len);
+                serve_connection(s, conn, (struct sockaddr *) &ss, len);
                 return true;
         }
         switch (errno) {

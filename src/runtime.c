@@ -20,7 +20,7 @@ int runtime_load(Runtime *rt) {
                 return r;
         if ((r = config_source_add_keys(&rt->source, rt->config)) < 0)
                 return log_errno(r, "out of memory");
-        return 0;
+        return rt->decide ? rt->decide(rt->config, &rt->mode) : 0;
 }
 
 int runtime_find_command(Runtime *rt) {

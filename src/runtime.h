@@ -10,6 +10,7 @@
 #include "config-files.h"
 #include "config.h"
 #include "listener.h"
+#include "mode.h"
 
 typedef struct Runtime Runtime;
 
@@ -18,6 +19,9 @@ typedef struct Runtime Runtime;
  * Else from the files, checked and resolved (key files read), their text
  * added to record when given. Logs; returns -errno. */
 typedef int (*RuntimeLoad)(const ConfigSource *replay, ConfigSource *record, Config **ret);
+/* The mode the config loaded at start-up asks for, the command line
+ * applied (mode_decide()). Logs why not; returns -errno. */
+typedef int (*RuntimeDecide)(const Config *c, Mode *ret);
 
 struct Runtime {
         ListenerSet listeners;
@@ -32,10 +36,12 @@ struct Runtime {
         char **argv;
         bool daemon_runs;     /* the command already runs: a reload cannot change it */
         RuntimeLoad load;
+        RuntimeDecide decide;
+        Mode mode;            /* decided by runtime_load(), once */
 };
 
-/* Start-up: loads the config, recording what it was read from. Logs;
- * returns -errno. */
+/* Start-up: loads the config, recording what it was read from, and
+ * decides the mode. Logs; returns -errno. */
 int runtime_load(Runtime *rt);
 /* Then finds its command (before any socket exists: a typo opens
  * nothing). Logs; returns -errno, for exec_exit_code(). */

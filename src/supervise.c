@@ -79,16 +79,18 @@ static _Noreturn void child_exec(const SuperviseOptions *o, const Runtime *rt) {
         _exit(exec_exit_code(r));
 }
 
-/* The child, when the listeners are not open yet: reads the config, tells
- * the parent the mode ('S' supervise, 'O' another: the parent runs it),
- * opens the listeners, hands the parent copies, then becomes the daemon. */
-static _Noreturn void child_start(const SuperviseOptions *o, Runtime *rt, int sock) {
+/* The child, when the listeners are not open yet: reads the config and
+ * decides the mode (runtime_load()), tells the parent ('S' supervise, 'O'
+ * another: the parent runs it), opens the listeners, hands the parent
+ * copies, and once the parent is set up as a supervisor (its go byte),
+ * becomes the daemon. */
+static _Noreturn void read_config_then_become_daemon(const SuperviseOptions *o, Runtime *rt, int sock) {
         int r = runtime_load(rt);
         if (r < 0)
                 _exit(exit_code_from_error(r));
         if ((r = runtime_find_command(rt)) < 0)
                 _exit(exec_exit_code(r));
-        bool other = rt->config->accept || rt->config->on_demand;
+        bool other = rt->mode != MODE_SUPERVISE;
         if (write(sock, other ? "O" : "S", 1) != 1)
                 _exit(EXIT_OSERR);
         if (other) {
@@ -101,6 +103,9 @@ static _Noreturn void child_start(const SuperviseOptions *o, Runtime *rt, int so
                 log_error("cannot hand the listeners to the supervisor: %s", strerror(-r));
                 _exit(EXIT_OSERR);
         }
+        char go;
+        if (read(sock, &go, 1) != 1) /* the supervisor failed, and said why */
+                _exit(EXIT_OSERR);
         child_exec(o, rt);
 }
 
@@ -135,11 +140,42 @@ static int spawn_daemon(const Runtime *rt, const SuperviseOptions *o, pid_t *ret
         return st > 0 ? st : exec_exit_code(r);
 }
 
+/* What only a supervisor sets up, once the mode is decided and before its
+ * daemon runs: no stop by the terminal, orphans of the daemon, and a
+ * stderr buffer in static memory. (The signal mask is blocked before the
+ * fork, and given back when the child decides on another mode.) */
+static void become_supervisor(void) {
+        /* An unbuffered stderr makes every message format through an 8 kB
+         * buffer on the stack, which then stays resident: buffer lines in
+         * static memory instead (each message ends with a newline). */
+        static char stderr_buffer[512];
+        struct sigaction ign = { .sa_handler = SIG_IGN };
+        (void) sigaction(SIGTTIN, &ign, NULL);
+        (void) sigaction(SIGTTOU, &ign, NULL);
+        /* Orphans of the daemon come to us, as they would to PID 1. */
+        if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
+        (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
+}
+
+/* Hears the mode from the child that read the config; for supervise mode,
+ * sets up and takes the listeners over. 0, or -errno. */
+static int take_over(int sock, Runtime *rt, char *ret_mode) {
+        if (read(sock, ret_mode, 1) != 1 || *ret_mode != 'S')
+                return -ENODATA;
+        become_supervisor();
+        if (write(sock, "g", 1) != 1)
+                return -errno;
+        return resident_receive(sock, rt);
+}
+
 /* Starts the daemon (see supervise_run()). 0 with *ret_child; a positive
  * exit status when the child ended without starting it; -errno. */
 static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child, bool *ret_other_mode) {
-        if (rt->listeners.v)
+        if (rt->listeners.v) {
+                become_supervisor();
                 return spawn_daemon(rt, o, ret_child);
+        }
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return log_errno(-errno, "cannot create a socket pair: %m");
@@ -153,14 +189,14 @@ static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child
         }
         if (child == 0) {
                 close(sv[0]);
-                child_start(o, rt, sv[1]);
+                read_config_then_become_daemon(o, rt, sv[1]);
         }
         if (o->process_group)
                 (void) setpgid(child, child); /* also here: no race with our first kill(-child) */
         *ret_child = child;
         close(sv[1]);
         char mode = 0;
-        int r = read(sv[0], &mode, 1) == 1 && mode == 'S' ? resident_receive(sv[0], rt) : -ENODATA;
+        int r = take_over(sv[0], rt, &mode);
         close(sv[0]);
         if (r >= 0)
                 return 0;
@@ -364,28 +400,19 @@ static int supervise_loop(Supervisor *s, int sfd) {
 }
 
 int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode) {
-        /* An unbuffered stderr makes every message format through an 8 kB
-         * buffer on the stack, which then stays resident: buffer lines in
-         * static memory instead (each message ends with a newline). */
-        static char stderr_buffer[512];
-        sigset_t mask;
-        struct sigaction ign = { .sa_handler = SIG_IGN };
+        sigset_t mask, before;
         pid_t child = -1;
         *ret_other_mode = false;
         supervise_signal_set(&mask);
         /* Before the fork: a signal arriving in between stays pending for the
          * signalfd instead of killing us. The child clears the mask. */
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+        if (sigprocmask(SIG_BLOCK, &mask, &before) < 0)
                 return log_errno(-errno, "cannot block signals: %m");
-        (void) sigaction(SIGTTIN, &ign, NULL);
-        (void) sigaction(SIGTTOU, &ign, NULL);
-        /* Orphans of the daemon come to us, as they would to PID 1. */
-        if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-                log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
-        (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
 
         struct timespec read_at = watch_clock();
         int r = start_daemon(rt, o, &child, ret_other_mode);
+        if (*ret_other_mode) /* the config asks for another mode: it starts from the mask we got */
+                (void) sigprocmask(SIG_SETMASK, &before, NULL);
         if (r != 0 || *ret_other_mode)
                 return r;
         rt->daemon_runs = true;
