@@ -17,7 +17,7 @@
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
-#include "reload.h"
+#include "reload-child.h"
 #include "sigfd.h"
 #include "util.h"
 
@@ -41,7 +41,9 @@ typedef struct AcceptState {
         Runtime *rt;            /* a reload changes what it holds */
         ConnTable children;
         RateLimit refused_log, error_log;
-        struct pollfd *pfd;      /* [0] signalfd, [1..] listeners */
+        struct pollfd *pfd;      /* [0] signalfd, [1..n] listeners, [n+1..n+2] the reload child */
+        ReloadChild *reload;     /* the reload under way (reload-child.h) */
+        bool hup_waiting;        /* a SIGHUP came meanwhile: one more reload after it */
         int64_t paused_until_ms; /* 0: accepting */
         size_t status_n;         /* connections STATUS= last said */
         int64_t status_ms;       /* when it said so */
@@ -106,7 +108,7 @@ static void refuse(AcceptState *s, int conn, const PeerAddr *p, uint16_t port, c
 static int spawn_for_connection(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port, pid_t *ret_pid) {
         static const char *const names[] = { "connection" };
         char addr[ADDR_STRLEN], num[8];
-        bool inetd = rt->config->inetd;
+        bool inetd = rt->accept.inetd;
         peer_format(p, addr);
         snprintf(num, sizeof num, "%u", port);
         ProcessSpec spec = {
@@ -123,7 +125,7 @@ static int spawn_for_connection(const Runtime *rt, int conn, const PeerAddr *p, 
 /* One accepted connection: within the limits, one process for it, else
  * it is reset. Either way the connection is no longer ours. */
 static void serve_connection(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {
-        const Config *c = s->rt->config;
+        const AcceptSettings *c = &s->rt->accept;
         PeerAddr p;
         uint16_t port;
         char more[64];
@@ -199,7 +201,30 @@ static void reap(AcceptState *s) {
         int status;
         /* Every child, ours or (as PID 1) not: no zombie is ever left. */
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-                conn_table_remove(&s->children, pid);
+                if (!s->reload || !reload_child_reaped(s->reload, pid, status))
+                        conn_table_remove(&s->children, pid);
+}
+
+/* In a child, as in every resident mode: the config is never parsed here. */
+static void reload_begin(AcceptState *s) {
+        if (s->reload)
+                s->hup_waiting = true;
+        else
+                (void) reload_child_start(s->rt, "SIGHUP", &s->reload);
+}
+
+static void reload_end(AcceptState *s) {
+        (void) reload_child_finish(TAKE_PTR(s->reload), s->rt);
+        if (s->hup_waiting && !s->stopping) {
+                s->hup_waiting = false;
+                reload_begin(s);
+        }
+}
+
+static void reload_cancel(AcceptState *s, const char *why) {
+        if (s->reload)
+                reload_child_cancel(TAKE_PTR(s->reload), why);
+        s->hup_waiting = false;
 }
 
 static void forward(const AcceptState *s, int sig) {
@@ -225,6 +250,7 @@ static int on_stop(AcceptState *s, int sig) {
         if (s->stopping)
                 return 128 + sig;
         s->stopping = true;
+        reload_cancel(s, "told to stop");
         stop_listening(s);
         if (!s->init) {
                 if (s->children.n)
@@ -247,7 +273,7 @@ static int on_signal(AcceptState *s, int sig) {
         case SIGHUP:
                 /* Stopping, the listeners are closed: no keys left to change. */
                 if (!s->stopping)
-                        (void) reload(s->rt, "SIGHUP");
+                        reload_begin(s);
                 return -1;
         case SIGTERM:
         case SIGINT:
@@ -298,8 +324,14 @@ static int serve(AcceptState *s, int sigfd) {
                         s->paused_until_ms = 0;
                 for (size_t i = 1; i < n; i++)
                         s->pfd[i].events = paused ? 0 : POLLIN;
-                if (poll(s->pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
+                if (s->reload)
+                        reload_child_pollfds(s->reload, &s->pfd[n]);
+                else
+                        s->pfd[n].fd = s->pfd[n + 1].fd = -1;
+                if (poll(s->pfd, n + 2, poll_timeout(s)) < 0 && errno != EINTR)
                         return log_errno(-errno, "poll: %m");
+                if (s->reload)
+                        reload_child_event(s->reload, &s->pfd[n]);
                 status_update(s);
                 ratelimit_flush(&s->refused_log, "connections refused over a limit");
                 ratelimit_flush(&s->error_log, "connections lost to errors");
@@ -313,6 +345,8 @@ static int serve(AcceptState *s, int sigfd) {
                         if (sig < 0)
                                 return log_errno(sig, "reading signals: %s", strerror(-sig));
                 }
+                if (s->reload && reload_child_over(s->reload))
+                        reload_end(s);
                 for (size_t i = 1; i < n; i++)
                         if (s->pfd[i].fd >= 0 && (s->pfd[i].revents & POLLIN))
                                 for (int k = 0; k < ACCEPT_BURST && accept_one(s, s->pfd[i].fd); k++)
@@ -339,7 +373,7 @@ static int prepare(ListenerSet *set, struct pollfd *pfd, int sigfd) {
 int accept_run(Runtime *rt) {
         static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
         ListenerSet *set = &rt->listeners;
-        _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n, sizeof *pfd);
+        _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n + 2, sizeof *pfd);
         if (!pfd) {
                 listener_set_close(set);
                 return log_errno(-ENOMEM, "out of memory");
@@ -356,6 +390,7 @@ int accept_run(Runtime *rt) {
         (void) notify_ready();
         AcceptState s = { .rt = rt, .pfd = pfd, .init = getpid() == 1 };
         int code = serve(&s, sigfd);
+        reload_cancel(&s, "accept mode ends");
         listener_set_close(set);
         conn_table_free(&s.children);
         return code;

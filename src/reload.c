@@ -10,7 +10,6 @@
 
 #include "log.h"
 #include "md5sig.h"
-#include "notify.h"
 #include "util.h"
 
 /* The kernel's identity of a key: re-adding it replaces the secret. */
@@ -452,35 +451,5 @@ int reload_load_new(Runtime *rt, Config **ret, ConfigSource *source) {
                 log_errno(r, "out of memory");
         if (r < 0)
                 log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
-        return r;
-}
-
-/* A command that cannot run fails the reload, as it fails a start, when
- * the next process is still to come. */
-static int reload_here(Runtime *rt) {
-        _cleanup_(config_freep) Config *next = NULL;
-        _cleanup_(config_source_done) ConfigSource source = { 0 };
-        _cleanup_free_ char *path = NULL;
-        int r = reload_load_new(rt, &next, &source);
-        if (r >= 0 && !rt->daemon_runs && (r = command_find(next, &path)) < 0)
-                log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
-        if (r < 0 || (r = reload_config(&rt->listeners, rt->config, next, rt->daemon_runs, NULL)) < 0)
-                return r;
-        if (path && runtime_set_command(rt, next, TAKE_PTR(path)) < 0)
-                log_error("reload: new processes run %s as before", rt->path);
-        config_free(rt->config);
-        rt->config = TAKE_PTR(next);
-        config_source_done(&rt->source);
-        rt->source = source;
-        source = (ConfigSource) { 0 };
-        return 0;
-}
-
-int reload(Runtime *rt, const char *trigger) {
-        (void) notify_reloading(trigger);
-        int r = rt->config ? reload_here(rt) : log_errno(-EINVAL, "reload: no config in force; the old keys stay");
-        notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
-        notify_set_reload(trigger, r < 0);
-        (void) notify_ready();
         return r;
 }

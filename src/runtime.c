@@ -20,6 +20,7 @@ int runtime_load(Runtime *rt) {
                 return r;
         if ((r = config_source_add_keys(&rt->source, rt->config)) < 0)
                 return log_errno(r, "out of memory");
+        rt->accept = accept_settings(rt->config);
         return rt->decide ? rt->decide(rt->config, &rt->mode) : 0;
 }
 
@@ -107,5 +108,5 @@ void runtime_done(Runtime *rt) {
         config_source_done(&rt->source);
         free(rt->path);
         strv_free(rt->argv);
-        *rt = (Runtime) { .load = rt->load };
+        *rt = (Runtime) { .load = rt->load, .decide = rt->decide };
 }

@@ -289,11 +289,6 @@ static void supervisor_reload(Supervisor *s, const char *trigger, bool pass_on) 
                 s->watch_waiting |= !pass_on;
                 return;
         }
-        if (s->rt->config) { /* the listeners are ours: on demand, then supervised */
-                (void) reload(s->rt, trigger);
-                reload_over(s, read_at, pass_on);
-                return;
-        }
         if (reload_child_start(s->rt, trigger, &s->reload) < 0) {
                 reload_over(s, read_at, pass_on);
                 return;

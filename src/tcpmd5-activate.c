@@ -422,10 +422,9 @@ static int exec_daemon(Runtime *rt) {
                 fds[i] = TAKE_FD(set->v[i].fd);
         }
         /* fds[] owns the sockets now: this wipes the key tables and the
-         * config's secrets before the daemon gets our memory. */
+         * source's secrets before the daemon gets our memory (the config's
+         * are gone since the listeners opened). */
         listener_set_close(set);
-        for (size_t i = 0; i < rt->config->n_keys; i++)
-                secret_wipe(&rt->config->keys[i].secret);
         config_source_done(&rt->source);
         ProcessSpec spec = { .path = rt->path, .argv = rt->argv, .fds = fds, .names = names, .n_fds = n,
                              .stdio_fd = -1 };
@@ -476,8 +475,13 @@ static int run_here(Runtime *rt) {
                 return 0;
         if ((r = listener_set_open(rt->config, &rt->listeners)) < 0)
                 return exit_code_from_error(r);
+        /* The listeners hold the keys now, and a reload reads the config in
+         * a child: what stays of the config here needs no secret. */
+        for (size_t i = 0; i < rt->config->n_keys; i++)
+                secret_wipe(&rt->config->keys[i].secret);
         switch (rt->mode) {
-        case MODE_ACCEPT:
+        case MODE_ACCEPT: /* reads only rt's plain settings from now on */
+                config_free(TAKE_PTR(rt->config));
                 r = accept_run(rt);
                 break;
         case MODE_ON_DEMAND:
