@@ -17,7 +17,7 @@
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
-#include "reload-child.h"
+#include "reloader.h"
 #include "sigfd.h"
 #include "util.h"
 
@@ -41,9 +41,8 @@ typedef struct AcceptState {
         Runtime *rt;            /* a reload changes what it holds */
         ConnTable children;
         RateLimit refused_log, error_log;
-        struct pollfd *pfd;      /* [0] signalfd, [1..n] listeners, [n+1..n+2] the reload child */
-        ReloadChild *reload;     /* the reload under way (reload-child.h) */
-        bool hup_waiting;        /* a SIGHUP came meanwhile: one more reload after it */
+        struct pollfd *pfd;      /* [0] signalfd, [1..n] listeners, then the reloader's */
+        Reloader reloader;
         int64_t paused_until_ms; /* 0: accepting */
         size_t status_n;         /* connections STATUS= last said */
         int64_t status_ms;       /* when it said so */
@@ -201,30 +200,8 @@ static void reap(AcceptState *s) {
         int status;
         /* Every child, ours or (as PID 1) not: no zombie is ever left. */
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-                if (!s->reload || !reload_child_reaped(s->reload, pid, status))
+                if (!reloader_reaped(&s->reloader, pid, status))
                         conn_table_remove(&s->children, pid);
-}
-
-/* In a child, as in every resident mode: the config is never parsed here. */
-static void reload_begin(AcceptState *s) {
-        if (s->reload)
-                s->hup_waiting = true;
-        else
-                (void) reload_child_start(s->rt, "SIGHUP", &s->reload);
-}
-
-static void reload_end(AcceptState *s) {
-        (void) reload_child_finish(TAKE_PTR(s->reload), s->rt);
-        if (s->hup_waiting && !s->stopping) {
-                s->hup_waiting = false;
-                reload_begin(s);
-        }
-}
-
-static void reload_cancel(AcceptState *s, const char *why) {
-        if (s->reload)
-                reload_child_cancel(TAKE_PTR(s->reload), why);
-        s->hup_waiting = false;
 }
 
 static void forward(const AcceptState *s, int sig) {
@@ -250,7 +227,7 @@ static int on_stop(AcceptState *s, int sig) {
         if (s->stopping)
                 return 128 + sig;
         s->stopping = true;
-        reload_cancel(s, "told to stop");
+        reloader_done(&s->reloader); /* and no more watching: nothing left to reload */
         stop_listening(s);
         if (!s->init) {
                 if (s->children.n)
@@ -273,7 +250,7 @@ static int on_signal(AcceptState *s, int sig) {
         case SIGHUP:
                 /* Stopping, the listeners are closed: no keys left to change. */
                 if (!s->stopping)
-                        reload_begin(s);
+                        reloader_request(&s->reloader, "SIGHUP", true);
                 return -1;
         case SIGTERM:
         case SIGINT:
@@ -324,14 +301,12 @@ static int serve(AcceptState *s, int sigfd) {
                         s->paused_until_ms = 0;
                 for (size_t i = 1; i < n; i++)
                         s->pfd[i].events = paused ? 0 : POLLIN;
-                if (s->reload)
-                        reload_child_pollfds(s->reload, &s->pfd[n]);
-                else
-                        s->pfd[n].fd = s->pfd[n + 1].fd = -1;
-                if (poll(s->pfd, n + 2, poll_timeout(s)) < 0 && errno != EINTR)
+                reloader_pollfds(&s->reloader, &s->pfd[n]);
+                if (poll(s->pfd, n + RELOADER_POLLFDS, reloader_timeout(&s->reloader, poll_timeout(s))) < 0 &&
+                    errno != EINTR)
                         return log_errno(-errno, "poll: %m");
-                if (s->reload)
-                        reload_child_event(s->reload, &s->pfd[n]);
+                if (!s->stopping)
+                        reloader_event(&s->reloader, &s->pfd[n]);
                 status_update(s);
                 ratelimit_flush(&s->refused_log, "connections refused over a limit");
                 ratelimit_flush(&s->error_log, "connections lost to errors");
@@ -345,8 +320,7 @@ static int serve(AcceptState *s, int sigfd) {
                         if (sig < 0)
                                 return log_errno(sig, "reading signals: %s", strerror(-sig));
                 }
-                if (s->reload && reload_child_over(s->reload))
-                        reload_end(s);
+                reloader_tick(&s->reloader);
                 for (size_t i = 1; i < n; i++)
                         if (s->pfd[i].fd >= 0 && (s->pfd[i].revents & POLLIN))
                                 for (int k = 0; k < ACCEPT_BURST && accept_one(s, s->pfd[i].fd); k++)
@@ -370,10 +344,10 @@ static int prepare(ListenerSet *set, struct pollfd *pfd, int sigfd) {
         return 0;
 }
 
-int accept_run(Runtime *rt) {
+int accept_run(Runtime *rt, bool watch) {
         static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
         ListenerSet *set = &rt->listeners;
-        _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n + 2, sizeof *pfd);
+        _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n + RELOADER_POLLFDS, sizeof *pfd);
         if (!pfd) {
                 listener_set_close(set);
                 return log_errno(-ENOMEM, "out of memory");
@@ -389,8 +363,9 @@ int accept_run(Runtime *rt) {
         notify_set_connections(0);
         (void) notify_ready();
         AcceptState s = { .rt = rt, .pfd = pfd, .init = getpid() == 1 };
+        reloader_init(&s.reloader, rt, watch, NULL, NULL);
         int code = serve(&s, sigfd);
-        reload_cancel(&s, "accept mode ends");
+        reloader_done(&s.reloader);
         listener_set_close(set);
         conn_table_free(&s.children);
         return code;

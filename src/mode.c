@@ -24,27 +24,25 @@ static bool refuse_command_line(const ModeArgs *a, ModeDecision *d) {
         else if (a->supervise && a->accept)
                 refuse(d, EXIT_USAGE, "--supervise and --accept exclude each other (accept mode stays and reloads "
                        "on SIGHUP anyway): drop --supervise");
-        else if ((a->daemon_options || a->watch) && !supervising)
-                refuse(d, EXIT_USAGE, "--process-group, --no-forward-reload, --always-forward-reload and --watch "
-                       "only apply to --supervise");
-        else if ((a->daemon_options || a->watch) && a->accept)
-                refuse(d, EXIT_USAGE, "--process-group, --no-forward-reload, --always-forward-reload and --watch "
-                       "do not apply to --accept (no daemon is supervised, and it reloads on SIGHUP)");
+        else if (a->daemon_options && !supervising)
+                refuse(d, EXIT_USAGE, "--process-group, --no-forward-reload and --always-forward-reload only apply "
+                       "to --supervise");
+        else if (a->daemon_options && a->accept)
+                refuse(d, EXIT_USAGE, "--process-group, --no-forward-reload and --always-forward-reload do not "
+                       "apply to --accept: no daemon is supervised");
         return d->exit != 0;
 }
 
-/* Accept mode made by the config under --supervise (or as PID 1): the
- * supervisor's options have no daemon to act on. */
-static bool refuse_in_accept_mode(const ModeArgs *a, const ModeConfig *cfg, ModeDecision *d) {
+/* What a mode made by the config cannot take from the command line. */
+static bool refuse_for_mode(const ModeArgs *a, const ModeConfig *cfg, Mode m, ModeDecision *d) {
         const Origin *o = &cfg->accept_origin;
-        if (a->daemon_options)
+        if (m == MODE_ACCEPT && a->daemon_options)
                 refuse(d, EXIT_CONFIG, "%s:%u: Accept=yes runs accept mode, where no daemon is supervised: drop "
                        "--process-group, --no-forward-reload and --always-forward-reload, or set Accept=no",
                        o->file ? o->file : "(config)", o->line);
-        else if (a->watch)
-                refuse(d, EXIT_CONFIG, "%s:%u: Accept=yes runs accept mode, which does not watch files: drop "
-                       "--watch and reload with SIGHUP (systemctl reload), or set Accept=no",
-                       o->file ? o->file : "(config)", o->line);
+        else if (m == MODE_EXEC && a->watch)
+                refuse(d, EXIT_CONFIG, "--watch only applies to a mode that stays (supervise, accept, on demand): add "
+                       "--supervise, or use --accept, --on-demand, Accept=yes or OnDemand=yes");
         return d->exit != 0;
 }
 
@@ -53,7 +51,8 @@ void mode_decide(const ModeArgs *a, const ModeConfig *cfg, ModeDecision *ret) {
         *ret = (ModeDecision) { .mode = MODE_EXEC };
         if (refuse_command_line(a, ret))
                 return;
-        if (!cfg)
+        bool alone = !cfg; /* what the config says may still change the mode */
+        if (alone)
                 cfg = &unset;
         bool supervising = a->supervise || a->pid1;
         bool accept = a->accept || (!a->on_demand && cfg->accept);
@@ -64,11 +63,12 @@ void mode_decide(const ModeArgs *a, const ModeConfig *cfg, ModeDecision *ret) {
                        o->file ? o->file : "(config)", o->line);
                 return;
         }
-        if (accept && refuse_in_accept_mode(a, cfg, ret))
+        Mode m = accept      ? MODE_ACCEPT
+                 : on_demand ? (supervising ? MODE_ON_DEMAND_SUPERVISE : MODE_ON_DEMAND)
+                             : (supervising ? MODE_SUPERVISE : MODE_EXEC);
+        if (!alone && refuse_for_mode(a, cfg, m, ret))
                 return;
-        ret->mode = accept      ? MODE_ACCEPT
-                    : on_demand ? (supervising ? MODE_ON_DEMAND_SUPERVISE : MODE_ON_DEMAND)
-                                : (supervising ? MODE_SUPERVISE : MODE_EXEC);
+        ret->mode = m;
 }
 
 ModeConfig mode_config_of(const Config *c) {

@@ -53,8 +53,10 @@ typedef struct ModeDecision {
         char message[320];
 } ModeDecision;
 
-/* cfg NULL: the command line alone (at parse time; mode is then what it
- * picks with a config that sets nothing). Pure: no I/O, no logging. */
+/* cfg NULL: the command line alone (at parse time): refuses only what no
+ * config can make work; mode is then what it picks with a config that sets
+ * nothing (unchecked: with the config, --watch in exec mode is refused).
+ * Pure: no I/O, no logging. */
 void mode_decide(const ModeArgs *a, const ModeConfig *cfg, ModeDecision *ret);
 
 /* The config's part, from a loaded config. */

@@ -6,31 +6,22 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "reload-child.h"
+#include "reloader.h"
 #include "sigfd.h"
 #include "util.h"
 
 typedef struct Waiting {
         Runtime *rt;
-        ReloadChild *reload;   /* the reload under way (reload-child.h) */
-        bool hup_waiting;      /* a SIGHUP came meanwhile: one more reload after it */
-        bool connected;        /* a connection is queued: the daemon starts once the reload is over */
+        Reloader reloader;
+        bool connected;        /* a connection is queued: the daemon starts once a reload under way is over */
 } Waiting;
-
-static void reload_begin(Waiting *w) {
-        if (w->reload)
-                w->hup_waiting = true;
-        else
-                (void) reload_child_start(w->rt, "SIGHUP", &w->reload);
-}
 
 /* The reload child is our only child: nothing else to reap here. */
 static void reap(Waiting *w) {
         int st;
         pid_t p;
         while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-                if (w->reload)
-                        (void) reload_child_reaped(w->reload, p, st);
+                (void) reloader_reaped(&w->reloader, p, st);
 }
 
 /* 1 when told to stop, 0 to go on; -errno. */
@@ -40,7 +31,7 @@ static int on_signals(Waiting *w, int sigfd) {
                 if (sig == SIGCHLD)
                         reap(w);
                 else if (sig == SIGHUP)
-                        reload_begin(w);
+                        reloader_request(&w->reloader, "SIGHUP", true);
                 else
                         return 1;
         }
@@ -49,42 +40,37 @@ static int on_signals(Waiting *w, int sigfd) {
 
 static int wait_loop(Waiting *w, struct pollfd *pfd, int sigfd) {
         const ListenerSet *set = &w->rt->listeners;
-        size_t n = 1 + set->n; /* then the reload child's two */
+        size_t n = 1 + set->n; /* then the reloader's */
         pfd[0] = (struct pollfd) { .fd = sigfd, .events = POLLIN };
         for (;;) {
                 for (size_t i = 0; i < set->n; i++) /* once one has a connection, left to the daemon */
                         pfd[1 + i] = (struct pollfd) { .fd = w->connected ? -1 : set->v[i].fd, .events = POLLIN };
-                if (w->reload)
-                        reload_child_pollfds(w->reload, &pfd[n]);
-                else
-                        pfd[n].fd = pfd[n + 1].fd = -1;
-                if (poll(pfd, n + 2, -1) < 0) {
+                reloader_pollfds(&w->reloader, &pfd[n]);
+                if (poll(pfd, n + RELOADER_POLLFDS, reloader_timeout(&w->reloader, -1)) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
-                if (w->reload)
-                        reload_child_event(w->reload, &pfd[n]);
+                if (!w->connected)
+                        reloader_event(&w->reloader, &pfd[n]);
+                else if (w->reloader.child) /* only the one under way */
+                        reload_child_event(w->reloader.child, &pfd[n + 1]);
                 int r = pfd[0].revents ? on_signals(w, sigfd) : 0;
                 if (r != 0)
                         return r;
                 for (size_t i = 1; i < 1 + set->n; i++)
                         w->connected |= pfd[i].revents != 0; /* POLLERR too: let the daemon see it */
-                if (w->reload && reload_child_over(w->reload)) {
-                        (void) reload_child_finish(TAKE_PTR(w->reload), w->rt);
-                        if (w->hup_waiting && !w->connected) {
-                                w->hup_waiting = false;
-                                reload_begin(w);
-                        }
-                }
-                if (w->connected && !w->reload)
+                if (w->connected)
+                        w->reloader.hup_waiting = w->reloader.watch_waiting = false;
+                reloader_tick(&w->reloader);
+                if (w->connected && !w->reloader.child)
                         return 0;
         }
 }
 
-int ondemand_wait(Runtime *rt) {
+int ondemand_wait(Runtime *rt, bool watch) {
         static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-        _cleanup_free_ struct pollfd *pfd = calloc(1 + rt->listeners.n + 2, sizeof *pfd);
+        _cleanup_free_ struct pollfd *pfd = calloc(1 + rt->listeners.n + RELOADER_POLLFDS, sizeof *pfd);
         if (!pfd)
                 return -ENOMEM;
         _cleanup_close_ int sigfd = sigfd_open(sigs, ELEMENTSOF(sigs));
@@ -94,8 +80,8 @@ int ondemand_wait(Runtime *rt) {
          * SIGTERM that arrives in between is then delivered and ends us, as
          * it should. The signalfd itself is close-on-exec. */
         Waiting w = { .rt = rt };
+        reloader_init(&w.reloader, rt, watch, NULL, NULL);
         int r = wait_loop(&w, pfd, sigfd);
-        if (w.reload)
-                reload_child_cancel(w.reload, r > 0 ? "told to stop" : "cannot wait");
+        reloader_done(&w.reloader);
         return r;
 }

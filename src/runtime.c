@@ -13,8 +13,10 @@
 #include "handoff.h"
 #include "log.h"
 #include "util.h"
+#include "watch.h"
 
 int runtime_load(Runtime *rt) {
+        rt->read_at = watch_clock();
         int r = rt->load(NULL, &rt->source, &rt->config);
         if (r < 0)
                 return r;

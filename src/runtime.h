@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "config-files.h"
 #include "config.h"
@@ -50,6 +51,7 @@ struct Runtime {
         char *path;           /* the next process's program, from exec_resolve() */
         char **argv;
         AcceptSettings accept; /* in force for the next connection */
+        struct timespec read_at; /* when the files in source were read (watch_clock()), for --watch */
         bool daemon_runs;     /* the command already runs: a reload cannot change it */
         RuntimeLoad load;
         RuntimeDecide decide;

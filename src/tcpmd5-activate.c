@@ -399,7 +399,7 @@ static int run_ondemand(Runtime *rt) {
         notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
         notify_set_activity("waiting for the first connection");
         (void) notify_ready();
-        int r = ondemand_wait(rt);
+        int r = ondemand_wait(rt, arg_watch);
         if (r != 0) {
                 listener_set_close(&rt->listeners);
                 return r < 0 ? log_errno(r, "waiting for a connection: %s", strerror(-r)) : 0;
@@ -482,7 +482,7 @@ static int run_here(Runtime *rt) {
         switch (rt->mode) {
         case MODE_ACCEPT: /* reads only rt's plain settings from now on */
                 config_free(TAKE_PTR(rt->config));
-                r = accept_run(rt);
+                r = accept_run(rt, arg_watch);
                 break;
         case MODE_ON_DEMAND:
                 if (!wait_on_demand(rt, &code))

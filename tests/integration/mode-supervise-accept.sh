@@ -4,7 +4,7 @@
 # with it: no blocked SIGUSR1, no ignored SIGTTIN, no subreaper bit. The
 # same checks against supervise mode are the control. Options that only a
 # supervisor has are refused in accept mode with the line that made it,
-# and nothing listens.
+# and nothing listens; --watch works there, and on demand.
 . "$(dirname "$0")/../lib.sh"
 
 netns_new "$NS"
@@ -78,16 +78,51 @@ kill "$(cat "$T/orphan")" 2>/dev/null || true
 wait_exit "$pid" || true
 
 line=$(grep -n "^Accept" "$T/accept.conf" | cut -d: -f1)
-expect_rc 78 "--supervise --watch with Accept=yes is refused" in_ns "$NS" $WRAP "$ACTIVATE" --supervise --watch --config "$T/accept.conf"
-expect_stderr "accept.conf:$line: Accept=yes runs accept mode, which does not watch files: drop --watch" \
-        "the refusal names the line and what to write instead"
-check "nothing listens after the refusal" not_listening "$NS" 2631
 expect_rc 78 "--supervise --process-group with Accept=yes is refused" \
         in_ns "$NS" $WRAP "$ACTIVATE" --supervise --process-group --config "$T/accept.conf"
-expect_stderr "accept.conf:$line: .*drop --process-group" "the refusal names the supervisor's options"
+expect_stderr "accept.conf:$line: Accept=yes runs accept mode, where no daemon is supervised: drop --process-group" \
+        "the refusal names the line and what to write instead"
+check "nothing listens after the refusal" not_listening "$NS" 2631
 expect_rc 78 "--check refuses the same combination" \
         in_ns "$NS" $WRAP "$ACTIVATE" --check --supervise --no-forward-reload --config "$T/accept.conf"
-expect_rc 0 "--on-demand on the command line overrides Accept=yes: --watch applies again (--check)" \
-        in_ns "$NS" $WRAP "$ACTIVATE" --check --supervise --watch --on-demand --config "$T/accept.conf"
-expect_rc 64 "--accept --watch is a usage error" in_ns "$NS" $WRAP "$ACTIVATE" --accept --watch --config "$T/plain.conf"
+expect_rc 0 "--on-demand on the command line overrides Accept=yes: the supervisor's options apply again (--check)" \
+        in_ns "$NS" $WRAP "$ACTIVATE" --check --supervise --process-group --on-demand --config "$T/accept.conf"
+expect_rc 78 "--watch in exec mode is refused once the config shows nothing else makes one" in_ns "$NS" $WRAP "$ACTIVATE" --watch --config "$T/plain.conf"
+expect_stderr "--watch only applies to a mode that stays" "the usage error says where --watch applies"
+
+# --watch in accept mode (the unit's --supervise with Accept=yes) and on
+# demand: a key file replaced by a rename is picked up without SIGHUP.
+reloads_are() { [ "$(grep -c 'reloaded:' "$T/bg.err" || true)" = "$1" ]; }
+rotate() { printf '%s\n' "$1" > "$T/k.key.new"; chmod 600 "$T/k.key.new"; mv "$T/k.key.new" "$T/k.key"; }
+key "$T/new.key" mode-rotated
+key "$T/old.key" mode-secret
+start_bg "$NS" $WRAP "$ACTIVATE" --supervise --watch --config "$T/accept.conf"
+pid=$BG_PID
+check "--supervise --watch with Accept=yes: listening" wait_for 200 listening "$NS" 2631
+check "accept --watch: the key gets in" \
+        wait_for 60 sh -c "ip netns exec $NS $CLIENT -t 3000 -k $T/old.key 127.0.0.1 2631 x | grep -q served"
+next_tick
+rotate mode-rotated
+check "accept --watch: the renamed key file is reloaded without SIGHUP" wait_for 200 reloads_are 1
+check "accept --watch: the new key gets in" \
+        wait_for 60 sh -c "ip netns exec $NS $CLIENT -t 3000 -k $T/new.key 127.0.0.1 2631 x | grep -q served"
+check "accept --watch: the old key is dropped" echo_dropped "$NS" "$T/old.key" 127.0.0.1 2631
+kill -TERM "$pid"
+rc=0; wait_exit "$pid" || rc=$?
+expect_eq "$rc" 0 "accept --watch: a clean stop"
+
+key "$T/k.key" mode-secret
+rm -f "$T/orphan"
+start_bg "$NS" $WRAP "$ACTIVATE" --on-demand --watch --config "$T/plain.conf"
+pid=$BG_PID
+check "--on-demand --watch: listening" wait_for 200 listening "$NS" 2632
+next_tick
+rotate mode-rotated
+check "on demand --watch: the renamed key file is reloaded before anyone came" wait_for 200 reloads_are 1
+check "on demand --watch: the daemon has not started" test ! -e "$T/orphan"
+check "on demand --watch: the old key is dropped" echo_dropped "$NS" "$T/old.key" 127.0.0.1 2632
+ip netns exec "$NS" $CLIENT -t 1000 -k "$T/new.key" 127.0.0.1 2632 x >/dev/null 2>&1 || true
+check "on demand --watch: a client with the new key starts the daemon" wait_for 200 test -s "$T/orphan"
+kill "$(cat "$T/orphan" 2>/dev/null)" 2>/dev/null || true
+wait_exit "$pid" || true
 finish
