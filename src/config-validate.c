@@ -40,7 +40,9 @@ static int check_duplicate_prefixes(const Config *c) {
                         refs[n++] = (PrefixRef) { &c->keys[i].peers[j].prefix, &c->keys[i], c->keys[i].peers[j].origin };
         qsort(refs, n, sizeof *refs, cmp_prefix_ref);
         for (size_t i = 1; i < n; i++)
-                if (prefix_compare(refs[i - 1].prefix, refs[i].prefix) == 0) {
+                /* Pairs with a TCP-AO key: check_ao_overlaps() judges those. */
+                if (prefix_compare(refs[i - 1].prefix, refs[i].prefix) == 0 && !key_is_ao(refs[i - 1].key) &&
+                    !key_is_ao(refs[i].key)) {
                         char buf[ADDR_STRLEN];
                         prefix_format(refs[i].prefix, buf);
                         return log_errno(-EBADMSG, "%s:%u: Peer=: %s is already claimed by [Key %s] at %s:%u; "
@@ -51,9 +53,120 @@ static int check_duplicate_prefixes(const Config *c) {
         return 0;
 }
 
-int config_validate_keys(const Config *c) {
+/* ---- TCP-AO keys ---- */
+
+/* The MAC length of the algorithms known by name, 0 for others (the
+ * kernel checks those). */
+static unsigned ao_digest_size(const char *algorithm) {
+        if (strcmp(algorithm, "hmac(sha1)") == 0)
+                return 20;
+        if (strcmp(algorithm, "cmac(aes128)") == 0)
+                return 16;
+        if (strcmp(algorithm, "hmac(sha256)") == 0)
+                return 32;
+        return 0;
+}
+
+/* One section's TCP-AO settings: all of Algorithm=, SendID= and RecvID=,
+ * or none of them (a TCP MD5 key). */
+static int check_ao_settings(const KeyConfig *k) {
+        const Origin *o = k->send_id_origin.file ? &k->send_id_origin
+                        : k->recv_id_origin.file ? &k->recv_id_origin : &k->mac_length_origin;
+        const char *what = k->send_id_origin.file ? "SendID" : k->recv_id_origin.file ? "RecvID" : "MACLength";
+        if (!key_is_ao(k)) {
+                if (!o->file)
+                        return 0;
+                return log_errno(-EBADMSG, "%s:%u: [Key %s] %s= makes a TCP-AO key, which needs Algorithm= "
+                                 "(add Algorithm=hmac(sha1) or Algorithm=cmac(aes128); for TCP MD5, drop SendID=, "
+                                 "RecvID= and MACLength=)", o->file, o->line, k->name, what);
+        }
+        if (!k->send_id_origin.file || !k->recv_id_origin.file)
+                return log_errno(-EBADMSG, "%s:%u: [Key %s] Algorithm=%s needs SendID= and RecvID= (0..255: the "
+                                 "KeyIDs this end sends and expects; the peer's RecvID and SendID for its key)",
+                                 k->algorithm_origin.file, k->algorithm_origin.line, k->name, k->algorithm);
+        unsigned full = ao_digest_size(k->algorithm);
+        if (k->mac_length_origin.file && full &&
+            (k->mac_length < CONFIG_AO_MAC_DEFAULT || k->mac_length > full))
+                return log_errno(-EBADMSG, "%s:%u: [Key %s] MACLength=%u: %s takes %u..%u bytes (default %u)",
+                                 k->mac_length_origin.file, k->mac_length_origin.line, k->name, k->mac_length,
+                                 k->algorithm, CONFIG_AO_MAC_DEFAULT, full, CONFIG_AO_MAC_DEFAULT);
+        if (k->mac_length_origin.file && !full && k->mac_length < CONFIG_AO_MAC_DEFAULT)
+                return log_errno(-EBADMSG, "%s:%u: [Key %s] MACLength=%u: at least %u bytes (96 bits)",
+                                 k->mac_length_origin.file, k->mac_length_origin.line, k->name, k->mac_length,
+                                 CONFIG_AO_MAC_DEFAULT);
+        return 0;
+}
+
+/* One prefix contains the other: a peer in the smaller one matches both. */
+static bool prefixes_overlap(const Prefix *a, const Prefix *b) {
+        if (a->family != b->family)
+                return false;
+        const Prefix *wide = a->len <= b->len ? a : b, *narrow = wide == a ? b : a;
+        return prefix_contains(wide, narrow->family, &narrow->addr);
+}
+
+static int ao_conflict(const PrefixRef *x, const PrefixRef *y, const char *what, unsigned id) {
+        char px[ADDR_STRLEN], py[ADDR_STRLEN];
+        prefix_format(x->prefix, px);
+        prefix_format(y->prefix, py);
+        if (!key_is_ao(x->key))
+                return log_errno(-EBADMSG, "%s:%u: [Key %s] Peer=%s: TCP-AO key for peers that TCP MD5 [Key %s] "
+                                 "(%s:%u, Peer=%s) covers too; a peer is either TCP-AO or TCP MD5, and the kernel "
+                                 "lets one signature stand in for the other on overlapping prefixes: give the two "
+                                 "keys prefixes that do not overlap", y->origin.file, y->origin.line, y->key->name, py,
+                                 x->key->name, x->origin.file, x->origin.line, px);
+        return log_errno(-EBADMSG, "%s:%u: [Key %s] Peer=%s: %s=%u is also [Key %s]'s (%s:%u, Peer=%s); TCP-AO keys "
+                         "a peer can match need their own SendID and RecvID (for a rollover, give the new key new "
+                         "IDs)", y->origin.file, y->origin.line, y->key->name, py, what, id, x->key->name,
+                         x->origin.file, x->origin.line, px);
+}
+
+/* Every TCP-AO prefix against every prefix that overlaps it: with another
+ * TCP-AO key the IDs must differ (the kernel refuses the same KeyID
+ * twice for a peer), with a TCP MD5 key it is refused. Quadratic in the
+ * TCP-AO prefixes, which are few; linear in the MD5 ones. */
+static int check_ao_overlaps(const Config *c) {
         for (size_t i = 0; i < c->n_keys; i++) {
                 const KeyConfig *k = &c->keys[i];
+                if (!key_is_ao(k))
+                        continue;
+                for (size_t j = 0; j < k->n_peers; j++) {
+                        PrefixRef y = { &k->peers[j].prefix, k, k->peers[j].origin };
+                        for (size_t m = 0; m <= i; m++) {
+                                const KeyConfig *o = &c->keys[m];
+                                for (size_t q = 0; q < o->n_peers && !(m == i && q >= j); q++) {
+                                        PrefixRef x = { &o->peers[q].prefix, o, o->peers[q].origin };
+                                        if (!prefixes_overlap(x.prefix, y.prefix))
+                                                continue;
+                                        if (!key_is_ao(o))
+                                                return ao_conflict(&x, &y, NULL, 0);
+                                        if (o->send_id == k->send_id)
+                                                return ao_conflict(&x, &y, "SendID", k->send_id);
+                                        if (o->recv_id == k->recv_id)
+                                                return ao_conflict(&x, &y, "RecvID", k->recv_id);
+                                }
+                        }
+                        /* MD5 keys after this one: overlapping in either order is refused. */
+                        for (size_t m = i + 1; m < c->n_keys; m++)
+                                for (size_t q = 0; !key_is_ao(&c->keys[m]) && q < c->keys[m].n_peers; q++)
+                                        if (prefixes_overlap(&c->keys[m].peers[q].prefix, y.prefix))
+                                                return ao_conflict(&(PrefixRef) { &c->keys[m].peers[q].prefix,
+                                                                                  &c->keys[m],
+                                                                                  c->keys[m].peers[q].origin },
+                                                                   &y, NULL, 0);
+                }
+        }
+        return 0;
+}
+
+int config_validate_keys(const Config *c) {
+        bool any_ao = false;
+        for (size_t i = 0; i < c->n_keys; i++) {
+                const KeyConfig *k = &c->keys[i];
+                int r = check_ao_settings(k);
+                if (r < 0)
+                        return r;
+                any_ao = any_ao || key_is_ao(k);
                 if (k->n_peers == 0)
                         return log_errno(-EBADMSG, "%s:%u: [Key %s] has no Peer= (add Peer=PREFIX or Peer=any)",
                                          k->origin.file, k->origin.line, k->name);
@@ -62,7 +175,8 @@ int config_validate_keys(const Config *c) {
                                          "(add SecretFile=, Credential=, SecretHex= or Secret=)",
                                          k->origin.file, k->origin.line, k->name);
         }
-        return check_duplicate_prefixes(c);
+        int r = any_ao ? check_ao_overlaps(c) : 0;
+        return r < 0 ? r : check_duplicate_prefixes(c);
 }
 
 static int check_modes(const Config *c) {

@@ -31,6 +31,12 @@ static void entry_set(KeyEntry *e, const Prefix *p, ListenerShape shape, const K
                 e->ifindex = k->ifindex;
                 snprintf(e->name, sizeof e->name, "%s", k->name);
         }
+        if (k && key_is_ao(k)) {
+                snprintf(e->algorithm, sizeof e->algorithm, "%s", k->algorithm);
+                e->send_id = (uint8_t) k->send_id;
+                e->recv_id = (uint8_t) k->recv_id;
+                e->mac_length = (uint8_t) k->mac_length;
+        }
         if (shape.family == AF_INET6 && p->family == AF_INET) {
                 /* The kernel wants the IPv4 length here; 96+n is EINVAL. */
                 e->family = AF_INET6;
@@ -41,7 +47,32 @@ static void entry_set(KeyEntry *e, const Prefix *p, ListenerShape shape, const K
         }
 }
 
+void plan_key_kinds(const Config *c, ListenerShape shape, const KeyConfig **ret_ao, const KeyConfig **ret_md5) {
+        *ret_ao = *ret_md5 = NULL;
+        for (size_t i = 0; i < c->n_keys && !(*ret_ao && *ret_md5); i++) {
+                const KeyConfig *k = &c->keys[i];
+                const KeyConfig **slot = key_is_ao(k) ? ret_ao : ret_md5;
+                for (size_t j = 0; j < k->n_peers && !*slot; j++)
+                        if (prefix_fits(&k->peers[j].prefix, shape))
+                                *slot = k;
+        }
+}
+
+bool plan_mixed_refused(const Config *c, ListenerShape shape, const KeyConfig **ret_ao, const KeyConfig **ret_md5) {
+        plan_key_kinds(c, shape, ret_ao, ret_md5);
+        return *ret_ao && *ret_md5 && c->unmatched_peers == UNMATCHED_PEERS_DROP;
+}
+
+bool plan_ao_required(const Config *c, ListenerShape shape) {
+        const KeyConfig *ao, *md5;
+        plan_key_kinds(c, shape, &ao, &md5);
+        return ao && !md5 && c->unmatched_peers == UNMATCHED_PEERS_DROP;
+}
+
 int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n) {
+        const KeyConfig *ao, *md5;
+        if (plan_mixed_refused(c, shape, &ao, &md5))
+                return -EXDEV;
         size_t n = 0, cap = 2;
         bool covered[2] = { false, false }; /* [0] IPv4, [1] IPv6 */
         for (size_t i = 0; i < c->n_keys; i++)
@@ -61,7 +92,7 @@ int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, Key
                         entry_set(&v[n++], p, shape, k, &k->secret);
                 }
         }
-        if (c->unmatched_peers == UNMATCHED_PEERS_DROP) {
+        if (c->unmatched_peers == UNMATCHED_PEERS_DROP && !ao) {
                 Prefix any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
                 if (shape.ipv6 && !covered[1])
                         entry_set(&v[n++], &any6, shape, NULL, catch_all);

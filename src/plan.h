@@ -19,7 +19,11 @@ typedef struct KeyEntry {
         int ifindex;
         Secret secret;
         char name[CONFIG_NAME_MAX + 1]; /* the [Key NAME]; "" for a catch-all */
+        char algorithm[CONFIG_AO_ALGORITHM_MAX + 1]; /* TCP-AO's MAC; "" for TCP MD5 */
+        uint8_t send_id, recv_id, mac_length;        /* TCP-AO only; mac_length 0: the default */
 } KeyEntry;
+
+static inline bool key_entry_is_ao(const KeyEntry *e) { return e->algorithm[0] != 0; }
 
 /* What a listener receives, which is not always what its address looks
  * like: [::] without IPV6_V6ONLY takes IPv4 too, a v4-mapped address takes
@@ -34,7 +38,25 @@ typedef struct ListenerShape {
  * AF_INET). */
 ListenerShape listener_shape(const ListenAddress *a, bool v6only);
 
-/* The entries for one listener; catch_all holds the random secret. */
+/* The first TCP-AO and the first TCP MD5 key that reach a listener of
+ * this shape; NULL when none. */
+void plan_key_kinds(const Config *c, ListenerShape shape, const KeyConfig **ret_ao, const KeyConfig **ret_md5);
+
+/* Both kinds reach the listener and unmatched peers are to be dropped: no
+ * layout closes that side door. The kernel refuses ao_required on a socket
+ * holding MD5 keys, and an MD5 catch-all, which covers every TCP-AO peer,
+ * makes it refuse every TCP-AO key added after it (a reload, a rollover).
+ * plan_keys() refuses it; callers name the two keys first. */
+bool plan_mixed_refused(const Config *c, ListenerShape shape, const KeyConfig **ret_ao, const KeyConfig **ret_md5);
+
+/* The listener drops peers that match no key with TCP-AO's ao_required
+ * (every segment without TCP-AO is dropped) instead of catch-all keys: its
+ * keys are TCP-AO and UnmatchedPeers=drop. */
+bool plan_ao_required(const Config *c, ListenerShape shape);
+
+/* The entries for one listener; catch_all holds the random secret. Where
+ * TCP-AO keys reach it there is no catch-all (see plan_ao_required()).
+ * -EXDEV for a layout plan_mixed_refused() names, -ENOMEM. */
 int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n);
 /* Wipes the secrets of v[0..n) and frees v. */
 void key_table_free(KeyEntry *v, size_t n);

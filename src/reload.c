@@ -154,19 +154,71 @@ static void changes_free(ListenerChange *v, size_t n) {
         free(v);
 }
 
+static bool ao_entry_equal(const KeyEntry *a, const KeyEntry *b) {
+        return entry_compare(a, b) == 0 && secret_equal(&a->secret, &b->secret) && strcmp(a->name, b->name) == 0 &&
+               strcmp(a->algorithm, b->algorithm) == 0 && a->send_id == b->send_id && a->recv_id == b->recv_id &&
+               a->mac_length == b->mac_length;
+}
+
+/* The first TCP-AO entry of one table that the other lacks (in plan
+ * order), or NULL when both hold the same. */
+static const KeyEntry *ao_difference(const KeyEntry *a, size_t na, const KeyEntry *b, size_t nb) {
+        size_t i = 0, j = 0;
+        for (;; i++, j++) {
+                while (i < na && !key_entry_is_ao(&a[i]))
+                        i++;
+                while (j < nb && !key_entry_is_ao(&b[j]))
+                        j++;
+                if (i == na || j == nb)
+                        return i < na ? &a[i] : j < nb ? &b[j] : NULL;
+                if (!ao_entry_equal(&a[i], &b[j]))
+                        return &b[j];
+        }
+}
+
+/* A reload does not change TCP-AO keys: it refuses, naming the key, and
+ * changes nothing, so the keys the kernel holds stay those of the running
+ * config. (TCP-AO keys have no replace-in-place: a changed secret is a
+ * delete and an add, with IDs the peers must agree on.) */
+static int ao_unchanged(const Listener *l, const ListenerChange *ch, const Config *old, const Config *new) {
+        const KeyEntry *e = ao_difference(l->keys, l->n_keys, ch->new, ch->n_new);
+        if (!e && plan_ao_required(old, l->shape) == plan_ao_required(new, l->shape))
+                return 0;
+        char addr[ADDR_STRLEN];
+        listen_address_format(&l->address, addr);
+        const KeyConfig *k = e ? config_find_key(new, e->name) : NULL;
+        if (!k && e)
+                k = config_find_key(old, e->name);
+        return log_errno(-EBADMSG, "%s: reload: the TCP-AO keys of this listener change (%s%s%s%s): a reload does "
+                         "not change TCP-AO keys; restart tcpmd5-activate to apply them. Nothing was changed; the "
+                         "running keys stay", addr, k ? "[Key " : "UnmatchedPeers=", k ? k->name : "", k ? "]" : "",
+                         k ? (config_find_key(new, k->name) ? "" : ", removed") : "");
+}
+
 /* The same catch-all secret as the listeners hold, so catch-alls that stay
  * need no step. */
-static int changes_plan(const ListenerSet *live, const Config *new, ListenerChange **ret) {
+static int changes_plan(const ListenerSet *live, const Config *old, const Config *new, ListenerChange **ret) {
         ListenerChange *v = calloc(live->n ? live->n : 1, sizeof *v);
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < live->n; i++) {
                 const Listener *l = &live->v[i];
                 ListenerChange *ch = &v[i];
-                if (plan_keys(new, l->shape, &live->catch_all, &ch->new, &ch->n_new) < 0 ||
-                    reload_diff(l->keys, l->n_keys, ch->new, ch->n_new, &ch->steps, &ch->n_steps) < 0) {
+                int r = plan_keys(new, l->shape, &live->catch_all, &ch->new, &ch->n_new);
+                if (r == -EXDEV) {
+                        char addr[ADDR_STRLEN];
+                        listen_address_format(&l->address, addr);
+                        r = log_errno(-EBADMSG, "%s: reload: TCP-AO and TCP MD5 keys would both reach this "
+                                      "listener with UnmatchedPeers=drop, which leaves peers that match neither a "
+                                      "way in; nothing was changed", addr);
+                }
+                if (r >= 0)
+                        r = ao_unchanged(l, ch, old, new);
+                if (r >= 0 && reload_diff(l->keys, l->n_keys, ch->new, ch->n_new, &ch->steps, &ch->n_steps) < 0)
+                        r = -ENOMEM;
+                if (r < 0) {
                         changes_free(v, live->n);
-                        return -ENOMEM;
+                        return r;
                 }
         }
         *ret = v;
@@ -334,9 +386,11 @@ int reload_config(ListenerSet *live, const Config *old, const Config *new, bool 
                   ReloadStats *ret_stats) {
         ListenerChange *changes = NULL;
         ReloadStats stats = { 0 };
-        int r = changes_plan(live, new, &changes);
-        if (r < 0)
+        int r = changes_plan(live, old, new, &changes);
+        if (r == -ENOMEM)
                 return log_errno(r, "reload: out of memory; the old keys stay");
+        if (r < 0)
+                return r;
         r = options_apply(live, old, new, &stats);
         if (r >= 0 && (r = changes_apply(live, changes, &stats)) < 0)
                 options_undo(live, old, new);

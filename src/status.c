@@ -129,6 +129,11 @@ static int show_socket(View *v, const DiagSocket *d, ListenerShape shape) {
                 print_line(&lines[i].prefix, lines[i].catch_all ? "catch-all" : lines[i].name, lines[i].fingerprint,
                            drift_kind_to_string(lines[i].kind));
         free(lines);
+        const KeyConfig *ao, *md5;
+        plan_key_kinds(v->c, shape, &ao, &md5);
+        if (ao) /* the kernel has TCP_AO_GET_KEYS, but only for the socket's holder */
+                printf("  TCP-AO keys are not shown: sock_diag does not report them "
+                       "(tcpmd5-activate --check lists the configured ones)\n");
         if (v->c->accept)
                 print_connections(v, d);
         v->differs |= n_diff > 0;
