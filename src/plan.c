@@ -121,10 +121,27 @@ KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr) {
         for (size_t i = 0; i < c->n_keys; i++)
                 for (size_t j = 0; j < c->keys[i].n_peers; j++) {
                         const Prefix *p = &c->keys[i].peers[j].prefix;
-                        if (p->len > best_len && prefix_contains(p, family, addr)) {
+                        /* Ties are TCP-AO keys of one prefix: the later section is the newer key. */
+                        if ((p->len > best_len || (p->len == best_len && key_is_ao(&c->keys[i]))) &&
+                            prefix_contains(p, family, addr)) {
                                 best = &c->keys[i];
                                 best_len = p->len;
                         }
                 }
         return best;
+}
+
+size_t plan_ao_keys_for_peer(Config *c, int family, const InAddr *addr, KeyConfig **ret, size_t max) {
+        size_t n = 0;
+        for (size_t i = 0; i < c->n_keys; i++) {
+                bool holds = false;
+                for (size_t j = 0; j < c->keys[i].n_peers && !holds; j++)
+                        holds = prefix_contains(&c->keys[i].peers[j].prefix, family, addr);
+                if (holds && key_is_ao(&c->keys[i])) {
+                        if (n < max)
+                                ret[n] = &c->keys[i];
+                        n++;
+                }
+        }
+        return n;
 }

@@ -67,5 +67,9 @@ static inline const char *key_entry_name(const KeyEntry *e) {
 
 /* The client's choice: the key whose Peer= prefix holding addr (of family)
  * is the longest, as the kernel chooses on the server; NULL when none
- * holds it. Prefixes are never claimed twice, so there are no ties. */
+ * holds it. Only TCP-AO keys share prefixes (a rollover): of those, the
+ * section that comes last in the config is the one to send with. */
 KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr);
+/* Every TCP-AO key with a Peer= prefix holding addr, in config order: a
+ * TCP-AO server may take any of them. Fills ret[0..max); returns how many. */
+size_t plan_ao_keys_for_peer(Config *c, int family, const InAddr *addr, KeyConfig **ret, size_t max);
