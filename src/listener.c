@@ -305,7 +305,9 @@ static int listener_open(const Config *c, const ListenEntry *e, const Secret *ca
 
 int listener_set_open(const Config *c, ListenerSet *s) {
         *s = (ListenerSet) { 0 };
-        int r = listener_check_kernel(c);
+        int r = listener_check_layouts(c);
+        if (r >= 0)
+                r = listener_check_kernel(c);
         if (r < 0)
                 return r;
         r = secret_random(&s->catch_all);

@@ -22,6 +22,7 @@
 #include "md5sig.h"
 #include "plan.h"
 #include "relay.h"
+#include "tcpao.h"
 #include "util.h"
 
 #ifndef PROJECT_VERSION
@@ -42,6 +43,7 @@ static const char *arg_source;
 static unsigned arg_timeout_ms = TIMEOUT_DEFAULT_MS;
 static bool arg_verbose;
 static bool arg_fdpass;
+static const char *arg_ao; /* ALGORITHM:SENDID:RECVID for the one secret of -k/--key-fd/--credential */
 static const char *arg_host;
 static char arg_port_number[sizeof "65535"];
 
@@ -63,6 +65,9 @@ static void help(void) {
                "      --credential=NAME  the secret in $CREDENTIALS_DIRECTORY/NAME\n"
                "  -c, --config=FILE      [Key NAME] sections of FILE and FILE.d/*.conf: the\n"
                "                         key whose longest Peer= prefix holds the address\n"
+               "      --ao=ALG:SENDID:RECVID  sign with TCP-AO (RFC 5925) instead: the secret of\n"
+               "                         -k, --key-fd or --credential with MAC algorithm ALG\n"
+               "                         (hmac(sha1), cmac(aes128), ...) and these KeyIDs\n"
                "\n"
                "Connection:\n"
                "  -4, -6                 IPv4 or IPv6 addresses of HOST only\n"
@@ -81,7 +86,7 @@ static void help(void) {
                "\n"
                "Exit status: 0 both directions ended cleanly (--fdpass: the socket was\n"
                "passed), 1 no connection or a relay error, 64 usage, 68 unknown host,\n"
-               "69 no TCP MD5 in the kernel, 71 OS error (--source cannot bind, the socket\n"
+               "69 no TCP MD5 (or TCP-AO) in the kernel, 71 OS error (--source cannot bind, the socket\n"
                "cannot be passed), 77 permissions of a key or config file, 78 config or\n"
                "key error.\n",
                TIMEOUT_DEFAULT_MS / 1000.0);
@@ -159,7 +164,7 @@ static int parse_host(char *s) {
         return 0;
 }
 
-enum { ARG_VERSION = 0x100, ARG_FDPASS }; /* long options without a letter */
+enum { ARG_VERSION = 0x100, ARG_FDPASS, ARG_AO }; /* long options without a letter */
 
 static int parse_option(int c) {
         uint64_t v;
@@ -202,6 +207,9 @@ static int parse_option(int c) {
         case ARG_FDPASS:
                 arg_fdpass = true;
                 return 0;
+        case ARG_AO:
+                arg_ao = optarg;
+                return 0;
         default:
                 return -EINVAL;
         }
@@ -217,6 +225,7 @@ static int parse_argv(int argc, char **argv) {
                 { "timeout", required_argument, NULL, 't' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "fdpass", no_argument, NULL, ARG_FDPASS },
+                { "ao", required_argument, NULL, ARG_AO },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -240,6 +249,9 @@ static int parse_argv(int argc, char **argv) {
         }
         if (!!arg_key_file + (arg_key_fd >= 0) + !!arg_credential + !!arg_config > 1)
                 return log_errno(-EINVAL, "give at most one of --key-file, --key-fd, --credential and --config");
+        if (arg_ao && (arg_config || !(arg_key_file || arg_key_fd >= 0 || arg_credential)))
+                return log_errno(-EINVAL, "--ao=%s signs with the secret of --key-file, --key-fd or --credential "
+                                 "(with --config, [Key] sections say Algorithm=, SendID= and RecvID=)", arg_ao);
         if (argc - optind == 1 && looks_like_host_port(argv[optind]))
                 return log_errno(-EINVAL, "%s: give HOST and PORT as two arguments (tcpmd5-connect HOST PORT)",
                                  argv[optind]);
@@ -254,12 +266,16 @@ static int parse_argv(int argc, char **argv) {
 typedef struct Keys {
         Secret fixed;
         bool have_fixed;
+        KeyConfig fixed_ao; /* --ao: the TCP-AO settings for fixed (a copy of it in .secret) */
         Config *config;
         const char *source; /* for messages: "--key-file FILE" etc., or NULL when unsigned */
 } Keys;
 
 static void keys_done(Keys *k) {
         secret_wipe(&k->fixed);
+        secret_wipe(&k->fixed_ao.secret);
+        free(k->fixed_ao.algorithm);
+        k->fixed_ao = (KeyConfig) { 0 };
         k->have_fixed = false;
         config_free(k->config);
         k->config = NULL;
@@ -278,6 +294,29 @@ static int keys_load_config(Keys *k) {
         if (k->config->n_keys == 0)
                 return log_errno(-EBADMSG, "%s: no [Key NAME] section", arg_config);
         return config_validate_keys(k->config);
+}
+
+/* --ao=ALGORITHM:SENDID:RECVID, around the fixed secret. The kernel
+ * judges the algorithm's name (ENOENT: key_set() says so). */
+static int keys_parse_ao(Keys *k) {
+        const char *recv = strrchr(arg_ao, ':');
+        const char *send = recv ? memrchr(arg_ao, ':', (size_t) (recv - arg_ao)) : NULL;
+        uint64_t sid, rid;
+        char num[8];
+        if (!send || send == arg_ao || (size_t) (send - arg_ao) > CONFIG_AO_ALGORITHM_MAX ||
+            (size_t) (recv - send - 1) >= sizeof num || parse_uint(recv + 1, 0, 255, &rid) < 0)
+                return log_errno(-EINVAL, "--ao=%s: not ALGORITHM:SENDID:RECVID, such as 'hmac(sha1):1:1' "
+                                 "(KeyIDs 0..255)", arg_ao);
+        snprintf(num, sizeof num, "%.*s", (int) (recv - send - 1), send + 1);
+        if (parse_uint(num, 0, 255, &sid) < 0)
+                return log_errno(-EINVAL, "--ao=%s: SENDID '%s' is not a KeyID in 0..255", arg_ao, num);
+        if (!(k->fixed_ao.algorithm = strndup(arg_ao, (size_t) (send - arg_ao))))
+                return -ENOMEM;
+        k->fixed_ao.name = (char *) "--ao";
+        k->fixed_ao.send_id = (unsigned) sid;
+        k->fixed_ao.recv_id = (unsigned) rid;
+        k->fixed_ao.secret = k->fixed;
+        return 0;
 }
 
 static int keys_load(Keys *k) {
@@ -316,7 +355,7 @@ static int keys_load(Keys *k) {
                 return r;
         k->have_fixed = true;
         k->source = what;
-        return 0;
+        return arg_ao ? keys_parse_ao(k) : 0;
 }
 
 /* The secret for one peer address; *ret NULL for an unsigned connection,
@@ -327,6 +366,7 @@ static int keys_for(Keys *k, const struct sockaddr *sa, const Secret **ret, cons
         *ret_key = NULL;
         if (k->have_fixed) {
                 *ret = &k->fixed;
+                *ret_key = k->fixed_ao.algorithm ? &k->fixed_ao : NULL;
                 return 0;
         }
         if (!k->config)
@@ -417,8 +457,50 @@ static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len) {
  * address may not have (refused, unreachable, timed out) come back
  * unlogged; the others are logged, and *ret_fatal says whether they would
  * be the same for every address. */
-static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, const Secret *s, int *ret_fd,
-                       bool *ret_fatal) {
+/* TCP-AO on fd: every key the config holds for the peer (a server in
+ * the middle of a rollover takes any), current the one it sends with and
+ * asks the peer for (RNextKeyID). */
+static int ao_keys_set(Keys *keys, int fd, const struct addrinfo *ai, const KeyConfig *current) {
+        KeyConfig *v[256]; /* distinct RecvIDs: at most 256 keys for one peer */
+        size_t n = 0;
+        if (keys->config) {
+                InAddr a;
+                if (ai->ai_family == AF_INET)
+                        a.in = ((const struct sockaddr_in *) ai->ai_addr)->sin_addr;
+                else
+                        a.in6 = ((const struct sockaddr_in6 *) ai->ai_addr)->sin6_addr;
+                n = plan_ao_keys_for_peer(keys->config, ai->ai_family, &a, v, ELEMENTSOF(v));
+        }
+        int r = 0;
+        for (size_t i = 0; i < n && i < ELEMENTSOF(v) && r >= 0; i++)
+                if (v[i] != current && (r = config_resolve_key(v[i])) >= 0)
+                        r = tcpao_add_peer(fd, ai->ai_addr, ai->ai_addrlen, v[i], false);
+        if (r >= 0)
+                r = tcpao_add_peer(fd, ai->ai_addr, ai->ai_addrlen, current, true);
+        if (r == -ENOPROTOOPT)
+                return log_errno(r, "%s", TCPAO_MISSING);
+        if (r == -ENOENT)
+                return log_errno(-EBADMSG, "[Key %s]: the kernel has no MAC algorithm '%s' (use hmac(sha1), "
+                                 "cmac(aes128) or hmac(sha256))", current->name, current->algorithm);
+        if (r < 0)
+                return log_errno(r, "cannot set the TCP-AO keys: %s", strerror(-r));
+        return 0;
+}
+
+/* The key for the peer on fd, before connect(). */
+static int key_set(Keys *keys, int fd, const struct addrinfo *ai, const Secret *s, const KeyConfig *k) {
+        if (k && key_is_ao(k))
+                return ao_keys_set(keys, fd, ai, k);
+        int r = md5sig_add_peer(fd, ai->ai_addr, ai->ai_addrlen, s);
+        if (r == -ENOPROTOOPT)
+                return log_errno(r, "this kernel has no TCP MD5 support (CONFIG_TCP_MD5SIG)");
+        if (r < 0)
+                return log_errno(r, "cannot set the TCP MD5 key: %s", strerror(-r));
+        return 0;
+}
+
+static int connect_one(Keys *keys, const struct addrinfo *ai, const struct addrinfo *src, const Secret *s,
+                       const KeyConfig *k, int *ret_fd, bool *ret_fatal) {
         *ret_fatal = true;
         _cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
         if (fd < 0)
@@ -432,11 +514,9 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *src, co
                                          errno == EADDRNOTAVAIL ? " (not an address of this host)" : "");
         }
         if (s) {
-                int r = md5sig_add_peer(fd, ai->ai_addr, ai->ai_addrlen, s);
-                if (r == -ENOPROTOOPT)
-                        return log_errno(r, "this kernel has no TCP MD5 support (CONFIG_TCP_MD5SIG)");
+                int r = key_set(keys, fd, ai, s, k);
                 if (r < 0)
-                        return log_errno(r, "cannot set the TCP MD5 key: %s", strerror(-r));
+                        return r;
         }
         *ret_fatal = false;
         int r = connect_wait(fd, ai->ai_addr, ai->ai_addrlen);
@@ -468,7 +548,11 @@ static void log_attempt(const Keys *keys, const char *host, const char *port, co
                 return;
         }
         secret_fingerprint(s, fp);
-        if (k)
+        if (k && key_is_ao(k))
+                log_info("connecting to %s port %s with TCP-AO [Key %s] of %s (%s SendID %u RecvID %u, %zu bytes, "
+                         "fingerprint %s)", host, port, k->name, keys->source, k->algorithm, k->send_id, k->recv_id,
+                         s->len, fp);
+        else if (k)
                 log_info("connecting to %s port %s with [Key %s] of %s (%s%s%s, %zu bytes, fingerprint %s)",
                          host, port, k->name, keys->source, secret_source_to_string(k->source),
                          k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", s->len, fp);
@@ -506,7 +590,7 @@ static int connect_any(Keys *keys, const struct addrinfo *list, const struct add
                 if (arg_verbose)
                         log_attempt(keys, host, port, s, k);
                 bool fatal;
-                r = connect_one(ai, src, s, ret_fd, &fatal);
+                r = connect_one(keys, ai, src, s, k, ret_fd, &fatal);
                 if (r == 0) {
                         if (arg_verbose)
                                 log_info("connected to %s port %s", host, port);
