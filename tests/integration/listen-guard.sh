@@ -18,9 +18,9 @@ probe() {
                 LISTEN_GUARD_TARGET="$PROBE" LISTEN_GUARD_LOG="$T/probe.log" "$@" "$PROBE" "$mode" "$port"
 }
 aborted() { # WHAT: the last probe was stopped by the guard, with its message
-        expect_stderr "listen-guard: pid [0-9]+: listen\(\) on TCP socket fd [0-9]+ \(port $1\) that holds no TCP MD5 key" \
+        expect_stderr "listen-guard: pid [0-9]+: listen\(\) on TCP socket fd [0-9]+ \(port $1\) that holds no TCP MD5 or TCP-AO key" \
                 "$2: the message names the socket and the port"
-        check "$2: the message is in LISTEN_GUARD_LOG too" grep -q "port $1) that holds no TCP MD5 key" "$T/probe.log"
+        check "$2: the message is in LISTEN_GUARD_LOG too" grep -q "port $1) that holds no TCP MD5 or TCP-AO key" "$T/probe.log"
 }
 probe 134 nokey 3001;  aborted 3001 "no key"
 probe 0 key 3002
@@ -44,7 +44,7 @@ CONF
 # Without valgrind here: an abort would fill the memcheck log that finish() judges.
 expect_rc 134 "the activator, keyless listener not declared: the guard aborts it" \
         in_ns "$NS" $GUARD LISTEN_GUARD_LOG="$T/probe.log" "$ACTIVATE" --config "$T/open.conf"
-expect_stderr "listen-guard: .*\(port 3100\) that holds no TCP MD5 key" "the activator: the guard names port 3100"
+expect_stderr "listen-guard: .*\(port 3100\) that holds no TCP MD5 or TCP-AO key" "the activator: the guard names port 3100"
 check "the activator: and nothing listens" eval "! listening $NS 3100"
 LISTEN_GUARD_UNSIGNED=3100 start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/open.conf"
 check "declared with LISTEN_GUARD_UNSIGNED=3100: it serves" wait_for 200 test -s "$T/open.report"
