@@ -68,6 +68,11 @@ int tcpao_add_peer(int fd, const struct sockaddr *peer, socklen_t len, const Key
         if (!key_is_ao(k) || len > sizeof a.addr || (peer->sa_family != AF_INET && peer->sa_family != AF_INET6))
                 return -EINVAL;
         memcpy(&a.addr, peer, len);
+        /* The kernel matches keys on addresses only, and refuses a port (EINVAL). */
+        if (peer->sa_family == AF_INET)
+                ((struct sockaddr_in *) &a.addr)->sin_port = 0;
+        else
+                ((struct sockaddr_in6 *) &a.addr)->sin6_port = 0;
         a.prefix = peer->sa_family == AF_INET ? 32 : 128;
         return add(fd, &a, k->algorithm, &k->secret);
 }

@@ -1,0 +1,81 @@
+#!/bin/bash
+# TCP-AO keys end to end, in the test VM (tests/vm: a kernel with
+# CONFIG_TCP_AO): the activator installs them before listen() (the listen
+# guard checks), every right-key client is served, and no unsigned, MD5,
+# wrong-secret, unknown-KeyID or outside client completes a handshake where
+# TCP-AO is required; the allowed mixed layout (UnmatchedPeers=
+# allow-unsigned) keeps AO peers AO and MD5 peers MD5; a reload that would
+# change TCP-AO keys is refused and the running keys stay. Process starts
+# cost ~50x under TCG: negative cases time out after 1 s.
+. "$(dirname "$0")/../lib.sh"
+netns_new "$NS"
+key "$T/k1" ao-secret-one
+key "$T/k2" ao-secret-two
+key "$T/wrong" not-the-secret
+key "$T/md5" md5-secret
+
+# served ARGS...: a signed echo through tcpmd5-connect comes back.
+served() { local out; out=$(printf ping | in_ns "$NS" "$CONNECT" -t 5 "$@" 2>>"$T/client.err") && [ "$out" = ping ]; }
+# refused ARGS...: no connection within 1 s (the SYN dropped: exit 1).
+refused() { local rc=0; printf x | in_ns "$NS" "$CONNECT" -t 1 "$@" > /dev/null 2>>"$T/client.err" || rc=$?; [ "$rc" = 1 ]; }
+
+conf() { # NAME LINES...: a config serving the echo daemon on 127.0.0.1:5555
+        local f=$T/$1.conf; shift
+        write_conf "$f" '[Socket]' 'ListenStream = 127.0.0.1:5555' '[Service]' "ExecStart = $ECHO_DAEMON $T/report" "$@"
+        echo "$f"
+}
+K1=('[Key k1]' 'Peer = 127.0.1.0/24' 'Algorithm = hmac(sha1)' 'SendID = 1' 'RecvID = 1' "SecretFile = $T/k1")
+K2=('[Key k2]' 'Peer = 127.0.1.0/24' 'Algorithm = cmac(aes128)' 'SendID = 2' 'RecvID = 2' "SecretFile = $T/k2")
+# The client's view of both keys, for 127.0.0.1 (any source in 127.0.1.0/24 signs with them).
+write_conf "$T/client.conf" '[Key k1]' 'Peer = 127.0.0.1' 'Algorithm = hmac(sha1)' 'SendID = 1' 'RecvID = 1' "SecretFile = $T/k1" \
+        '[Key k2]' 'Peer = 127.0.0.1' 'Algorithm = cmac(aes128)' 'SendID = 2' 'RecvID = 2' "SecretFile = $T/k2"
+
+# ---- AO only, UnmatchedPeers=drop: ao_required ----
+ao=$(conf ao "${K1[@]}" "${K2[@]}")
+expect_rc 0 "--check of a TCP-AO config on a kernel with TCP-AO" in_ns "$NS" "$ACTIVATE" --config "$ao" --check
+check "--check lists both keys of the rollover and ao_required" \
+        bash -c "grep -c 'TCP-AO [hc]mac' '$T/last.out' | grep -qx 2 && grep -q ao_required '$T/last.out'"
+start_bg "$NS" $WRAP "$ACTIVATE" --config "$ao"
+check "the activator starts with TCP-AO keys (the listen guard saw them before listen())" wait_for 400 test -s "$T/report"
+check "hmac(sha1) key 1 from 127.0.1.1: served" served -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
+check "cmac(aes128) key 2 from 127.0.1.2: served" served -s 127.0.1.2 --ao 'cmac(aes128):2:2' -k "$T/k2" 127.0.0.1 5555
+check "--config with both keys (sends with k2, the later one): served" served -s 127.0.1.3 -c "$T/client.conf" 127.0.0.1 5555
+in_ns "$NS" "$CONNECT" -v -t 5 -s 127.0.1.3 -c "$T/client.conf" 127.0.0.1 5555 < /dev/null > "$T/v.out" 2>&1 || true
+check "-v names k2 as the key it sends with" grep -q "with TCP-AO \[Key k2\]" "$T/v.out"
+check "wrong secret: refused" refused -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/wrong" 127.0.0.1 5555
+check "unknown KeyID 9: refused" refused -s 127.0.1.1 --ao 'hmac(sha1):9:9' -k "$T/k1" 127.0.0.1 5555
+check "unsigned from inside the prefix: refused" refused -s 127.0.1.1 127.0.0.1 5555
+check "MD5 with the AO secret from inside the prefix: refused" refused -s 127.0.1.1 -k "$T/k1" 127.0.0.1 5555
+check "unsigned from outside every prefix: refused (ao_required)" refused -s 127.0.3.1 127.0.0.1 5555
+check "MD5 from outside every prefix: refused" refused -s 127.0.3.1 -k "$T/md5" 127.0.0.1 5555
+check "TCP-AO with a right key from outside the prefix: refused" refused -s 127.0.3.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
+kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+
+# ---- TCP-AO and MD5 on one listener: taken with UnmatchedPeers=allow-unsigned ----
+mixed=$(conf mixed "${K1[@]}" '[Key m]' 'Peer = 127.0.2.0/24' "SecretFile = $T/md5" '[Socket]' 'UnmatchedPeers = allow-unsigned')
+rm -f "$T/report"
+start_bg "$NS" env LISTEN_GUARD_UNSIGNED=5555 $WRAP "$ACTIVATE" --config "$mixed"
+check "mixed layout with allow-unsigned starts" wait_for 400 test -s "$T/report"
+check "mixed: TCP-AO peer: served" served -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
+check "mixed: MD5 peer: served" served -s 127.0.2.1 -k "$T/md5" 127.0.0.1 5555
+check "mixed: unsigned from the AO prefix: refused" refused -s 127.0.1.1 127.0.0.1 5555
+check "mixed: MD5 from the AO prefix: refused" refused -s 127.0.1.1 -k "$T/md5" 127.0.0.1 5555
+check "mixed: unsigned from the MD5 prefix: refused" refused -s 127.0.2.1 127.0.0.1 5555
+check "mixed: TCP-AO from the MD5 prefix: refused" refused -s 127.0.2.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
+check "mixed: unsigned from outside: served, as UnmatchedPeers=allow-unsigned says" served -s 127.0.3.1 127.0.0.1 5555
+kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+
+# ---- a reload that would change TCP-AO keys: refused, the running keys stay ----
+sup=$(conf sup "${K1[@]}")
+rm -f "$T/report"
+start_bg "$NS" $WRAP "$ACTIVATE" --config "$sup" --supervise
+check "supervise mode with a TCP-AO key starts" wait_for 400 test -s "$T/report"
+sed -i "s|SecretFile = $T/k1|SecretFile = $T/k2|" "$sup"
+kill -HUP "$BG_PID"
+check "the reload is refused, naming the key and saying restart" \
+        wait_for 400 grep -q "reload: the TCP-AO keys of this listener change (\[Key k1\]): a reload does not change TCP-AO keys; restart" "$T/bg.err"
+check "after the refused reload the running key still serves" served -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
+check "...and the new secret is not installed" refused -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k2" 127.0.0.1 5555
+kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+sed 's/^/# client: /' "$T/client.err" | tail -5
+finish
