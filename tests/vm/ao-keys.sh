@@ -49,6 +49,43 @@ check "MD5 with the AO secret from inside the prefix: refused" refused -s 127.0.
 check "unsigned from outside every prefix: refused (ao_required)" refused -s 127.0.3.1 127.0.0.1 5555
 check "MD5 from outside every prefix: refused" refused -s 127.0.3.1 -k "$T/md5" 127.0.0.1 5555
 check "TCP-AO with a right key from outside the prefix: refused" refused -s 127.0.3.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
+# --fdpass: the socket handed on (as to ssh's ProxyUseFdpass) carries the TCP-AO key.
+fdpass_echo() {
+        in_ns "$NS" python3 - "$CONNECT" "$T/k1" <<'PY'
+import array, socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.Popen([sys.argv[1], "--fdpass", "-t", "5", "-s", "127.0.1.4", "--ao", "hmac(sha1):1:1", "-k", sys.argv[2],
+                      "127.0.0.1", "5555"], stdout=b)
+b.close()
+a.settimeout(30)
+msg, anc, flags, addr = a.recvmsg(1, socket.CMSG_LEN(4))
+fds = array.array("i")
+for level, kind, data in anc:
+    fds.frombytes(data[:4])
+s = socket.socket(fileno=fds[0])
+s.settimeout(10)
+s.sendall(b"ping")
+s.shutdown(socket.SHUT_WR)
+out = s.recv(100)
+sys.exit(0 if p.wait() == 0 and out == b"ping" else 1)
+PY
+}
+check "--fdpass with a TCP-AO key: the passed socket is served" fdpass_echo
+kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+
+# ---- dual-stack, accept mode: IPv4 keys as v4-mapped on an AF_INET6 socket ----
+write_conf "$T/ds.conf" '[Socket]' 'ListenStream = 5556' 'BindIPv6Only = both' 'Accept = yes' 'Inetd = yes' \
+        '[Service]' 'ExecStart = /bin/cat' "${K1[@]}" \
+        '[Key k6]' 'Peer = ::1' 'Algorithm = hmac(sha256)' 'SendID = 6' 'RecvID = 7' "SecretFile = $T/k2"
+start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/ds.conf"
+check "dual-stack accept mode with TCP-AO keys listens" wait_for 400 listening "$NS" 5556
+check "dual-stack: IPv4 TCP-AO peer (v4-mapped key): served" served -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5556
+check "dual-stack: IPv6 TCP-AO peer, hmac(sha256), SendID/RecvID swapped on the client: served" \
+        served --ao 'hmac(sha256):7:6' -k "$T/k2" ::1 5556
+check "dual-stack: IPv6 peer with its IDs not swapped: refused" refused --ao 'hmac(sha256):6:7' -k "$T/k2" ::1 5556
+check "dual-stack: unsigned IPv4 peer: refused" refused -s 127.0.1.1 127.0.0.1 5556
+check "dual-stack: unsigned IPv6 peer: refused" refused ::1 5556
+check "dual-stack: unsigned IPv4 peer outside every prefix: refused" refused -s 127.0.3.1 127.0.0.1 5556
 kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
 
 # ---- TCP-AO and MD5 on one listener: taken with UnmatchedPeers=allow-unsigned ----
