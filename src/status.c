@@ -29,7 +29,9 @@ static void prefix_text(const Prefix *p, char buf[static ADDR_STRLEN]) { prefix_
 /* The TcpExt counters that move when a signed or unsigned segment is
  * dropped, from /proc/net/netstat (a line of names, then one of values). */
 static void print_counters(void) {
-        static const char *const wanted[] = { "TCPMD5NotFound", "TCPMD5Failure", "TCPMD5Unexpected" };
+        /* The TCPAO ones exist on kernels with TCP-AO only. */
+        static const char *const wanted[] = { "TCPMD5NotFound", "TCPMD5Failure", "TCPMD5Unexpected", "TCPAORequired",
+                                              "TCPAOBad", "TCPAOKeyNotFound", "TCPAOGood", "TCPAODroppedIcmps" };
         char names[8192], values[8192];
         FILE *f = fopen("/proc/net/netstat", "re");
         printf("kernel counters");
@@ -132,7 +134,7 @@ static int show_socket(View *v, const DiagSocket *d, ListenerShape shape) {
         const KeyConfig *ao, *md5;
         plan_key_kinds(v->c, shape, &ao, &md5);
         if (ao) /* the kernel has TCP_AO_GET_KEYS, but only for the socket's holder */
-                printf("  TCP-AO keys are not shown: sock_diag does not report them "
+                printf("  TCP-AO keys are not shown or compared: sock_diag does not report them "
                        "(tcpmd5-activate --check lists the configured ones)\n");
         if (v->c->accept)
                 print_connections(v, d);

@@ -75,7 +75,8 @@ static void help(void) {
                "      --version          show the version\n"
                "\n"
                "Exit status: 64 usage, 78 config, 77 permissions, 71 OS error,\n"
-               "69 no TCP MD5 (or, for TCP-AO keys, TCP-AO) in the kernel, 126/127 command not executable/found;\n"
+               "69 no TCP MD5 (or, for TCP-AO keys, no TCP-AO) in the kernel,\n"
+               "126/127 command not executable/found;\n"
                "--status: 1 when a listener is not in sync or a port is unprotected.\n"
                "\n"
                "Search path:");

@@ -548,7 +548,10 @@ static void log_attempt(const Keys *keys, const char *host, const char *port, co
                 return;
         }
         secret_fingerprint(s, fp);
-        if (k && key_is_ao(k))
+        if (k == &keys->fixed_ao)
+                log_info("connecting to %s port %s with TCP-AO, the key of %s (%s SendID %u RecvID %u, %zu bytes, "
+                         "fingerprint %s)", host, port, keys->source, k->algorithm, k->send_id, k->recv_id, s->len, fp);
+        else if (k && key_is_ao(k))
                 log_info("connecting to %s port %s with TCP-AO [Key %s] of %s (%s SendID %u RecvID %u, %zu bytes, "
                          "fingerprint %s)", host, port, k->name, keys->source, k->algorithm, k->send_id, k->recv_id,
                          s->len, fp);

@@ -71,6 +71,12 @@ sys.exit(0 if p.wait() == 0 and out == b"ping" else 1)
 PY
 }
 check "--fdpass with a TCP-AO key: the passed socket is served" fdpass_echo
+# --status: what sock_diag shows, and that TCP-AO keys are not among it.
+expect_rc 0 "--status of a TCP-AO listener" in_ns "$NS" "$ACTIVATE" --status --config "$ao"
+check "--status says TCP-AO keys are not shown" grep -q "TCP-AO keys are not shown or compared: sock_diag does not report them" "$T/last.out"
+check "--status shows the kernel's TCP-AO counters: the refused unsigned SYNs (TcpExtTCPAORequired)" \
+        grep -Eq "TcpExtTCPAORequired=[1-9]" "$T/last.out"
+sed 's/^/# status: /' "$T/last.out"
 kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
 
 # ---- dual-stack, accept mode: IPv4 keys as v4-mapped on an AF_INET6 socket ----
@@ -100,6 +106,15 @@ check "mixed: MD5 from the AO prefix: refused" refused -s 127.0.1.1 -k "$T/md5" 
 check "mixed: unsigned from the MD5 prefix: refused" refused -s 127.0.2.1 127.0.0.1 5555
 check "mixed: TCP-AO from the MD5 prefix: refused" refused -s 127.0.2.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
 check "mixed: unsigned from outside: served, as UnmatchedPeers=allow-unsigned says" served -s 127.0.3.1 127.0.0.1 5555
+kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+
+# ---- on demand: only a TCP-AO handshake starts the daemon ----
+rm -f "$T/report"
+start_bg "$NS" $WRAP "$ACTIVATE" --config "$ao" --on-demand
+check "on demand with TCP-AO keys listens" wait_for 400 listening "$NS" 5555
+check "on demand: an unsigned client gets nothing..." refused -s 127.0.1.1 127.0.0.1 5555
+check "...and does not start the daemon" test ! -e "$T/report"
+check "on demand: a TCP-AO client is served (the daemon started)" served -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
 kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
 
 # ---- a reload that would change TCP-AO keys: refused, the running keys stay ----
