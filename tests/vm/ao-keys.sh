@@ -35,6 +35,11 @@ ao=$(conf ao "${K1[@]}" "${K2[@]}")
 expect_rc 0 "--check of a TCP-AO config on a kernel with TCP-AO" in_ns "$NS" "$ACTIVATE" --config "$ao" --check
 check "--check lists both keys of the rollover and ao_required" \
         bash -c "grep -c 'TCP-AO [hc]mac' '$T/last.out' | grep -qx 2 && grep -q ao_required '$T/last.out'"
+# A hash the kernel lacks: refused before anything listens, by the kernel's word.
+nosuch=$(conf nosuch '[Key n]' 'Peer = 127.0.1.0/24' 'Algorithm = hmac(nosuch)' 'SendID = 1' 'RecvID = 1' "SecretFile = $T/k1")
+expect_rc 78 "an hmac(NAME) the kernel lacks: refused" in_ns "$NS" $WRAP "$ACTIVATE" --config "$nosuch"
+expect_stderr "nosuch.conf:8: \[Key n\] Algorithm=hmac\(nosuch\): the kernel has no such MAC algorithm" "...naming it"
+check "...with nothing listening" bash -c "! ip netns exec $NS ss -Htln | grep -q 5555"
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$ao"
 check "the activator starts with TCP-AO keys (the listen guard saw them before listen())" wait_for 400 test -s "$T/report"
 check "hmac(sha1) key 1 from 127.0.1.1: served" served -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
