@@ -38,7 +38,7 @@ check "--check lists both keys of the rollover and ao_required" \
 # A hash the kernel lacks: refused before anything listens, by the kernel's word.
 nosuch=$(conf nosuch '[Key n]' 'Peer = 127.0.1.0/24' 'Algorithm = hmac(nosuch)' 'SendID = 1' 'RecvID = 1' "SecretFile = $T/k1")
 expect_rc 78 "an hmac(NAME) the kernel lacks: refused" in_ns "$NS" $WRAP "$ACTIVATE" --config "$nosuch"
-expect_stderr "nosuch.conf:8: \[Key n\] Algorithm=hmac\(nosuch\): the kernel has no such MAC algorithm" "...naming it"
+expect_stderr "nosuch.conf:7: \[Key n\] Algorithm=hmac\(nosuch\): the kernel has no such MAC algorithm" "...naming it"
 check "...with nothing listening" bash -c "! ip netns exec $NS ss -Htln | grep -q 5555"
 start_bg "$NS" $WRAP "$ACTIVATE" --config "$ao"
 check "the activator starts with TCP-AO keys (the listen guard saw them before listen())" wait_for 400 test -s "$T/report"
