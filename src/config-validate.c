@@ -25,34 +25,6 @@ static int cmp_prefix_ref(const void *a, const void *b) {
         return (x->origin.line > y->origin.line) - (x->origin.line < y->origin.line);
 }
 
-static int check_duplicate_prefixes(const Config *c) {
-        size_t n = 0;
-        for (size_t i = 0; i < c->n_keys; i++)
-                n += c->keys[i].n_peers;
-        if (n < 2)
-                return 0;
-        _cleanup_free_ PrefixRef *refs = malloc(n * sizeof *refs);
-        if (!refs)
-                return -ENOMEM;
-        n = 0;
-        for (size_t i = 0; i < c->n_keys; i++)
-                for (size_t j = 0; j < c->keys[i].n_peers; j++)
-                        refs[n++] = (PrefixRef) { &c->keys[i].peers[j].prefix, &c->keys[i], c->keys[i].peers[j].origin };
-        qsort(refs, n, sizeof *refs, cmp_prefix_ref);
-        for (size_t i = 1; i < n; i++)
-                /* Pairs with a TCP-AO key: check_ao_overlaps() judges those. */
-                if (prefix_compare(refs[i - 1].prefix, refs[i].prefix) == 0 && !key_is_ao(refs[i - 1].key) &&
-                    !key_is_ao(refs[i].key)) {
-                        char buf[ADDR_STRLEN];
-                        prefix_format(refs[i].prefix, buf);
-                        return log_errno(-EBADMSG, "%s:%u: Peer=: %s is already claimed by [Key %s] at %s:%u; "
-                                         "each prefix may have one key",
-                                         refs[i].origin.file, refs[i].origin.line, buf, refs[i - 1].key->name,
-                                         refs[i - 1].origin.file, refs[i - 1].origin.line);
-                }
-        return 0;
-}
-
 /* ---- TCP-AO keys ---- */
 
 /* The MAC length of the algorithms known by name, 0 for others (the
@@ -121,42 +93,79 @@ static int ao_conflict(const PrefixRef *x, const PrefixRef *y, const char *what,
                          x->origin.file, x->origin.line, px);
 }
 
-/* Every TCP-AO prefix against every prefix that overlaps it: with another
- * TCP-AO key the IDs must differ (the kernel refuses the same KeyID
- * twice for a peer), with a TCP MD5 key it is refused. Quadratic in the
- * TCP-AO prefixes, which are few; linear in the MD5 ones. */
-static int check_ao_overlaps(const Config *c) {
-        for (size_t i = 0; i < c->n_keys; i++) {
-                const KeyConfig *k = &c->keys[i];
-                if (!key_is_ao(k))
-                        continue;
-                for (size_t j = 0; j < k->n_peers; j++) {
-                        PrefixRef y = { &k->peers[j].prefix, k, k->peers[j].origin };
-                        for (size_t m = 0; m <= i; m++) {
-                                const KeyConfig *o = &c->keys[m];
-                                for (size_t q = 0; q < o->n_peers && !(m == i && q >= j); q++) {
-                                        PrefixRef x = { &o->peers[q].prefix, o, o->peers[q].origin };
-                                        if (!prefixes_overlap(x.prefix, y.prefix))
-                                                continue;
-                                        if (!key_is_ao(o))
-                                                return ao_conflict(&x, &y, NULL, 0);
-                                        if (o->send_id == k->send_id)
-                                                return ao_conflict(&x, &y, "SendID", k->send_id);
-                                        if (o->recv_id == k->recv_id)
-                                                return ao_conflict(&x, &y, "RecvID", k->recv_id);
-                                }
-                        }
-                        /* MD5 keys after this one: overlapping in either order is refused. */
-                        for (size_t m = i + 1; m < c->n_keys; m++)
-                                for (size_t q = 0; !key_is_ao(&c->keys[m]) && q < c->keys[m].n_peers; q++)
-                                        if (prefixes_overlap(&c->keys[m].peers[q].prefix, y.prefix))
-                                                return ao_conflict(&(PrefixRef) { &c->keys[m].peers[q].prefix,
-                                                                                  &c->keys[m],
-                                                                                  c->keys[m].peers[q].origin },
-                                                                   &y, NULL, 0);
-                }
+/* Whether a's line comes before b's: files in the order they were read. */
+static bool origin_before(const Config *c, const Origin *a, const Origin *b) {
+        if (a->file == b->file)
+                return a->line < b->line;
+        for (size_t i = 0; i < c->n_files; i++)
+                if (strcmp(c->files[i], a->file) == 0 || strcmp(c->files[i], b->file) == 0)
+                        return strcmp(c->files[i], a->file) == 0;
+        return false;
+}
+
+/* A pair of overlapping prefixes, at least one of them TCP-AO: with
+ * another TCP-AO key the IDs must differ (the kernel refuses the same
+ * KeyID twice for a peer), with a TCP MD5 key it is refused. */
+static int check_ao_pair(const Config *c, const PrefixRef *a, const PrefixRef *b) {
+        const PrefixRef *x = a, *y = b; /* y: the TCP-AO one, or the later line */
+        if (!key_is_ao(a->key) || !key_is_ao(b->key)) {
+                if (!key_is_ao(b->key))
+                        x = b, y = a;
+                return ao_conflict(x, y, NULL, 0);
         }
+        if (origin_before(c, &b->origin, &a->origin))
+                x = b, y = a;
+        if (x->key->send_id == y->key->send_id)
+                return ao_conflict(x, y, "SendID", y->key->send_id);
+        if (x->key->recv_id == y->key->recv_id)
+                return ao_conflict(x, y, "RecvID", y->key->recv_id);
         return 0;
+}
+
+/* refs sorted by prefix_compare(): every prefix inside refs[i] follows it
+ * at once, so each pair of overlapping prefixes is met once, walking from
+ * the wider one; that is as many steps as prefixes times their nesting
+ * depth (at most 129), not the square of their number. */
+static int check_ao_overlaps(const Config *c, const PrefixRef *refs, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = i + 1; j < n && prefixes_overlap(refs[i].prefix, refs[j].prefix); j++) {
+                        if (!key_is_ao(refs[i].key) && !key_is_ao(refs[j].key))
+                                continue;
+                        int r = check_ao_pair(c, &refs[i], &refs[j]);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+/* No prefix claimed by two TCP MD5 keys; TCP-AO prefixes as
+ * check_ao_overlaps() says. */
+static int check_prefixes(const Config *c, bool any_ao) {
+        size_t n = 0;
+        for (size_t i = 0; i < c->n_keys; i++)
+                n += c->keys[i].n_peers;
+        if (n < 2)
+                return 0;
+        _cleanup_free_ PrefixRef *refs = malloc(n * sizeof *refs);
+        if (!refs)
+                return -ENOMEM;
+        n = 0;
+        for (size_t i = 0; i < c->n_keys; i++)
+                for (size_t j = 0; j < c->keys[i].n_peers; j++)
+                        refs[n++] = (PrefixRef) { &c->keys[i].peers[j].prefix, &c->keys[i], c->keys[i].peers[j].origin };
+        qsort(refs, n, sizeof *refs, cmp_prefix_ref);
+        for (size_t i = 1; i < n; i++)
+                /* Pairs with a TCP-AO key: check_ao_overlaps() judges those. */
+                if (prefix_compare(refs[i - 1].prefix, refs[i].prefix) == 0 && !key_is_ao(refs[i - 1].key) &&
+                    !key_is_ao(refs[i].key)) {
+                        char buf[ADDR_STRLEN];
+                        prefix_format(refs[i].prefix, buf);
+                        return log_errno(-EBADMSG, "%s:%u: Peer=: %s is already claimed by [Key %s] at %s:%u; "
+                                         "each prefix may have one key",
+                                         refs[i].origin.file, refs[i].origin.line, buf, refs[i - 1].key->name,
+                                         refs[i - 1].origin.file, refs[i - 1].origin.line);
+                }
+        return any_ao ? check_ao_overlaps(c, refs, n) : 0;
 }
 
 int config_validate_keys(const Config *c) {
@@ -175,8 +184,7 @@ int config_validate_keys(const Config *c) {
                                          "(add SecretFile=, Credential=, SecretHex= or Secret=)",
                                          k->origin.file, k->origin.line, k->name);
         }
-        int r = any_ao ? check_ao_overlaps(c) : 0;
-        return r < 0 ? r : check_duplicate_prefixes(c);
+        return check_prefixes(c, any_ao);
 }
 
 static int check_modes(const Config *c) {

@@ -195,14 +195,18 @@ int listener_check_layouts(const Config *c) {
 }
 
 int listener_check_kernel(const Config *c) {
+        const char *probed[16];
+        size_t n_probed = 0;
         /* Each algorithm once, on a throwaway socket, before anything listens. */
         for (size_t i = 0; i < c->n_keys; i++) {
                 const KeyConfig *k = &c->keys[i];
                 bool seen = false;
-                for (size_t j = 0; j < i && !seen; j++)
-                        seen = key_is_ao(&c->keys[j]) && strcmp(c->keys[j].algorithm, k->algorithm ? k->algorithm : "") == 0;
+                for (size_t j = 0; key_is_ao(k) && j < n_probed && !seen; j++)
+                        seen = strcmp(probed[j], k->algorithm) == 0;
                 if (!key_is_ao(k) || seen)
                         continue;
+                if (n_probed < ELEMENTSOF(probed)) /* past that, a name is probed again: harmless */
+                        probed[n_probed++] = k->algorithm;
                 int r = tcpao_probe(k->algorithm);
                 if (r == -ENOPROTOOPT)
                         return log_errno(r, "%s:%u: [Key %s] is a TCP-AO key (Algorithm=), but %s",

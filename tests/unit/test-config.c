@@ -377,6 +377,26 @@ static void ao_disjoint_and_distinct_ids_pass(void **state) {
         assert_int_equal(config_validate(c, false), 0);
 }
 
+/* 20 000 TCP-AO keys inside one wide TCP-AO key: the overlap check walks
+ * nested prefixes (each pair met once), not every pair (4e8 of them would
+ * make this test crawl), and still finds the one clash planted last. */
+static void many_ao_keys(void **state) {
+        (void) state;
+        size_t n = 20000, size = n * 110 + 512;
+        char *text = malloc(size), *p = text;
+        p += sprintf(p, AO_HEAD "[Key wide]\nPeer=10.0.0.0/8\nAlgorithm=hmac(sha1)\nSendID=255\nRecvID=255\nSecret=w\n");
+        for (size_t i = 0; i < n; i++)
+                p += sprintf(p, "[Key k%zu]\nPeer=10.%zu.%zu.%zu\nAlgorithm=hmac(sha1)\nSendID=%zu\nRecvID=%zu\nSecret=k\n", i,
+                             i >> 16, (i >> 8) & 255, i & 255, i % 255, i % 255);
+        assert_int_equal(parse("big.conf", text), 0);
+        assert_int_equal(config_validate(c, false), 0);
+        assert_int_equal(parse("clash.conf", "[Key last]\nPeer=10.0.78.31\nAlgorithm=hmac(sha1)\nSendID=254\nRecvID=255\n"
+                               "Secret=x\n"), 0);
+        assert_int_equal(config_validate(c, false), -EBADMSG);
+        assert_log_contains("clash.conf:2: [Key last] Peer=10.0.78.31/32: RecvID=255 is also [Key wide]'s");
+        free(text);
+}
+
 /* ---- reload policies ---- */
 
 static void every_setting_declares_a_reload_policy(void **state) {
@@ -537,6 +557,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(ao_keys_parse, setup, teardown),
                 cmocka_unit_test_setup_teardown(ao_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(ao_disjoint_and_distinct_ids_pass, setup, teardown),
+                cmocka_unit_test_setup_teardown(many_ao_keys, setup, teardown),
                 cmocka_unit_test(every_setting_declares_a_reload_policy),
                 cmocka_unit_test(reload_notices_every_setting),
                 cmocka_unit_test(reload_policies_as_documented),
