@@ -56,6 +56,15 @@ static int check_ao_settings(const KeyConfig *k) {
                 return log_errno(-EBADMSG, "%s:%u: [Key %s] Algorithm=%s needs SendID= and RecvID= (0..255: the "
                                  "KeyIDs this end sends and expects; the peer's RecvID and SendID for its key)",
                                  k->algorithm_origin.file, k->algorithm_origin.line, k->name, k->algorithm);
+        for (size_t i = 0; i < k->n_peers; i++) {
+                const Prefix *p = &k->peers[i].prefix;
+                static const InAddr zero;
+                if (p->len > 0 && memcmp(&p->addr, &zero, p->family == AF_INET ? 4 : 16) == 0)
+                        return log_errno(-EBADMSG, "%s:%u: [Key %s] Peer=: the kernel takes no TCP-AO key for a "
+                                         "prefix at the all-zeros address other than 'any' (0.0.0.0/0, ::/0); "
+                                         "name the peers' prefixes", k->peers[i].origin.file,
+                                         k->peers[i].origin.line, k->name);
+        }
         unsigned full = ao_digest_size(k->algorithm);
         if (k->mac_length_origin.file && full &&
             (k->mac_length < CONFIG_AO_MAC_DEFAULT || k->mac_length > full))

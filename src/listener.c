@@ -171,11 +171,18 @@ static int explain_key_error(int r, const Config *c, const Listener *l, const Ke
 
 /* A layout plan_keys() refuses, named with both keys. */
 static int check_layout(const Config *c, const ListenEntry *le, ListenerShape shape) {
-        const KeyConfig *ao, *md5;
-        if (!plan_mixed_refused(c, shape, &ao, &md5))
-                return 0;
+        const KeyConfig *ao, *md5, *any = plan_ao_v4_any_on_v6(c, shape);
         char addr[ADDR_STRLEN];
         listen_address_format(&le->address, addr);
+        if (any)
+                return log_errno(-EBADMSG, "%s:%u: ListenStream=%s: TCP-AO [Key %s] (%s:%u) is for every IPv4 peer "
+                                 "(0.0.0.0/0), which the kernel cannot hold on a socket that takes IPv4 as IPv6 "
+                                 "(it refuses a TCP-AO key at ::ffff:0.0.0.0): listen on IPv4 apart "
+                                 "(ListenStream=0.0.0.0:PORT, and [::]:PORT with BindIPv6Only=ipv6-only), or name "
+                                 "the IPv4 prefixes", le->origin.file, le->origin.line, addr, any->name,
+                                 any->origin.file, any->origin.line);
+        if (!plan_mixed_refused(c, shape, &ao, &md5))
+                return 0;
         return log_errno(-EBADMSG, "%s:%u: ListenStream=%s: TCP-AO [Key %s] (%s:%u) and TCP MD5 [Key %s] (%s:%u) "
                          "both reach this listener, and UnmatchedPeers=drop: no layout of the two kinds drops the "
                          "peers that match neither (the kernel refuses ao_required beside MD5 keys, and an MD5 "

@@ -63,6 +63,16 @@ bool plan_mixed_refused(const Config *c, ListenerShape shape, const KeyConfig **
         return *ret_ao && *ret_md5 && c->unmatched_peers == UNMATCHED_PEERS_DROP;
 }
 
+const KeyConfig *plan_ao_v4_any_on_v6(const Config *c, ListenerShape shape) {
+        if (shape.family != AF_INET6 || !shape.ipv4)
+                return NULL;
+        for (size_t i = 0; i < c->n_keys; i++)
+                for (size_t j = 0; key_is_ao(&c->keys[i]) && j < c->keys[i].n_peers; j++)
+                        if (c->keys[i].peers[j].prefix.family == AF_INET && c->keys[i].peers[j].prefix.len == 0)
+                                return &c->keys[i];
+        return NULL;
+}
+
 bool plan_ao_required(const Config *c, ListenerShape shape) {
         const KeyConfig *ao, *md5;
         plan_key_kinds(c, shape, &ao, &md5);
@@ -71,7 +81,7 @@ bool plan_ao_required(const Config *c, ListenerShape shape) {
 
 int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n) {
         const KeyConfig *ao, *md5;
-        if (plan_mixed_refused(c, shape, &ao, &md5))
+        if (plan_mixed_refused(c, shape, &ao, &md5) || plan_ao_v4_any_on_v6(c, shape))
                 return -EXDEV;
         size_t n = 0, cap = 2;
         bool covered[2] = { false, false }; /* [0] IPv4, [1] IPv6 */

@@ -49,6 +49,12 @@ void plan_key_kinds(const Config *c, ListenerShape shape, const KeyConfig **ret_
  * plan_keys() refuses it; callers name the two keys first. */
 bool plan_mixed_refused(const Config *c, ListenerShape shape, const KeyConfig **ret_ao, const KeyConfig **ret_md5);
 
+/* A TCP-AO key for every IPv4 peer (0.0.0.0/0) on an AF_INET6 listener
+ * that receives IPv4: the kernel takes no v4-mapped TCP-AO key at
+ * ::ffff:0.0.0.0 (EINVAL), and ::/0 does not match IPv4 peers. NULL when
+ * none; plan_keys() refuses it. */
+const KeyConfig *plan_ao_v4_any_on_v6(const Config *c, ListenerShape shape);
+
 /* The listener drops peers that match no key with TCP-AO's ao_required
  * (every segment without TCP-AO is dropped) instead of catch-all keys: its
  * keys are TCP-AO and UnmatchedPeers=drop. */
@@ -56,7 +62,8 @@ bool plan_ao_required(const Config *c, ListenerShape shape);
 
 /* The entries for one listener; catch_all holds the random secret. Where
  * TCP-AO keys reach it there is no catch-all (see plan_ao_required()).
- * -EXDEV for a layout plan_mixed_refused() names, -ENOMEM. */
+ * -EXDEV for a layout plan_mixed_refused() or plan_ao_v4_any_on_v6()
+ * names, -ENOMEM. */
 int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n);
 /* Wipes the secrets of v[0..n) and frees v. */
 void key_table_free(KeyEntry *v, size_t n);

@@ -50,7 +50,7 @@ refused 69 "$missing" "on-demand mode with a TCP-AO key" --config "$ao" --on-dem
 refused 69 "$missing" "supervise mode with a TCP-AO key" --config "$ao" --supervise
 # A name of the kernel's crypto API this program does not know by name: the kernel judges it.
 refused 69 "CONFIG_TCP_AO" "hmac(sha512), left to the kernel" \
-        --config "$(conf sha512 '[Key s]' 'Peer = any' 'Algorithm = hmac(sha512)' 'SendID = 7' 'RecvID = 7' "SecretFile = $T/ao.key")"
+        --config "$(conf sha512 '[Key s]' 'Peer = 192.0.2.0/24' 'Algorithm = hmac(sha512)' 'SendID = 7' 'RecvID = 7' "SecretFile = $T/ao.key")"
 
 # --check: the plan first (what the key would be), then the same refusal.
 expect_rc 69 "--check with a TCP-AO key" ip netns exec "$NS" "$ACTIVATE" --config "$ao" --check
@@ -83,6 +83,9 @@ refused 78 "mixed.conf:2: ListenStream=\[::\]:5555: TCP-AO \[Key ao1\] \(.*mixed
         "TCP-AO and MD5 keys on one listener with UnmatchedPeers=drop" --config "$mixed"
 expect_rc 78 "--check of the same" ip netns exec "$NS" "$ACTIVATE" --config "$mixed" --check
 expect_stderr "or set UnmatchedPeers=allow-unsigned" "--check: message says what to do"
+refused 78 "any.conf:2: ListenStream=\[::\]:5555: TCP-AO \[Key all\] \(.*any.conf:6\) is for every IPv4 peer \(0.0.0.0/0\), which the kernel cannot hold" \
+        "a TCP-AO key for every IPv4 peer on a dual-stack listener" \
+        --config "$(conf any '[Key all]' 'Peer = any' 'Algorithm = hmac(sha1)' 'SendID = 1' 'RecvID = 1' "SecretFile = $T/ao.key")"
 # With unsigned peers allowed the layout is taken: then the kernel is what is missing.
 refused 69 "CONFIG_TCP_AO" "the same with UnmatchedPeers=allow-unsigned" \
         --config "$(conf mixedok "${AO_KEY[@]}" '[Key m]' 'Peer = 198.51.100.0/24' "SecretFile = $T/md5.key" '[Socket]' 'UnmatchedPeers = allow-unsigned')"

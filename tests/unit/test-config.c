@@ -358,6 +358,11 @@ static void ao_refusals(void **state) {
                      "give the two keys prefixes that do not overlap");
         expect_error(AO_HEAD "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n"
                      "[Key m]\nPeer=any\nSecret=y\n", "f.conf:6", "[Key m]");
+        /* The kernel refuses a TCP-AO prefix at the all-zeros address but 'any'. */
+        expect_error(AO_HEAD "[Key a]\nPeer=0.0.0.0/8\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n", "f.conf:6",
+                     "no TCP-AO key for a prefix at the all-zeros address other than 'any'");
+        expect_error(AO_HEAD "[Key a]\nPeer=::/16\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n", "f.conf:6",
+                     "all-zeros address");
         /* The secret limit is TCP-AO's too: 80 bytes. */
         expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\n"
                      "SecretHex=" "00112233445566778899001122334455667788990011223344556677889900112233445566778899"

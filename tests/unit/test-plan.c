@@ -274,6 +274,23 @@ static void client_ao_current_key(void **state) {
         assert_int_equal(plan_ao_keys_for_peer(c, AF_INET, &a, v, 1), 3); /* counts past max */
 }
 
+/* A TCP-AO key for every IPv4 peer fits an IPv4 listener and an IPv6 one
+ * (its ::/0 half), but not a socket taking IPv4 as v4-mapped: the kernel
+ * refuses ::ffff:0.0.0.0 for TCP-AO. */
+static void ao_any_on_dual_stack_refused(void **state) {
+        (void) state;
+        KeyEntry *e = NULL;
+        size_t n = 0;
+        load("[Key all]\nPeer=any\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=a\n");
+        assert_string_equal(plan_text(V4), "0.0.0.0/0 all\n");
+        assert_string_equal(plan_text(V6), "::/0 all\n");
+        assert_null(plan_ao_v4_any_on_v6(c, V4));
+        assert_null(plan_ao_v4_any_on_v6(c, V6));
+        assert_string_equal(plan_ao_v4_any_on_v6(c, DUAL)->name, "all");
+        assert_string_equal(plan_ao_v4_any_on_v6(c, MAPPED)->name, "all");
+        assert_int_equal(plan_keys(c, DUAL, &catch_all, &e, &n), -EXDEV);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(ipv4_listener, setup, teardown),
@@ -292,6 +309,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(ao_keys_of_other_family, setup, teardown),
                 cmocka_unit_test_setup_teardown(ao_and_md5_on_one_listener, setup, teardown),
                 cmocka_unit_test_setup_teardown(client_ao_current_key, setup, teardown),
+                cmocka_unit_test_setup_teardown(ao_any_on_dual_stack_refused, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

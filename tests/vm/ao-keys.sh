@@ -97,7 +97,41 @@ check "dual-stack: IPv6 peer with its IDs not swapped: refused" refused --ao 'hm
 check "dual-stack: unsigned IPv4 peer: refused" refused -s 127.0.1.1 127.0.0.1 5556
 check "dual-stack: unsigned IPv6 peer: refused" refused ::1 5556
 check "dual-stack: unsigned IPv4 peer outside every prefix: refused" refused -s 127.0.3.1 127.0.0.1 5556
+check "dual-stack: the right TCP-AO key from outside its /24 (the v4-mapped key keeps its IPv4 length): refused" \
+        refused -s 127.0.3.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5556
 kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+
+# ---- Peer=any: on an IPv4 and an IPv6-only listener; refused on dual-stack ----
+write_conf "$T/any.conf" '[Socket]' 'ListenStream = 0.0.0.0:5558' 'ListenStream = [::]:5559' 'BindIPv6Only = ipv6-only' \
+        'Accept = yes' 'Inetd = yes' '[Service]' 'ExecStart = /bin/cat' \
+        '[Key all]' 'Peer = any' 'Algorithm = hmac(sha1)' 'SendID = 1' 'RecvID = 1' "SecretFile = $T/k1"
+start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/any.conf"
+check "Peer=any TCP-AO key on IPv4 and IPv6-only listeners: listens" wait_for 400 listening "$NS" 5559
+check "Peer=any: IPv4 TCP-AO peer: served" served -s 127.0.3.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5558
+check "Peer=any: IPv6 TCP-AO peer: served" served --ao 'hmac(sha1):1:1' -k "$T/k1" ::1 5559
+check "Peer=any: unsigned IPv4 peer: refused" refused -s 127.0.3.1 127.0.0.1 5558
+check "Peer=any: unsigned IPv6 peer: refused" refused ::1 5559
+check "Peer=any: MD5 IPv4 peer: refused" refused -s 127.0.3.1 -k "$T/k1" 127.0.0.1 5558
+kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+# The control for the refusal: the kernel itself refuses ::ffff:0.0.0.0/0.
+write_conf "$T/anyds.conf" '[Socket]' 'ListenStream = 5560' 'BindIPv6Only = both' '[Service]' 'ExecStart = /bin/cat' \
+        '[Key all]' 'Peer = any' 'Algorithm = hmac(sha1)' 'SendID = 1' 'RecvID = 1' "SecretFile = $T/k1"
+expect_rc 78 "Peer=any TCP-AO key on a dual-stack listener: refused" in_ns "$NS" $WRAP "$ACTIVATE" --config "$T/anyds.conf"
+expect_stderr "is for every IPv4 peer \(0.0.0.0/0\), which the kernel cannot hold" "...saying why and what to write"
+check "the kernel takes a TCP-AO key at ::ffff:127.0.0.0/8 (the control) but not at ::ffff:0.0.0.0/0 (EINVAL)" in_ns "$NS" python3 -c '
+import errno, socket, struct, sys
+def add(address, prefix):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    addr = struct.pack("=HH4x16s4x", socket.AF_INET6, 0, socket.inet_pton(socket.AF_INET6, address)).ljust(128, b"\0")
+    key = b"k" * 16
+    opt = (addr + b"hmac(sha1)".ljust(64, b"\0") + struct.pack("=iIH", 0, 0, 0) + bytes([prefix, 1, 1, 0, 0, len(key)])
+           + key.ljust(80, b"\0"))
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, 38, opt)
+        return 0
+    except OSError as e:
+        return e.errno
+sys.exit(0 if add("::ffff:127.0.0.0", 8) == 0 and add("::ffff:0.0.0.0", 0) == errno.EINVAL else 1)'
 
 # ---- TCP-AO and MD5 on one listener: taken with UnmatchedPeers=allow-unsigned ----
 mixed=$(conf mixed "${K1[@]}" '[Key m]' 'Peer = 127.0.2.0/24' "SecretFile = $T/md5" '[Socket]' 'UnmatchedPeers = allow-unsigned')
