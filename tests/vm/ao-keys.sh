@@ -156,6 +156,21 @@ check "...and does not start the daemon" test ! -e "$T/report"
 check "on demand: a TCP-AO client is served (the daemon started)" served -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
 kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
 
+# ---- the client sends with the key listed last: a server with only that
+# one serves it, a server with only the other does not (so the server gets
+# a new key first, as tcpmd5-activate.conf(5) says) ----
+rm -f "$T/report"
+start_bg "$NS" $WRAP "$ACTIVATE" --config "$(conf k2only "${K2[@]}")"
+check "server with k2 only: listens" wait_for 400 test -s "$T/report"
+check "server with k2 only: a client holding k1 and k2 (k2 last) is served" served -s 127.0.1.5 -c "$T/client.conf" 127.0.0.1 5555
+kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+rm -f "$T/report"
+start_bg "$NS" $WRAP "$ACTIVATE" --config "$(conf k1only "${K1[@]}")"
+check "server with k1 only: listens" wait_for 400 test -s "$T/report"
+check "server with k1 only: the same client is refused (its SYN carries KeyID 2)" refused -s 127.0.1.5 -c "$T/client.conf" 127.0.0.1 5555
+check "server with k1 only: a client with k1 alone is served" served -s 127.0.1.5 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
+kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+
 # ---- a reload that would change TCP-AO keys: refused, the running keys stay ----
 sup=$(conf sup "${K1[@]}")
 rm -f "$T/report"
