@@ -30,6 +30,13 @@ K2=('[Key k2]' 'Peer = 127.0.1.0/24' 'Algorithm = cmac(aes128)' 'SendID = 2' 'Re
 write_conf "$T/client.conf" '[Key k1]' 'Peer = 127.0.0.1' 'Algorithm = hmac(sha1)' 'SendID = 1' 'RecvID = 1' "SecretFile = $T/k1" \
         '[Key k2]' 'Peer = 127.0.0.1' 'Algorithm = cmac(aes128)' 'SendID = 2' 'RecvID = 2' "SecretFile = $T/k2"
 
+# ---- the listen guard counts a TCP-AO key the kernel took ----
+expect_rc 0 "listen guard: listen() after a TCP-AO key passes" in_ns "$NS" env "${GUARD_ENV[@]}" \
+        LISTEN_GUARD_TARGET="$BUILD/tests/listen-probe" LISTEN_GUARD_LOG="$T/probe.log" "$BUILD/tests/listen-probe" ao 3010
+expect_rc 134 "listen guard: listen() without a key still aborts (the control)" in_ns "$NS" env "${GUARD_ENV[@]}" \
+        LISTEN_GUARD_TARGET="$BUILD/tests/listen-probe" LISTEN_GUARD_LOG="$T/probe.log" "$BUILD/tests/listen-probe" nokey 3011
+rm -f "$T/probe.log"
+
 # ---- AO only, UnmatchedPeers=drop: ao_required ----
 ao=$(conf ao "${K1[@]}" "${K2[@]}")
 expect_rc 0 "--check of a TCP-AO config on a kernel with TCP-AO" in_ns "$NS" "$ACTIVATE" --config "$ao" --check
@@ -136,7 +143,7 @@ sys.exit(0 if add("::ffff:127.0.0.0", 8) == 0 and add("::ffff:0.0.0.0", 0) == er
 # ---- TCP-AO and MD5 on one listener: taken with UnmatchedPeers=allow-unsigned ----
 mixed=$(conf mixed "${K1[@]}" '[Key m]' 'Peer = 127.0.2.0/24' "SecretFile = $T/md5" '[Socket]' 'UnmatchedPeers = allow-unsigned')
 rm -f "$T/report"
-start_bg "$NS" env LISTEN_GUARD_UNSIGNED=5555 $WRAP "$ACTIVATE" --config "$mixed"
+start_bg "$NS" $WRAP "$ACTIVATE" --config "$mixed"
 check "mixed layout with allow-unsigned starts" wait_for 400 test -s "$T/report"
 check "mixed: TCP-AO peer: served" served -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
 check "mixed: MD5 peer: served" served -s 127.0.2.1 -k "$T/md5" 127.0.0.1 5555
