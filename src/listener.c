@@ -239,9 +239,11 @@ static int install_keys(const Config *c, const ListenEntry *le, Listener *l, con
                 return r;
         if ((r = plan_keys(c, l->shape, catch_all, &entries, &n)) < 0)
                 return log_errno(r, "out of memory planning keys");
-        for (size_t i = 0; i < n && r >= 0; i++)
-                if ((r = key_entry_is_ao(&entries[i]) ? tcpao_add(l->fd, &entries[i]) : md5sig_add(l->fd, &entries[i])) < 0)
-                        r = explain_key_error(r, c, l, &entries[i], i, n);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                const KeyEntry *e = &entries[i];
+                if ((r = key_entry_is_ao(e) ? tcpao_add(l->fd, e) : md5sig_add(l->fd, e)) < 0)
+                        r = explain_key_error(r, c, l, e, i, n);
+        }
         if (r >= 0 && plan_ao_required(c, l->shape) && (r = tcpao_set_required(l->fd)) < 0) {
                 char addr[ADDR_STRLEN];
                 listen_address_format(&l->address, addr);

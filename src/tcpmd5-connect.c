@@ -86,9 +86,9 @@ static void help(void) {
                "\n"
                "Exit status: 0 both directions ended cleanly (--fdpass: the socket was\n"
                "passed), 1 no connection or a relay error, 64 usage, 68 unknown host,\n"
-               "69 no TCP MD5 (or TCP-AO) in the kernel, 71 OS error (--source cannot bind, the socket\n"
-               "cannot be passed), 77 permissions of a key or config file, 78 config or\n"
-               "key error.\n",
+               "69 no TCP MD5 (or TCP-AO) in the kernel, 71 OS error (--source cannot\n"
+               "bind, the socket cannot be passed), 77 permissions of a key or config\n"
+               "file, 78 config or key error.\n",
                TIMEOUT_DEFAULT_MS / 1000.0);
 }
 
@@ -453,10 +453,6 @@ static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len) {
         return -err;
 }
 
-/* One address: socket, source, key, connect. -errno. Errors that the next
- * address may not have (refused, unreachable, timed out) come back
- * unlogged; the others are logged, and *ret_fatal says whether they would
- * be the same for every address. */
 /* TCP-AO on fd: every key the config holds for the peer (a server in
  * the middle of a rollover takes any), current the one it sends with and
  * asks the peer for (RNextKeyID). */
@@ -472,9 +468,13 @@ static int ao_keys_set(Keys *keys, int fd, const struct addrinfo *ai, const KeyC
                 n = plan_ao_keys_for_peer(keys->config, ai->ai_family, &a, v, ELEMENTSOF(v));
         }
         int r = 0;
-        for (size_t i = 0; i < n && i < ELEMENTSOF(v) && r >= 0; i++)
-                if (v[i] != current && (r = config_resolve_key(v[i])) >= 0)
-                        r = tcpao_add_peer(fd, ai->ai_addr, ai->ai_addrlen, v[i], false);
+        for (size_t i = 0; i < n && i < ELEMENTSOF(v) && r >= 0; i++) {
+                if (v[i] == current)
+                        continue;
+                if ((r = config_resolve_key(v[i])) < 0)
+                        return r; /* logged */
+                r = tcpao_add_peer(fd, ai->ai_addr, ai->ai_addrlen, v[i], false);
+        }
         if (r >= 0)
                 r = tcpao_add_peer(fd, ai->ai_addr, ai->ai_addrlen, current, true);
         if (r == -ENOPROTOOPT)
@@ -499,6 +499,10 @@ static int key_set(Keys *keys, int fd, const struct addrinfo *ai, const Secret *
         return 0;
 }
 
+/* One address: socket, source, key, connect. -errno. Errors that the next
+ * address may not have (refused, unreachable, timed out) come back
+ * unlogged; the others are logged, and *ret_fatal says whether they would
+ * be the same for every address. */
 static int connect_one(Keys *keys, const struct addrinfo *ai, const struct addrinfo *src, const Secret *s,
                        const KeyConfig *k, int *ret_fd, bool *ret_fatal) {
         *ret_fatal = true;
