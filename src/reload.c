@@ -184,15 +184,15 @@ static int ao_unchanged(const Listener *l, const ListenerChange *ch, const Confi
         const KeyEntry *e = ao_difference(l->keys, l->n_keys, ch->new, ch->n_new);
         if (!e && plan_ao_required(old, l->shape) == plan_ao_required(new, l->shape))
                 return 0;
-        char addr[ADDR_STRLEN];
+        char addr[ADDR_STRLEN], what[CONFIG_NAME_MAX + 64];
         listen_address_format(&l->address, addr);
-        const KeyConfig *k = e ? config_find_key(new, e->name) : NULL;
-        if (!k && e)
-                k = config_find_key(old, e->name);
-        return log_errno(-EBADMSG, "%s: reload: the TCP-AO keys of this listener change (%s%s%s%s): a reload does "
-                         "not change TCP-AO keys; restart tcpmd5-activate to apply them. Nothing was changed; the "
-                         "running keys stay", addr, k ? "[Key " : "UnmatchedPeers=", k ? k->name : "", k ? "]" : "",
-                         k ? (config_find_key(new, k->name) ? "" : ", removed") : "");
+        if (e)
+                snprintf(what, sizeof what, "[Key %s]%s", e->name, config_find_key(new, e->name) ? "" : ", removed");
+        else
+                snprintf(what, sizeof what, "UnmatchedPeers=, which turns ao_required on or off");
+        return log_errno(-EBADMSG, "%s: reload: the TCP-AO keys of this listener change (%s): a reload does not "
+                         "change TCP-AO keys; restart tcpmd5-activate to apply them. Nothing was changed; the "
+                         "running keys stay", addr, what);
 }
 
 /* The same catch-all secret as the listeners hold, so catch-alls that stay
@@ -208,9 +208,10 @@ static int changes_plan(const ListenerSet *live, const Config *old, const Config
                 if (r == -EXDEV) {
                         char addr[ADDR_STRLEN];
                         listen_address_format(&l->address, addr);
-                        r = log_errno(-EBADMSG, "%s: reload: TCP-AO and TCP MD5 keys would both reach this "
-                                      "listener with UnmatchedPeers=drop, which leaves peers that match neither a "
-                                      "way in; nothing was changed", addr);
+                        r = log_errno(-EBADMSG, "%s: reload: the new keys cannot go on this listener without a "
+                                      "side door (TCP-AO and TCP MD5 keys with UnmatchedPeers=drop, or a TCP-AO "
+                                      "key for every IPv4 peer on a dual-stack socket: tcpmd5-activate --check "
+                                      "says which); nothing was changed", addr);
                 }
                 if (r >= 0)
                         r = ao_unchanged(l, ch, old, new);

@@ -530,6 +530,11 @@ static void test_reload_refuses_ao_changes(void **state) {
                                    "Secret=one\n", &setsockopts), -EBADMSG);
         assert_int_equal(setsockopts, 0);
         assert_log_contains("UnmatchedPeers=");
+        /* Both kinds with UnmatchedPeers=drop: a layout with a side door, refused. */
+        snprintf(text, sizeof text, "%s[Socket]\nUnmatchedPeers=drop\n", ao_old);
+        assert_int_equal(reload_ao(text, &setsockopts), -EBADMSG);
+        assert_int_equal(setsockopts, 0);
+        assert_log_contains("cannot go on this listener without a side door");
         /* The TCP-AO keys as they are, an MD5 key rotated: one MD5 setsockopt
          * (the wrapper asserts TCP_MD5SIG_EXT). */
         snprintf(text, sizeof text, "%s", ao_old);
