@@ -7,6 +7,7 @@
 # allow-unsigned) keeps AO peers AO and MD5 peers MD5; a reload that would
 # change TCP-AO keys is refused and the running keys stay. Process starts
 # cost ~50x under TCG: negative cases time out after 1 s.
+#   By hand, as root: BUILD=$PWD/build tests/vm/run-ao ao-keys.sh (tests/vm/README.md)
 . "$(dirname "$0")/../lib.sh"
 netns_new "$NS"
 key "$T/k1" ao-secret-one
