@@ -102,6 +102,8 @@ check "dual-stack: IPv4 TCP-AO peer (v4-mapped key): served" served -s 127.0.1.1
 check "dual-stack: IPv6 TCP-AO peer, hmac(sha256), SendID/RecvID swapped on the client: served" \
         served --ao 'hmac(sha256):7:6' -k "$T/k2" ::1 5556
 check "dual-stack: IPv6 peer with its IDs not swapped: refused" refused --ao 'hmac(sha256):6:7' -k "$T/k2" ::1 5556
+check "dual-stack: IPv6 peer with a wrong secret: refused" refused --ao 'hmac(sha256):7:6' -k "$T/wrong" ::1 5556
+check "dual-stack: IPv6 peer with the IPv4 peers' key: refused" refused --ao 'hmac(sha1):1:1' -k "$T/k1" ::1 5556
 check "dual-stack: unsigned IPv4 peer: refused" refused -s 127.0.1.1 127.0.0.1 5556
 check "dual-stack: unsigned IPv6 peer: refused" refused ::1 5556
 check "dual-stack: unsigned IPv4 peer outside every prefix: refused" refused -s 127.0.3.1 127.0.0.1 5556
