@@ -99,17 +99,17 @@ expect_rc 0 "an MD5-only config starts its command" ip netns exec "$NS" $WRAP "$
 check "...which ran" test -e "$marker"
 
 # The client: 69 for a TCP-AO key, 64 for a malformed --ao, before any SYN.
-expect_rc 69 "tcpmd5-connect --ao with a key file" ip netns exec "$NS" "$CONNECT" -t 1 --ao 'hmac(sha1):1:2' -k "$T/ao.key" 127.0.0.1 5555
+expect_rc 69 "tcpmd5-connect --ao with a key file" ip netns exec "$NS" $VG "$CONNECT" -t 1 --ao 'hmac(sha1):1:2' -k "$T/ao.key" 127.0.0.1 5555
 expect_stderr "no TCP-AO: it needs Linux >= 6.7 built with CONFIG_TCP_AO" "tcpmd5-connect --ao: message"
 write_conf "$T/client.conf" '[Key a]' 'Peer = 127.0.0.0/8' 'Algorithm = cmac(aes128)' 'SendID = 2' 'RecvID = 1' "SecretFile = $T/ao.key"
-expect_rc 69 "tcpmd5-connect --config with a TCP-AO key" ip netns exec "$NS" "$CONNECT" -t 1 -v -c "$T/client.conf" 127.0.0.1 5555
+expect_rc 69 "tcpmd5-connect --config with a TCP-AO key" ip netns exec "$NS" $VG "$CONNECT" -t 1 -v -c "$T/client.conf" 127.0.0.1 5555
 expect_stderr "with TCP-AO \[Key a\] of $T/client.conf \(cmac\(aes128\) SendID 2 RecvID 1, 13 bytes, fingerprint $fp\)" \
         "tcpmd5-connect -v names the TCP-AO key, its IDs and fingerprint"
-expect_rc 64 "tcpmd5-connect --ao without IDs" "$CONNECT" --ao 'hmac(sha1)' -k "$T/ao.key" 127.0.0.1 5555
+expect_rc 64 "tcpmd5-connect --ao without IDs" $VG "$CONNECT" --ao 'hmac(sha1)' -k "$T/ao.key" 127.0.0.1 5555
 expect_stderr "not ALGORITHM:SENDID:RECVID" "tcpmd5-connect --ao without IDs: message"
-expect_rc 64 "tcpmd5-connect --ao without a secret" "$CONNECT" --ao 'hmac(sha1):1:1' 127.0.0.1 5555
-expect_rc 64 "tcpmd5-connect --ao with --config" "$CONNECT" --ao 'hmac(sha1):1:1' -c "$T/client.conf" 127.0.0.1 5555
-expect_rc 64 "tcpmd5-connect --ao with two keys" "$CONNECT" --ao 'hmac(sha1):1:1' -k "$T/ao.key" -k "$T/ao.key" 127.0.0.1 5555
+expect_rc 64 "tcpmd5-connect --ao without a secret" $VG "$CONNECT" --ao 'hmac(sha1):1:1' 127.0.0.1 5555
+expect_rc 64 "tcpmd5-connect --ao with --config" $VG "$CONNECT" --ao 'hmac(sha1):1:1' -c "$T/client.conf" 127.0.0.1 5555
+expect_rc 64 "tcpmd5-connect --ao with two keys" $VG "$CONNECT" --ao 'hmac(sha1):1:1' -k "$T/ao.key" -k "$T/ao.key" 127.0.0.1 5555
 expect_stderr "for a TCP-AO rollover put the keys in a --config" "tcpmd5-connect --ao with two keys: message"
 # A TCP-AO and a TCP MD5 key of one prefix: refused (78) before any socket,
 # naming both; a TCP MD5 key of a longer prefix is used as ever (the
@@ -117,10 +117,10 @@ expect_stderr "for a TCP-AO rollover put the keys in a --config" "tcpmd5-connect
 write_conf "$T/mixed-client.conf" '[Key a]' 'Peer = 127.0.0.0/8' 'Algorithm = cmac(aes128)' 'SendID = 2' 'RecvID = 1' \
         "SecretFile = $T/ao.key" '[Key m]' 'Peer = 127.0.0.0/8' "SecretFile = $T/ao.key" \
         '[Key near]' 'Peer = 127.0.0.2/32' "SecretFile = $T/ao.key"
-expect_rc 78 "tcpmd5-connect: TCP-AO and TCP MD5 keys of one prefix" ip netns exec "$NS" "$CONNECT" -t 1 -c "$T/mixed-client.conf" 127.0.0.1 5555
+expect_rc 78 "tcpmd5-connect: TCP-AO and TCP MD5 keys of one prefix" ip netns exec "$NS" $VG "$CONNECT" -t 1 -c "$T/mixed-client.conf" 127.0.0.1 5555
 expect_stderr "\[Key a\] is a TCP-AO key and \[Key m\] at $T/mixed-client.conf:[0-9]* a TCP MD5 key of the same Peer= prefix" \
         "tcpmd5-connect: the mixed prefix message names both keys"
 expect_rc 1 "tcpmd5-connect: the TCP MD5 key of a longer prefix still signs (no server: no connection)" \
-        ip netns exec "$NS" "$CONNECT" -t 1 -v -c "$T/mixed-client.conf" 127.0.0.2 5555
+        ip netns exec "$NS" $VG "$CONNECT" -t 1 -v -c "$T/mixed-client.conf" 127.0.0.2 5555
 expect_stderr "with \[Key near\] of $T/mixed-client.conf" "tcpmd5-connect -v: ...with that key"
 finish
