@@ -363,8 +363,8 @@ static int key_load_arg(const KeyArg *a, Secret *ret, char **ret_what) {
         return *ret_what ? 0 : -ENOMEM;
 }
 
-/* --ao=ALGORITHM:SENDID:RECVID, around the one key of the command line. The kernel
- * judges the algorithm's name (ENOENT: key_set() says so). */
+/* --ao=ALGORITHM:SENDID:RECVID, around the one key of the command line.
+ * The kernel judges the algorithm's name (ENOENT: ao_keys_set() says so). */
 static int keys_parse_ao(Keys *k) {
         const char *recv = strrchr(arg_ao, ':');
         const char *send = recv ? memrchr(arg_ao, ':', (size_t) (recv - arg_ao)) : NULL;
