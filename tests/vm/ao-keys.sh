@@ -55,6 +55,11 @@ check "cmac(aes128) key 2 from 127.0.1.2: served" served -s 127.0.1.2 --ao 'cmac
 check "--config with both keys (sends with k2, the later one): served" served -s 127.0.1.3 -c "$T/client.conf" 127.0.0.1 5555
 in_ns "$NS" "$CONNECT" -v -t 5 -s 127.0.1.3 -c "$T/client.conf" 127.0.0.1 5555 < /dev/null > "$T/v.out" 2>&1 || true
 check "-v names k2 as the key it sends with" grep -q "with TCP-AO \[Key k2\]" "$T/v.out"
+# TCP-AO keys roll over inside one connection: one attempt (not a race of
+# one socket per key, as for TCP MD5) whose socket holds k1 as well.
+check "-v: one attempt for both TCP-AO keys" bash -c "[ \$(grep -c 'connecting to' '$T/v.out') = 1 ]"
+check "-v: that socket also holds k1" grep -q "also holds TCP-AO \[Key k1\] (hmac(sha1) SendID 1 RecvID 1)" "$T/v.out"
+check "-v: connected with k2" grep -q "connected to 127.0.0.1 port 5555 with TCP-AO \[Key k2\]" "$T/v.out"
 check "wrong secret: refused" refused -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/wrong" 127.0.0.1 5555
 check "unknown KeyID 9: refused" refused -s 127.0.1.1 --ao 'hmac(sha1):9:9' -k "$T/k1" 127.0.0.1 5555
 check "unsigned from inside the prefix: refused" refused -s 127.0.1.1 127.0.0.1 5555
