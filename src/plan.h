@@ -74,8 +74,9 @@ static inline const char *key_entry_name(const KeyEntry *e) {
 
 /* The client's choice: the key whose Peer= prefix holding addr (of family)
  * is the longest, as the kernel chooses on the server; NULL when none
- * holds it. Only TCP-AO keys share prefixes (a rollover): of those, the
- * section that comes last in the config is the one to send with. */
+ * holds it. Of TCP-AO keys sharing that prefix (a rollover), the section
+ * that comes last in the config, the one to send with. The client offers
+ * every key of the prefix: plan_keys_for_peer(). */
 KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr);
 /* The client's choice during a rollover, where several keys may share that
  * longest prefix: all of them, newest first (a section that appears later
