@@ -115,7 +115,7 @@ _tcpmd5_connect() {
         _tcpmd5_init
         case $prev in
         -k | --key-file | -c | --config) _tcpmd5_files; return 0 ;;
-        --key-fd | --credential | -s | --source | -t | --timeout) cur="$prev=$cur" ;;
+        --key-fd | --credential | --ao | -s | --source | -t | --timeout) cur="$prev=$cur" ;;
         esac
         case $cur in
         --key-file=* | --config=*) cur=${cur#*=}; _tcpmd5_files; return 0 ;;
@@ -127,9 +127,9 @@ _tcpmd5_connect() {
                 _tcpmd5_reply "${names[@]}"
                 return 0
                 ;;
-        --key-fd=* | --source=* | --timeout=* | -s=* | -t=*) return 0 ;;
+        --key-fd=* | --ao=* | --source=* | --timeout=* | -s=* | -t=*) return 0 ;;
         -*)
-                _tcpmd5_options -k --key-file= --key-fd= --credential= -c --config= -4 -6 -s --source= \
+                _tcpmd5_options -k --key-file= --key-fd= --credential= -c --config= --ao= -4 -6 -s --source= \
                         -t --timeout= --fdpass -v --verbose -h --help --version
                 return 0
                 ;;
@@ -137,7 +137,7 @@ _tcpmd5_connect() {
         # HOST, then PORT: count the words that are neither options nor their values.
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
-                -k | --key-file | --key-fd | --credential | -c | --config | -s | --source | -t | --timeout) ((i++)) ;;
+                -k | --key-file | --key-fd | --credential | --ao | -c | --config | -s | --source | -t | --timeout) ((i++)) ;;
                 -*) ;;
                 *) ((n++)) ;;
                 esac

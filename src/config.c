@@ -32,6 +32,7 @@ static void key_config_done(KeyConfig *k) {
         free(k->peers);
         free(k->source_arg);
         free(k->interface);
+        free(k->algorithm);
         secret_wipe(&k->secret);
 }
 
@@ -398,6 +399,87 @@ static int p_interface(const Assignment *a) {
         return set_string(a, &a->key->interface, IF_NAMESIZE - 1, "/: %");
 }
 
+/* ---- TCP-AO ---- */
+
+/* The MAC algorithms known by name: RFC 5926's two, which every TCP-AO
+ * peer has, and the common stronger one. Other hmac(NAME) names go to the
+ * kernel, which refuses what it lacks at start-up. */
+static const char *const ao_known_algorithms[] = { "hmac(sha1)", "cmac(aes128)", "hmac(sha256)" };
+
+/* What a misspelling most likely meant: "HMAC-SHA1", "hmac sha1" (BIRD),
+ * "aes-128-cmac", "cmac(aes)". Compared on letters and digits alone. */
+static const char *ao_algorithm_guess(const char *s) {
+        static const struct { const char *squashed, *name; } guesses[] = {
+                { "hmacsha1", "hmac(sha1)" },         { "sha1", "hmac(sha1)" },
+                { "hmacsha196", "hmac(sha1)" },       { "cmacaes128", "cmac(aes128)" },
+                { "cmacaes", "cmac(aes128)" },        { "aes128cmac", "cmac(aes128)" },
+                { "aes128cmac96", "cmac(aes128)" },   { "aescmac", "cmac(aes128)" },
+                { "hmacsha256", "hmac(sha256)" },     { "sha256", "hmac(sha256)" },
+        };
+        char squashed[CONFIG_AO_ALGORITHM_MAX + 1];
+        size_t n = 0;
+        for (; *s && n < sizeof squashed - 1; s++)
+                if (isalnum((unsigned char) *s))
+                        squashed[n++] = (char) tolower((unsigned char) *s);
+        squashed[n] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(guesses); i++)
+                if (strcmp(squashed, guesses[i].squashed) == 0)
+                        return guesses[i].name;
+        return NULL;
+}
+
+/* hmac(NAME), NAME in the kernel's spelling: lower-case letters, digits, '-'. */
+static bool ao_hmac_name(const char *s) {
+        size_t n = strlen(s);
+        if (n < 7 || strncmp(s, "hmac(", 5) != 0 || s[n - 1] != ')')
+                return false;
+        for (size_t i = 5; i < n - 1; i++)
+                if (!islower((unsigned char) s[i]) && !isdigit((unsigned char) s[i]) && s[i] != '-')
+                        return false;
+        return true;
+}
+
+static int p_algorithm(const Assignment *a) {
+        KeyConfig *k = a->key;
+        bool known = false;
+        for (size_t i = 0; i < ELEMENTSOF(ao_known_algorithms); i++)
+                known = known || strcmp(a->value, ao_known_algorithms[i]) == 0;
+        if (!str_empty(a->value) && !known && (!ao_hmac_name(a->value) || strlen(a->value) > CONFIG_AO_ALGORITHM_MAX)) {
+                const char *guess = ao_algorithm_guess(a->value);
+                char hint[64] = "";
+                if (guess)
+                        snprintf(hint, sizeof hint, " (did you mean %s?)", guess);
+                return BAD(a, "'%s' is not a TCP-AO MAC algorithm%s: write hmac(sha1) or cmac(aes128) (RFC 5926's "
+                           "two, which every TCP-AO peer has), hmac(sha256), or another hmac(NAME) of the kernel's "
+                           "crypto API", a->value, hint);
+        }
+        char *v = NULL;
+        if (!str_empty(a->value) && !(v = strdup(a->value)))
+                return -ENOMEM;
+        free(k->algorithm);
+        k->algorithm = v;
+        k->algorithm_origin = v ? a->origin : (Origin) { 0 };
+        return 0;
+}
+
+/* An empty assignment unsets: the key is no TCP-AO key by this setting. */
+static int set_ao_number(const Assignment *a, unsigned *field, Origin *origin, unsigned min, unsigned max) {
+        int r = set_unsigned(a, field, min, max, 0);
+        if (r >= 0)
+                *origin = str_empty(a->value) ? (Origin) { 0 } : a->origin;
+        return r;
+}
+static int p_send_id(const Assignment *a) {
+        return set_ao_number(a, &a->key->send_id, &a->key->send_id_origin, 0, 255);
+}
+static int p_recv_id(const Assignment *a) {
+        return set_ao_number(a, &a->key->recv_id, &a->key->recv_id_origin, 0, 255);
+}
+/* The algorithm's own bounds are checked once the section is complete. */
+static int p_mac_length(const Assignment *a) {
+        return set_ao_number(a, &a->key->mac_length, &a->key->mac_length_origin, 1, 255);
+}
+
 /* How a reload tells that a [Socket] or [Service] setting changed: the
  * type of its value in Config. */
 typedef enum ValueKind {
@@ -458,6 +540,11 @@ static const Setting settings[] = {
         { "Key", "SecretHex", p_secret_hex, RELOAD_LIVE, IN_KEY },
         { "Key", "Credential", p_credential, RELOAD_LIVE, IN_KEY },
         { "Key", "Interface", p_interface, RELOAD_LIVE, IN_KEY },
+        /* A reload refuses to change TCP-AO keys (reload.c): a restart applies them. */
+        { "Key", "Algorithm", p_algorithm, RELOAD_RESTART, IN_KEY },
+        { "Key", "SendID", p_send_id, RELOAD_RESTART, IN_KEY },
+        { "Key", "RecvID", p_recv_id, RELOAD_RESTART, IN_KEY },
+        { "Key", "MACLength", p_mac_length, RELOAD_RESTART, IN_KEY },
 };
 
 bool config_setting(size_t i, const char **ret_section, const char **ret_name, ReloadPolicy *ret_reload,

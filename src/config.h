@@ -94,7 +94,17 @@ typedef struct KeyConfig {
         char *interface;
         Origin interface_origin;
         int ifindex;        /* resolved from interface, 0 = none */
+        /* TCP-AO (RFC 5925): a key that names its MAC algorithm. */
+        char *algorithm;    /* the kernel's crypto name, "hmac(sha1)"; NULL: a TCP MD5 key */
+        Origin algorithm_origin;
+        unsigned send_id, recv_id, mac_length; /* mac_length 0: the algorithm's default */
+        Origin send_id_origin, recv_id_origin, mac_length_origin; /* file NULL: not set */
 } KeyConfig;
+
+#define CONFIG_AO_ALGORITHM_MAX 63 /* tcp_ao_add.alg_name holds 64 bytes, NUL included */
+#define CONFIG_AO_MAC_DEFAULT 12   /* RFC 5926: both mandatory MACs are cut to 96 bits */
+
+static inline bool key_is_ao(const KeyConfig *k) { return k->algorithm != NULL; }
 
 typedef struct Config {
         char *name;         /* default FileDescriptorName */

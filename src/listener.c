@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "md5sig.h"
+#include "tcpao.h"
 #include "util.h"
 
 static bool read_sysctl_long(const char *path, long *ret) {
@@ -145,8 +146,17 @@ static int explain_key_error(int r, const Config *c, const Listener *l, const Ke
                                  "(sysctl -w net.core.optmem_max=%zu, and a file in /etc/sysctl.d/)",
                                  addr, i + 1, n, name, pfx, cur, optmem_needed(n), optmem_needed(n));
         }
+        if (r == -ENOPROTOOPT && key_entry_is_ao(e))
+                return log_errno(r, "%s: %s", addr, TCPAO_MISSING);
         if (r == -ENOPROTOOPT)
                 return log_errno(r, "%s: this kernel has no TCP MD5 signature support (CONFIG_TCP_MD5SIG)", addr);
+        if (r == -ENOENT && key_entry_is_ao(e))
+                return log_errno(-EBADMSG, "%s: [Key %s] Algorithm=%s: the kernel has no such MAC algorithm "
+                                 "(use hmac(sha1), cmac(aes128) or hmac(sha256), or load its crypto module)", addr,
+                                 name, e->algorithm);
+        if (r == -EKEYREJECTED)
+                return log_errno(r, "%s: the kernel refused [Key %s] %s beside a key of the other kind "
+                                 "(TCP-AO and TCP MD5) for the same peers", addr, name, pfx);
         if (r == -EINVAL && e->ifindex)
                 return log_errno(r, "%s: [Key %s] Interface=%s: the kernel refused it; Interface= must name a VRF "
                                  "(l3mdev) device", addr, name, config_find_key(c, e->name)->interface);
@@ -154,15 +164,87 @@ static int explain_key_error(int r, const Config *c, const Listener *l, const Ke
                          strerror(-r));
 }
 
-static int install_keys(const Config *c, Listener *l, const Secret *catch_all) {
+/* A layout plan_keys() refuses, named with both keys. */
+static int check_layout(const Config *c, const ListenEntry *le, ListenerShape shape) {
+        const KeyConfig *ao, *md5, *any = plan_ao_v4_any_on_v6(c, shape);
+        char addr[ADDR_STRLEN];
+        listen_address_format(&le->address, addr);
+        if (any)
+                return log_errno(-EBADMSG, "%s:%u: ListenStream=%s: TCP-AO [Key %s] (%s:%u) is for every IPv4 peer "
+                                 "(0.0.0.0/0), which the kernel cannot hold on a socket that takes IPv4 as IPv6 "
+                                 "(it refuses a TCP-AO key at ::ffff:0.0.0.0): listen on IPv4 apart "
+                                 "(ListenStream=0.0.0.0:PORT, and [::]:PORT with BindIPv6Only=ipv6-only), or name "
+                                 "the IPv4 prefixes", le->origin.file, le->origin.line, addr, any->name,
+                                 any->origin.file, any->origin.line);
+        if (!plan_mixed_refused(c, shape, &ao, &md5))
+                return 0;
+        return log_errno(-EBADMSG, "%s:%u: ListenStream=%s: TCP-AO [Key %s] (%s:%u) and TCP MD5 [Key %s] (%s:%u) "
+                         "both reach this listener, and UnmatchedPeers=drop: no layout of the two kinds drops the "
+                         "peers that match neither (the kernel refuses ao_required beside MD5 keys, and an MD5 "
+                         "catch-all makes it refuse TCP-AO keys added later); serve TCP-AO and TCP MD5 peers from "
+                         "separate configs, or set UnmatchedPeers=allow-unsigned", le->origin.file, le->origin.line,
+                         addr, ao->name, ao->origin.file, ao->origin.line, md5->name, md5->origin.file,
+                         md5->origin.line);
+}
+
+int listener_check_layouts(const Config *c) {
+        for (size_t i = 0; i < c->n_listen; i++) {
+                int r = check_layout(c, &c->listen[i], listener_expected_shape(c, &c->listen[i].address));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int listener_check_kernel(const Config *c) {
+        const char *probed[16];
+        size_t n_probed = 0;
+        /* Each algorithm once, on a throwaway socket, before anything listens. */
+        for (size_t i = 0; i < c->n_keys; i++) {
+                const KeyConfig *k = &c->keys[i];
+                bool seen = false;
+                for (size_t j = 0; key_is_ao(k) && j < n_probed && !seen; j++)
+                        seen = strcmp(probed[j], k->algorithm) == 0;
+                if (!key_is_ao(k) || seen)
+                        continue;
+                if (n_probed < ELEMENTSOF(probed)) /* past that, a name is probed again: harmless */
+                        probed[n_probed++] = k->algorithm;
+                int r = tcpao_probe(k->algorithm);
+                if (r == -ENOPROTOOPT)
+                        return log_errno(r, "%s:%u: [Key %s] is a TCP-AO key (Algorithm=), but %s",
+                                         k->algorithm_origin.file, k->algorithm_origin.line, k->name, TCPAO_MISSING);
+                if (r == -ENOENT)
+                        return log_errno(-EBADMSG, "%s:%u: [Key %s] Algorithm=%s: the kernel has no such MAC "
+                                         "algorithm (use hmac(sha1), cmac(aes128) or hmac(sha256), or load its "
+                                         "crypto module)", k->algorithm_origin.file, k->algorithm_origin.line,
+                                         k->name, k->algorithm);
+                if (r < 0)
+                        return log_errno(r, "%s:%u: [Key %s] Algorithm=%s: the kernel refused a test key: %s",
+                                         k->algorithm_origin.file, k->algorithm_origin.line, k->name,
+                                         k->algorithm, strerror(-r));
+        }
+        return 0;
+}
+
+static int install_keys(const Config *c, const ListenEntry *le, Listener *l, const Secret *catch_all) {
         KeyEntry *entries;
         size_t n;
-        int r = plan_keys(c, l->shape, catch_all, &entries, &n);
+        int r = check_layout(c, le, l->shape);
         if (r < 0)
+                return r;
+        if ((r = plan_keys(c, l->shape, catch_all, &entries, &n)) < 0)
                 return log_errno(r, "out of memory planning keys");
-        for (size_t i = 0; i < n && r >= 0; i++)
-                if ((r = md5sig_add(l->fd, &entries[i])) < 0)
-                        r = explain_key_error(r, c, l, &entries[i], i, n);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                const KeyEntry *e = &entries[i];
+                if ((r = key_entry_is_ao(e) ? tcpao_add(l->fd, e) : md5sig_add(l->fd, e)) < 0)
+                        r = explain_key_error(r, c, l, e, i, n);
+        }
+        if (r >= 0 && plan_ao_required(c, l->shape) && (r = tcpao_set_required(l->fd)) < 0) {
+                char addr[ADDR_STRLEN];
+                listen_address_format(&l->address, addr);
+                r = log_errno(r, "%s: cannot set TCP-AO's ao_required, which drops peers that match no key: %s",
+                              addr, strerror(-r));
+        }
         if (r < 0) {
                 key_table_free(entries, n);
                 return r;
@@ -214,7 +296,7 @@ static int listener_open(const Config *c, const ListenEntry *e, const Secret *ca
         if ((r = actual_shape(l->fd, &e->address, &l->shape)) < 0)
                 return log_errno(r, "%s:%u: ListenStream=%s: cannot read IPV6_V6ONLY: %s", e->origin.file,
                                  e->origin.line, addr, strerror(-r));
-        if ((r = install_keys(c, l, catch_all)) < 0)
+        if ((r = install_keys(c, e, l, catch_all)) < 0)
                 return r;
         r = listener_bind(l);
         if (r == -ENODEV)
@@ -231,7 +313,12 @@ static int listener_open(const Config *c, const ListenEntry *e, const Secret *ca
 
 int listener_set_open(const Config *c, ListenerSet *s) {
         *s = (ListenerSet) { 0 };
-        int r = secret_random(&s->catch_all);
+        int r = listener_check_layouts(c);
+        if (r >= 0)
+                r = listener_check_kernel(c);
+        if (r < 0)
+                return r;
+        r = secret_random(&s->catch_all);
         if (r < 0)
                 return log_errno(r, "cannot get random bytes for the catch-all key: %s", strerror(-r));
         if (!(s->v = calloc(c->n_listen, sizeof *s->v)))

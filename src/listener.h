@@ -30,6 +30,15 @@ ListenerShape listener_expected_shape(const Config *c, const ListenAddress *a);
  * ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE. -EACCES, logged. */
 int listener_check_bind_permission(const Config *c);
 
+/* For --check (start-up checks each listener's actual shape): every
+ * listener's layout of TCP-AO and TCP MD5 keys is one plan_keys() takes
+ * (see plan_mixed_refused()). Logs; -EBADMSG. */
+int listener_check_layouts(const Config *c);
+/* For --check and start-up, before any socket: with TCP-AO keys, the
+ * kernel has TCP-AO (-ENOPROTOOPT otherwise) and each MAC algorithm
+ * (-EBADMSG). Nothing to check for TCP MD5 keys. Logs. */
+int listener_check_kernel(const Config *c);
+
 /* Creates, keys and binds every listener, then listens on all. Logs each
  * failure with the address and what to do; on error nothing is left open. */
 int listener_set_open(const Config *c, ListenerSet *ret);

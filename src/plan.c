@@ -31,6 +31,12 @@ static void entry_set(KeyEntry *e, const Prefix *p, ListenerShape shape, const K
                 e->ifindex = k->ifindex;
                 snprintf(e->name, sizeof e->name, "%s", k->name);
         }
+        if (k && key_is_ao(k)) {
+                snprintf(e->algorithm, sizeof e->algorithm, "%s", k->algorithm);
+                e->send_id = (uint8_t) k->send_id;
+                e->recv_id = (uint8_t) k->recv_id;
+                e->mac_length = (uint8_t) k->mac_length;
+        }
         if (shape.family == AF_INET6 && p->family == AF_INET) {
                 /* The kernel wants the IPv4 length here; 96+n is EINVAL. */
                 e->family = AF_INET6;
@@ -41,7 +47,42 @@ static void entry_set(KeyEntry *e, const Prefix *p, ListenerShape shape, const K
         }
 }
 
+void plan_key_kinds(const Config *c, ListenerShape shape, const KeyConfig **ret_ao, const KeyConfig **ret_md5) {
+        *ret_ao = *ret_md5 = NULL;
+        for (size_t i = 0; i < c->n_keys && !(*ret_ao && *ret_md5); i++) {
+                const KeyConfig *k = &c->keys[i];
+                const KeyConfig **slot = key_is_ao(k) ? ret_ao : ret_md5;
+                for (size_t j = 0; j < k->n_peers && !*slot; j++)
+                        if (prefix_fits(&k->peers[j].prefix, shape))
+                                *slot = k;
+        }
+}
+
+bool plan_mixed_refused(const Config *c, ListenerShape shape, const KeyConfig **ret_ao, const KeyConfig **ret_md5) {
+        plan_key_kinds(c, shape, ret_ao, ret_md5);
+        return *ret_ao && *ret_md5 && c->unmatched_peers == UNMATCHED_PEERS_DROP;
+}
+
+const KeyConfig *plan_ao_v4_any_on_v6(const Config *c, ListenerShape shape) {
+        if (shape.family != AF_INET6 || !shape.ipv4)
+                return NULL;
+        for (size_t i = 0; i < c->n_keys; i++)
+                for (size_t j = 0; key_is_ao(&c->keys[i]) && j < c->keys[i].n_peers; j++)
+                        if (c->keys[i].peers[j].prefix.family == AF_INET && c->keys[i].peers[j].prefix.len == 0)
+                                return &c->keys[i];
+        return NULL;
+}
+
+bool plan_ao_required(const Config *c, ListenerShape shape) {
+        const KeyConfig *ao, *md5;
+        plan_key_kinds(c, shape, &ao, &md5);
+        return ao && !md5 && c->unmatched_peers == UNMATCHED_PEERS_DROP;
+}
+
 int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n) {
+        const KeyConfig *ao, *md5;
+        if (plan_mixed_refused(c, shape, &ao, &md5) || plan_ao_v4_any_on_v6(c, shape))
+                return -EXDEV;
         size_t n = 0, cap = 2;
         bool covered[2] = { false, false }; /* [0] IPv4, [1] IPv6 */
         for (size_t i = 0; i < c->n_keys; i++)
@@ -61,7 +102,7 @@ int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, Key
                         entry_set(&v[n++], p, shape, k, &k->secret);
                 }
         }
-        if (c->unmatched_peers == UNMATCHED_PEERS_DROP) {
+        if (c->unmatched_peers == UNMATCHED_PEERS_DROP && !ao) {
                 Prefix any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
                 if (shape.ipv6 && !covered[1])
                         entry_set(&v[n++], &any6, shape, NULL, catch_all);
@@ -90,7 +131,9 @@ KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr) {
         for (size_t i = 0; i < c->n_keys; i++)
                 for (size_t j = 0; j < c->keys[i].n_peers; j++) {
                         const Prefix *p = &c->keys[i].peers[j].prefix;
-                        if (p->len > best_len && prefix_contains(p, family, addr)) {
+                        /* Ties are TCP-AO keys of one prefix: the later section is the newer key. */
+                        if ((p->len > best_len || (p->len == best_len && key_is_ao(&c->keys[i]))) &&
+                            prefix_contains(p, family, addr)) {
                                 best = &c->keys[i];
                                 best_len = p->len;
                         }
@@ -117,5 +160,20 @@ size_t plan_keys_for_peer(Config *c, int family, const InAddr *addr, KeyConfig *
                                 break;
                         }
                 }
+        return n;
+}
+
+size_t plan_ao_keys_for_peer(Config *c, int family, const InAddr *addr, KeyConfig **ret, size_t max) {
+        size_t n = 0;
+        for (size_t i = 0; i < c->n_keys; i++) {
+                bool holds = false;
+                for (size_t j = 0; j < c->keys[i].n_peers && !holds; j++)
+                        holds = prefix_contains(&c->keys[i].peers[j].prefix, family, addr);
+                if (holds && key_is_ao(&c->keys[i])) {
+                        if (n < max)
+                                ret[n] = &c->keys[i];
+                        n++;
+                }
+        }
         return n;
 }

@@ -19,7 +19,11 @@ typedef struct KeyEntry {
         int ifindex;
         Secret secret;
         char name[CONFIG_NAME_MAX + 1]; /* the [Key NAME]; "" for a catch-all */
+        char algorithm[CONFIG_AO_ALGORITHM_MAX + 1]; /* TCP-AO's MAC; "" for TCP MD5 */
+        uint8_t send_id, recv_id, mac_length;        /* TCP-AO only; mac_length 0: the default */
 } KeyEntry;
+
+static inline bool key_entry_is_ao(const KeyEntry *e) { return e->algorithm[0] != 0; }
 
 /* What a listener receives, which is not always what its address looks
  * like: [::] without IPV6_V6ONLY takes IPv4 too, a v4-mapped address takes
@@ -34,7 +38,32 @@ typedef struct ListenerShape {
  * AF_INET). */
 ListenerShape listener_shape(const ListenAddress *a, bool v6only);
 
-/* The entries for one listener; catch_all holds the random secret. */
+/* The first TCP-AO and the first TCP MD5 key that reach a listener of
+ * this shape; NULL when none. */
+void plan_key_kinds(const Config *c, ListenerShape shape, const KeyConfig **ret_ao, const KeyConfig **ret_md5);
+
+/* Both kinds reach the listener and unmatched peers are to be dropped: no
+ * layout closes that side door. The kernel refuses ao_required on a socket
+ * holding MD5 keys, and an MD5 catch-all, which covers every TCP-AO peer,
+ * makes it refuse every TCP-AO key added after it (a reload, a rollover).
+ * plan_keys() refuses it; callers name the two keys first. */
+bool plan_mixed_refused(const Config *c, ListenerShape shape, const KeyConfig **ret_ao, const KeyConfig **ret_md5);
+
+/* A TCP-AO key for every IPv4 peer (0.0.0.0/0) on an AF_INET6 listener
+ * that receives IPv4: the kernel takes no v4-mapped TCP-AO key at
+ * ::ffff:0.0.0.0 (EINVAL), and ::/0 does not match IPv4 peers. NULL when
+ * none; plan_keys() refuses it. */
+const KeyConfig *plan_ao_v4_any_on_v6(const Config *c, ListenerShape shape);
+
+/* The listener drops peers that match no key with TCP-AO's ao_required
+ * (every segment without TCP-AO is dropped) instead of catch-all keys: its
+ * keys are TCP-AO and UnmatchedPeers=drop. */
+bool plan_ao_required(const Config *c, ListenerShape shape);
+
+/* The entries for one listener; catch_all holds the random secret. Where
+ * TCP-AO keys reach it there is no catch-all (see plan_ao_required()).
+ * -EXDEV for a layout plan_mixed_refused() or plan_ao_v4_any_on_v6()
+ * names, -ENOMEM. */
 int plan_keys(const Config *c, ListenerShape shape, const Secret *catch_all, KeyEntry **ret, size_t *ret_n);
 /* Wipes the secrets of v[0..n) and frees v. */
 void key_table_free(KeyEntry *v, size_t n);
@@ -45,9 +74,14 @@ static inline const char *key_entry_name(const KeyEntry *e) {
 
 /* The client's choice: the key whose Peer= prefix holding addr (of family)
  * is the longest, as the kernel chooses on the server; NULL when none
- * holds it. Prefixes are never claimed twice, so there are no ties. */
+ * holds it. Of TCP-AO keys sharing that prefix (a rollover), the section
+ * that comes last in the config, the one to send with. The client offers
+ * every key of the prefix: plan_keys_for_peer(). */
 KeyConfig *plan_key_for_peer(Config *c, int family, const InAddr *addr);
 /* The client's choice during a rollover, where several keys may share that
  * longest prefix: all of them, newest first (a section that appears later
  * in the config is newer), at most max; returns how many there are. */
 size_t plan_keys_for_peer(Config *c, int family, const InAddr *addr, KeyConfig **ret, size_t max);
+/* Every TCP-AO key with a Peer= prefix holding addr, in config order: a
+ * TCP-AO server may take any of them. Fills ret[0..max); returns how many. */
+size_t plan_ao_keys_for_peer(Config *c, int family, const InAddr *addr, KeyConfig **ret, size_t max);

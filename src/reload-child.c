@@ -78,9 +78,10 @@ static int child_run(Runtime *rt, int fd) {
                 log_errno(r, "reload: cannot read back the config in force; the old keys stay");
         else if (reload_load_new(rt, &next, &source) < 0 || child_next(rt, next, &n, &command) < 0)
                 ; /* said why */
-        else if ((r = reload_plan(&rt->listeners, old, next, &t)) < 0)
-                log_errno(r, "reload: out of memory; the old keys stay");
-        else {
+        else if ((r = reload_plan(&rt->listeners, old, next, &t)) < 0) {
+                if (r == -ENOMEM) /* the other refusals said why */
+                        log_errno(r, "reload: out of memory; the old keys stay");
+        } else {
                 reload_report(old, next, rt->daemon_runs);
                 /* The supervisor says what went wrong with a message cut short. */
                 status = resident_send_reload(fd, &rt->listeners, &t, &source, &n) < 0 ? EXIT_OSERR : 0;

@@ -148,6 +148,63 @@ void reload_target_done(ReloadTarget *t) {
         *t = (ReloadTarget) { 0 };
 }
 
+static bool ao_entry_equal(const KeyEntry *a, const KeyEntry *b) {
+        return entry_compare(a, b) == 0 && secret_equal(&a->secret, &b->secret) && strcmp(a->name, b->name) == 0 &&
+               strcmp(a->algorithm, b->algorithm) == 0 && a->send_id == b->send_id && a->recv_id == b->recv_id &&
+               a->mac_length == b->mac_length;
+}
+
+/* The first TCP-AO entry of one table that the other lacks (in plan
+ * order), or NULL when both hold the same. */
+static const KeyEntry *ao_difference(const KeyEntry *a, size_t na, const KeyEntry *b, size_t nb) {
+        size_t i = 0, j = 0;
+        for (;; i++, j++) {
+                while (i < na && !key_entry_is_ao(&a[i]))
+                        i++;
+                while (j < nb && !key_entry_is_ao(&b[j]))
+                        j++;
+                if (i == na || j == nb)
+                        return i < na ? &a[i] : j < nb ? &b[j] : NULL;
+                if (!ao_entry_equal(&a[i], &b[j]))
+                        return &b[j];
+        }
+}
+
+/* A reload does not change TCP-AO keys: it refuses, naming the key, and
+ * changes nothing, so the keys the kernel holds stay those of the running
+ * config. (TCP-AO keys have no replace-in-place: a changed secret is a
+ * delete and an add, with IDs the peers must agree on.) */
+static int ao_unchanged(const Listener *l, const KeyTable *t, const Config *old, const Config *new) {
+        const KeyEntry *e = ao_difference(l->keys, l->n_keys, t->v, t->n);
+        if (!e && plan_ao_required(old, l->shape) == plan_ao_required(new, l->shape))
+                return 0;
+        char addr[ADDR_STRLEN], what[CONFIG_NAME_MAX + 64];
+        listen_address_format(&l->address, addr);
+        if (e)
+                snprintf(what, sizeof what, "[Key %s]%s", e->name, config_find_key(new, e->name) ? "" : ", removed");
+        else
+                snprintf(what, sizeof what, "UnmatchedPeers=, which turns ao_required on or off");
+        return log_errno(-EBADMSG, "%s: reload: the TCP-AO keys of this listener change (%s): a reload does not "
+                         "change TCP-AO keys; restart tcpmd5-activate to apply them. Nothing was changed; the "
+                         "running keys stay", addr, what);
+}
+
+/* One listener's target table: the new config's keys for its shape, unless
+ * they would open a side door or change TCP-AO keys (refused, logged). */
+static int listener_plan(const Listener *l, const Secret *catch_all, const Config *old, const Config *new,
+                         KeyTable *ret) {
+        int r = plan_keys(new, l->shape, catch_all, &ret->v, &ret->n);
+        if (r == -EXDEV) {
+                char addr[ADDR_STRLEN];
+                listen_address_format(&l->address, addr);
+                return log_errno(-EBADMSG, "%s: reload: the new keys cannot go on this listener without a side "
+                                 "door (TCP-AO and TCP MD5 keys with UnmatchedPeers=drop, or a TCP-AO key for every "
+                                 "IPv4 peer on a dual-stack socket: tcpmd5-activate --check says which); nothing "
+                                 "was changed", addr);
+        }
+        return r < 0 ? r : ao_unchanged(l, ret, old, new);
+}
+
 /* The same catch-all secret as the listeners hold, so catch-alls that stay
  * need no step. */
 int reload_plan(const ListenerSet *live, const Config *old, const Config *new, ReloadTarget *ret) {
@@ -155,11 +212,13 @@ int reload_plan(const ListenerSet *live, const Config *old, const Config *new, R
                            .old = connection_options(old), .new = connection_options(new) };
         if (!t.tables)
                 return -ENOMEM;
-        for (size_t i = 0; i < live->n; i++)
-                if (plan_keys(new, live->v[i].shape, &live->catch_all, &t.tables[i].v, &t.tables[i].n) < 0) {
+        for (size_t i = 0; i < live->n; i++) {
+                int r = listener_plan(&live->v[i], &live->catch_all, old, new, &t.tables[i]);
+                if (r < 0) {
                         reload_target_done(&t);
-                        return -ENOMEM;
+                        return r;
                 }
+        }
         *ret = t;
         return 0;
 }
@@ -170,7 +229,8 @@ static bool entry_valid(const KeyEntry *e, ListenerShape shape) {
         if (e->family != shape.family || (v4 ? !shape.ipv4 : !shape.ipv6))
                 return false;
         return e->prefixlen <= (v4 ? 32 : 128) && e->ifindex >= 0 && e->secret.len >= 1 &&
-               e->secret.len <= SECRET_MAX && memchr(e->name, 0, sizeof e->name);
+               e->secret.len <= SECRET_MAX && memchr(e->name, 0, sizeof e->name) &&
+               memchr(e->algorithm, 0, sizeof e->algorithm);
 }
 
 static bool table_valid(const KeyTable *t, ListenerShape shape) {
@@ -189,9 +249,13 @@ static bool table_valid(const KeyTable *t, ListenerShape shape) {
 bool reload_target_valid(const ListenerSet *live, const ReloadTarget *t) {
         if (t->n != live->n || (t->n && !t->tables))
                 return false;
-        for (size_t i = 0; i < t->n; i++)
-                if (!table_valid(&t->tables[i], live->v[i].shape))
+        for (size_t i = 0; i < t->n; i++) {
+                const Listener *l = &live->v[i];
+                /* The planner refused any change of TCP-AO keys; so does the installer. */
+                if (!table_valid(&t->tables[i], l->shape) ||
+                    ao_difference(l->keys, l->n_keys, t->tables[i].v, t->tables[i].n))
                         return false;
+        }
         return true;
 }
 
@@ -430,8 +494,10 @@ int reload_config(ListenerSet *live, const Config *old, const Config *new, bool 
         ReloadTarget t;
         ReloadStats stats;
         int r = reload_plan(live, old, new, &t);
-        if (r < 0)
+        if (r == -ENOMEM)
                 return log_errno(r, "reload: out of memory; the old keys stay");
+        if (r < 0)
+                return r;
         r = reload_install(live, &t, &stats);
         reload_target_done(&t);
         if (r < 0)

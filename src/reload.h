@@ -64,7 +64,8 @@ typedef struct ReloadTarget {
 } ReloadTarget;
 
 /* new's key plan for every live listener (its shape, the live catch-all
- * secret). -ENOMEM. */
+ * secret). -ENOMEM; -EBADMSG, logged, when the new keys would open a side
+ * door or change TCP-AO keys (a reload leaves those alone). */
 int reload_plan(const ListenerSet *live, const Config *old, const Config *new, ReloadTarget *ret);
 /* Whether t fits live: one table per listener, each entry one the kernel
  * takes on that listener (its family, a prefix length in range, a secret

@@ -10,6 +10,7 @@
 #include "listener.h"
 #include "log.h"
 #include "sockdiag.h"
+#include "tcpao.h"
 #include "unkeyed.h"
 #include "util.h"
 
@@ -29,7 +30,10 @@ static void prefix_text(const Prefix *p, char buf[static ADDR_STRLEN]) { prefix_
 /* The TcpExt counters that move when a signed or unsigned segment is
  * dropped, from /proc/net/netstat (a line of names, then one of values). */
 static void print_counters(void) {
-        static const char *const wanted[] = { "TCPMD5NotFound", "TCPMD5Failure", "TCPMD5Unexpected" };
+        static const char *const wanted[] = { "TCPMD5NotFound", "TCPMD5Failure", "TCPMD5Unexpected", "TCPAORequired",
+                                              "TCPAOBad", "TCPAOKeyNotFound", "TCPAOGood", "TCPAODroppedIcmps" };
+        /* The kernel lists the TCP-AO counters even without TCP-AO: then they say nothing. */
+        size_t n_wanted = tcpao_probe("hmac(sha1)") == -ENOPROTOOPT ? 3 : ELEMENTSOF(wanted);
         char names[8192], values[8192];
         FILE *f = fopen("/proc/net/netstat", "re");
         printf("kernel counters");
@@ -38,7 +42,7 @@ static void print_counters(void) {
                         continue;
                 char *sn, *sv, *n = strtok_r(names + 7, " \n", &sn), *v = strtok_r(values + 7, " \n", &sv);
                 for (; n && v; n = strtok_r(NULL, " \n", &sn), v = strtok_r(NULL, " \n", &sv))
-                        for (size_t i = 0; i < ELEMENTSOF(wanted); i++)
+                        for (size_t i = 0; i < n_wanted; i++)
                                 if (strcmp(n, wanted[i]) == 0)
                                         printf(" TcpExt%s=%s", n, v);
         }
@@ -129,6 +133,11 @@ static int show_socket(View *v, const DiagSocket *d, ListenerShape shape) {
                 print_line(&lines[i].prefix, lines[i].catch_all ? "catch-all" : lines[i].name, lines[i].fingerprint,
                            drift_kind_to_string(lines[i].kind));
         free(lines);
+        const KeyConfig *ao, *md5;
+        plan_key_kinds(v->c, shape, &ao, &md5);
+        if (ao) /* the kernel has TCP_AO_GET_KEYS, but only for the socket's holder */
+                printf("  TCP-AO keys are not shown or compared: sock_diag does not report them "
+                       "(tcpmd5-activate --check lists the configured ones)\n");
         if (v->c->accept)
                 print_connections(v, d);
         v->differs |= n_diff > 0;

@@ -78,7 +78,8 @@ static void help(void) {
                "      --version          show the version\n"
                "\n"
                "Exit status: 64 usage, 78 config, 77 permissions, 71 OS error,\n"
-               "69 no TCP MD5 in the kernel, 126/127 command not executable/found;\n"
+               "69 no TCP MD5 (or, for TCP-AO keys, no TCP-AO) in the kernel,\n"
+               "126/127 command not executable/found;\n"
                "--status: 1 when a listener is not in sync or a port is unprotected.\n"
                "\n"
                "Search path:");
@@ -267,12 +268,16 @@ static void print_key_line(const Config *c, const KeyEntry *e) {
                 return;
         }
         const KeyConfig *k = config_find_key(c, e->name);
+        printf("  %-43s [Key %s] ", pfx, k->name);
+        if (key_entry_is_ao(e))
+                printf("TCP-AO %s SendID %u RecvID %u MAC %u bytes, ", e->algorithm, e->send_id, e->recv_id,
+                       e->mac_length ? e->mac_length : CONFIG_AO_MAC_DEFAULT);
         if (config_key_deferred(k)) {
-                printf("  %-43s [Key %s] Credential %s: supplied by systemd at start (not checked here; "
-                       "tcpmd5-activate --fingerprint FILE prints its fingerprint)\n", pfx, k->name, k->source_arg);
+                printf("Credential %s: supplied by systemd at start (not checked here; "
+                       "tcpmd5-activate --fingerprint FILE prints its fingerprint)\n", k->source_arg);
                 return;
         }
-        printf("  %-43s [Key %s] %s%s%s (%zu %s", pfx, k->name, secret_source_to_string(k->source),
+        printf("%s%s%s (%zu %s", secret_source_to_string(k->source),
                k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", k->secret.len,
                plural(k->secret.len, "byte", "bytes"));
         if (k->secret.len > 0) { /* tcpmd5-connect -v prints the same */
@@ -334,6 +339,8 @@ static int print_plan(const Config *c, char *const *command) {
                        c->backlog, n, plural(n, "key", "keys"));
                 for (size_t j = 0; j < n; j++)
                         print_key_line(c, &e[j]);
+                if (plan_ao_required(c, shape))
+                        printf("  %-43s ao_required: TCP-AO drops every peer that matches no key\n", "(others)");
                 key_table_free(e, n);
         }
         return 0;
@@ -469,8 +476,13 @@ static int run_here(Runtime *rt) {
                 return exec_exit_code(r);
         if (arg_check && (r = listener_check_bind_permission(rt->config)) < 0)
                 return exit_code_from_error(r);
+        if (arg_check && (r = listener_check_layouts(rt->config)) < 0)
+                return exit_code_from_error(r);
         if (arg_check && !arg_quiet && print_plan(rt->config, rt->config->exec_start) < 0)
                 return EXIT_OSERR;
+        /* After the plan, which shows the TCP-AO keys a kernel without it cannot take. */
+        if (arg_check && (r = listener_check_kernel(rt->config)) < 0)
+                return exit_code_from_error(r);
         if (arg_check)
                 return 0;
         if ((r = listener_set_open(rt->config, &rt->listeners)) < 0)

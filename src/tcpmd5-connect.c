@@ -23,6 +23,7 @@
 #include "md5sig.h"
 #include "plan.h"
 #include "relay.h"
+#include "tcpao.h"
 #include "util.h"
 
 #ifndef PROJECT_VERSION
@@ -50,6 +51,7 @@ static const char *arg_source;
 static unsigned arg_timeout_ms = TIMEOUT_DEFAULT_MS;
 static bool arg_verbose;
 static bool arg_fdpass;
+static const char *arg_ao; /* ALGORITHM:SENDID:RECVID for the one secret of -k/--key-fd/--credential */
 static const char *arg_host;
 static char arg_port_number[sizeof "65535"];
 
@@ -71,10 +73,15 @@ static void help(void) {
                "      --credential=NAME  the secret in $CREDENTIALS_DIRECTORY/NAME\n"
                "  -c, --config=FILE      [Key NAME] sections of FILE and FILE.d/*.conf: the\n"
                "                         key whose longest Peer= prefix holds the address\n"
+               "      --ao=ALG:SENDID:RECVID  sign with TCP-AO (RFC 5925) instead: the secret of\n"
+               "                         -k, --key-fd or --credential with MAC algorithm ALG\n"
+               "                         (hmac(sha1), cmac(aes128), ...) and these KeyIDs\n"
                "Key rollover: -k, --key-fd and --credential may be given together and more\n"
                "than once (at most %d keys), later is newer; with --config, every [Key]\n"
                "of that longest prefix, a later section newer. One attempt per key, all at\n"
-               "once; the first handshake to complete wins.\n"
+               "once; the first handshake to complete wins. TCP-AO keys roll over inside\n"
+               "one connection: one attempt holding every TCP-AO key of the config for\n"
+               "the address, sending with the newest.\n"
                "\n"
                "Connection:\n"
                "  -4, -6                 IPv4 or IPv6 addresses of HOST only\n"
@@ -93,9 +100,9 @@ static void help(void) {
                "\n"
                "Exit status: 0 both directions ended cleanly (--fdpass: the socket was\n"
                "passed), 1 no connection or a relay error, 64 usage, 68 unknown host,\n"
-               "69 no TCP MD5 in the kernel, 71 OS error (--source cannot bind, the socket\n"
-               "cannot be passed), 77 permissions of a key or config file, 78 config or\n"
-               "key error.\n",
+               "69 no TCP MD5 (or TCP-AO) in the kernel, 71 OS error (--source cannot\n"
+               "bind, the socket cannot be passed), 77 permissions of a key or config\n"
+               "file, 78 config or key error.\n",
                RACE_MAX, TIMEOUT_DEFAULT_MS / 1000.0);
 }
 
@@ -171,7 +178,7 @@ static int parse_host(char *s) {
         return 0;
 }
 
-enum { ARG_VERSION = 0x100, ARG_FDPASS }; /* long options without a letter */
+enum { ARG_VERSION = 0x100, ARG_FDPASS, ARG_AO }; /* long options without a letter */
 
 /* -k, --key-fd or --credential: one more key, newer than those before. */
 static int parse_key_option(int c) {
@@ -218,6 +225,9 @@ static int parse_option(int c) {
         case ARG_FDPASS:
                 arg_fdpass = true;
                 return 0;
+        case ARG_AO:
+                arg_ao = optarg;
+                return 0;
         default:
                 return -EINVAL;
         }
@@ -233,6 +243,7 @@ static int parse_argv(int argc, char **argv) {
                 { "timeout", required_argument, NULL, 't' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "fdpass", no_argument, NULL, ARG_FDPASS },
+                { "ao", required_argument, NULL, ARG_AO },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -257,6 +268,12 @@ static int parse_argv(int argc, char **argv) {
         if (arg_n_keys > 0 && arg_config)
                 return log_errno(-EINVAL, "--config excludes --key-file, --key-fd and --credential "
                                  "(for a rollover, give the config both keys)");
+        if (arg_ao && (arg_config || arg_n_keys == 0))
+                return log_errno(-EINVAL, "--ao=%s signs with the secret of --key-file, --key-fd or --credential "
+                                 "(with --config, [Key] sections say Algorithm=, SendID= and RecvID=)", arg_ao);
+        if (arg_ao && arg_n_keys > 1)
+                return log_errno(-EINVAL, "--ao takes one key (a TCP-AO rollover happens inside one connection, "
+                                 "each key with its own KeyIDs); for a TCP-AO rollover put the keys in a --config");
         if (argc - optind == 1 && looks_like_host_port(argv[optind]))
                 return log_errno(-EINVAL, "%s: give HOST and PORT as two arguments (tcpmd5-connect HOST PORT)",
                                  argv[optind]);
@@ -273,13 +290,14 @@ typedef struct Keys {
         Secret fixed[RACE_MAX];
         char *what[RACE_MAX]; /* for messages: "--key-file FILE" etc. */
         size_t n_fixed;
+        KeyConfig fixed_ao; /* --ao: the TCP-AO settings for fixed[0] (a copy of it in .secret) */
         Config *config;
 } Keys;
 
 /* One key offered to a peer, and how -v names it. */
 typedef struct Offer {
         const Secret *secret; /* NULL: unsigned (no key was given) */
-        const KeyConfig *key; /* its [Key] section, with --config */
+        const KeyConfig *key; /* its [Key] section, with --config; TCP-AO: the current key */
         const char *what;
 } Offer;
 
@@ -290,6 +308,9 @@ static void keys_done(Keys *k) {
                 k->what[i] = NULL;
         }
         k->n_fixed = 0;
+        secret_wipe(&k->fixed_ao.secret);
+        free(k->fixed_ao.algorithm);
+        k->fixed_ao = (KeyConfig) { 0 };
         config_free(k->config);
         k->config = NULL;
 }
@@ -342,6 +363,29 @@ static int key_load_arg(const KeyArg *a, Secret *ret, char **ret_what) {
         return *ret_what ? 0 : -ENOMEM;
 }
 
+/* --ao=ALGORITHM:SENDID:RECVID, around the one key of the command line.
+ * The kernel judges the algorithm's name (ENOENT: ao_keys_set() says so). */
+static int keys_parse_ao(Keys *k) {
+        const char *recv = strrchr(arg_ao, ':');
+        const char *send = recv ? memrchr(arg_ao, ':', (size_t) (recv - arg_ao)) : NULL;
+        uint64_t sid, rid;
+        char num[8];
+        if (!send || send == arg_ao || (size_t) (send - arg_ao) > CONFIG_AO_ALGORITHM_MAX ||
+            (size_t) (recv - send - 1) >= sizeof num || parse_uint(recv + 1, 0, 255, &rid) < 0)
+                return log_errno(-EINVAL, "--ao=%s: not ALGORITHM:SENDID:RECVID, such as 'hmac(sha1):1:1' "
+                                 "(KeyIDs 0..255)", arg_ao);
+        snprintf(num, sizeof num, "%.*s", (int) (recv - send - 1), send + 1);
+        if (parse_uint(num, 0, 255, &sid) < 0)
+                return log_errno(-EINVAL, "--ao=%s: SENDID '%s' is not a KeyID in 0..255", arg_ao, num);
+        if (!(k->fixed_ao.algorithm = strndup(arg_ao, (size_t) (send - arg_ao))))
+                return -ENOMEM;
+        k->fixed_ao.name = (char *) "--ao";
+        k->fixed_ao.send_id = (unsigned) sid;
+        k->fixed_ao.recv_id = (unsigned) rid;
+        k->fixed_ao.secret = k->fixed[0];
+        return 0;
+}
+
 static int keys_load(Keys *k) {
         if (arg_config)
                 return keys_load_config(k);
@@ -351,7 +395,7 @@ static int keys_load(Keys *k) {
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return arg_ao ? keys_parse_ao(k) : 0;
 }
 
 static bool offered(const Offer *o, size_t n, const Secret *s) {
@@ -369,11 +413,56 @@ static void offer_add(Offer *o, size_t *n, const Secret *s, const KeyConfig *key
                 o[(*n)++] = (Offer) { s, key, what };
 }
 
+/* TCP-AO and TCP MD5 keys sharing the longest prefix: a connection is
+ * signed with one or the other, so which to try is not ours to guess. */
+static int check_one_kind(KeyConfig *const v[], size_t n) {
+        for (size_t i = 1; i < n; i++)
+                if (key_is_ao(v[i]) != key_is_ao(v[0])) {
+                        const KeyConfig *a = key_is_ao(v[i]) ? v[i] : v[0], *m = key_is_ao(v[i]) ? v[0] : v[i];
+                        return log_errno(-EBADMSG, "%s:%u: [Key %s] is a TCP-AO key and [Key %s] at %s:%u a TCP MD5 "
+                                         "key of the same Peer= prefix; a connection is signed with one or the "
+                                         "other (give them different prefixes, or drop one)", a->origin.file,
+                                         a->origin.line, a->name, m->name, m->origin.file, m->origin.line);
+                }
+        return 0;
+}
+
+/* The config's keys to offer one address: those of the longest prefix,
+ * newest first, one attempt each; TCP-AO keys roll over inside one
+ * connection, so they make one attempt, its current key the newest. */
+static int keys_for_config(Keys *k, int family, const InAddr *a, Offer ret[], size_t *ret_n) {
+        size_t n = plan_keys_for_peer(k->config, family, a, NULL, 0);
+        if (n == 0)
+                return -ENOENT;
+        _cleanup_free_ KeyConfig **best = calloc(n, sizeof *best);
+        if (!best)
+                return -ENOMEM;
+        plan_keys_for_peer(k->config, family, a, best, n);
+        int r = check_one_kind(best, n);
+        if (r < 0)
+                return r;
+        if (key_is_ao(best[0]))
+                n = 1; /* ao_keys_set() puts the others on the same socket */
+        else if (n > RACE_MAX)
+                return log_errno(-EBADMSG, "%s: %zu [Key] sections share the prefix of [Key %s]; at most %d keys "
+                                 "are offered at once", arg_config, n, best[0]->name, RACE_MAX);
+        for (size_t i = 0; i < n; i++) {
+                if ((r = config_resolve_key(best[i])) < 0)
+                        return r;
+                offer_add(ret, ret_n, &best[i]->secret, best[i], arg_config);
+        }
+        return 0;
+}
+
 /* The keys to offer one peer address, newest first, in ret[RACE_MAX]: one
  * Offer of a NULL secret for an unsigned connection. -ENOENT: the config
  * has no key for this address. */
 static int keys_for(Keys *k, const struct sockaddr *sa, Offer ret[], size_t *ret_n) {
         *ret_n = 0;
+        if (k->fixed_ao.algorithm) {
+                ret[(*ret_n)++] = (Offer) { &k->fixed_ao.secret, &k->fixed_ao, k->what[0] };
+                return 0;
+        }
         if (!k->config) {
                 for (size_t i = k->n_fixed; i-- > 0;)
                         offer_add(ret, ret_n, &k->fixed[i], NULL, k->what[i]);
@@ -386,20 +475,7 @@ static int keys_for(Keys *k, const struct sockaddr *sa, Offer ret[], size_t *ret
                 a.in = ((const struct sockaddr_in *) sa)->sin_addr;
         else
                 a.in6 = ((const struct sockaddr_in6 *) sa)->sin6_addr;
-        KeyConfig *best[RACE_MAX];
-        size_t n = plan_keys_for_peer(k->config, sa->sa_family, &a, best, RACE_MAX);
-        if (n == 0)
-                return -ENOENT;
-        if (n > RACE_MAX)
-                return log_errno(-EBADMSG, "%s: %zu [Key] sections share the prefix of [Key %s]; at most %d keys "
-                                 "are offered at once", arg_config, n, best[0]->name, RACE_MAX);
-        for (size_t i = 0; i < n; i++) {
-                int r = config_resolve_key(best[i]);
-                if (r < 0)
-                        return r;
-                offer_add(ret, ret_n, &best[i]->secret, best[i], arg_config);
-        }
-        return 0;
+        return keys_for_config(k, sa->sa_family, &a, ret, ret_n);
 }
 
 static void format_sockaddr(const struct sockaddr *sa, socklen_t len, char host[static NI_MAXHOST],
@@ -445,9 +521,60 @@ static void unmap_v4(const struct addrinfo *ai, struct addrinfo *ret, struct soc
         ret->ai_addrlen = sizeof *in;
 }
 
+/* TCP-AO on fd: every key the config holds for the peer (a server in
+ * the middle of a rollover takes any), current the one it sends with and
+ * asks the peer for (RNextKeyID). */
+static int ao_keys_set(Keys *keys, int fd, const struct addrinfo *ai, const KeyConfig *current) {
+        KeyConfig *v[256]; /* distinct RecvIDs: at most 256 keys for one peer */
+        size_t n = 0;
+        if (keys->config) {
+                InAddr a;
+                if (ai->ai_family == AF_INET)
+                        a.in = ((const struct sockaddr_in *) ai->ai_addr)->sin_addr;
+                else
+                        a.in6 = ((const struct sockaddr_in6 *) ai->ai_addr)->sin6_addr;
+                n = plan_ao_keys_for_peer(keys->config, ai->ai_family, &a, v, ELEMENTSOF(v));
+        }
+        int r = 0;
+        for (size_t i = 0; i < n && i < ELEMENTSOF(v) && r >= 0; i++) {
+                if (v[i] == current)
+                        continue;
+                if ((r = config_resolve_key(v[i])) < 0)
+                        return r; /* logged */
+                if (arg_verbose)
+                        log_info("the socket also holds TCP-AO [Key %s] (%s SendID %u RecvID %u), should the "
+                                 "server ask for it (RNextKeyID)", v[i]->name, v[i]->algorithm, v[i]->send_id,
+                                 v[i]->recv_id);
+                r = tcpao_add_peer(fd, ai->ai_addr, ai->ai_addrlen, v[i], false);
+        }
+        if (r >= 0)
+                r = tcpao_add_peer(fd, ai->ai_addr, ai->ai_addrlen, current, true);
+        if (r == -ENOPROTOOPT)
+                return log_errno(r, "%s", TCPAO_MISSING);
+        if (r == -ENOENT)
+                return log_errno(-EBADMSG, "[Key %s]: the kernel has no MAC algorithm '%s' (use hmac(sha1), "
+                                 "cmac(aes128) or hmac(sha256))", current->name, current->algorithm);
+        if (r < 0)
+                return log_errno(r, "cannot set the TCP-AO keys: %s", strerror(-r));
+        return 0;
+}
+
+/* The key of o for the peer on fd, before connect(). */
+static int key_set(Keys *keys, int fd, const struct addrinfo *ai, const Offer *o) {
+        if (o->key && key_is_ao(o->key))
+                return ao_keys_set(keys, fd, ai, o->key);
+        int r = md5sig_add_peer(fd, ai->ai_addr, ai->ai_addrlen, o->secret);
+        if (r == -ENOPROTOOPT)
+                return log_errno(r, "this kernel has no TCP MD5 support (CONFIG_TCP_MD5SIG)");
+        if (r < 0)
+                return log_errno(r, "cannot set the TCP MD5 key: %s", strerror(-r));
+        return 0;
+}
+
 /* One attempt's socket: non-blocking, bound to --source, keyed; no SYN
  * yet. -errno, logged: these errors would be the same for every address. */
-static int attempt_socket(const struct addrinfo *ai, const struct addrinfo *src, const Secret *s, int *ret_fd) {
+static int attempt_socket(Keys *keys, const struct addrinfo *ai, const struct addrinfo *src, const Offer *o,
+                          int *ret_fd) {
         _cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
         if (fd < 0)
                 return log_errno(-errno, "socket: %m");
@@ -459,12 +586,10 @@ static int attempt_socket(const struct addrinfo *ai, const struct addrinfo *src,
                         return log_errno(-errno, "--source=%s: cannot bind: %m%s", arg_source,
                                          errno == EADDRNOTAVAIL ? " (not an address of this host)" : "");
         }
-        if (s) {
-                int r = md5sig_add_peer(fd, ai->ai_addr, ai->ai_addrlen, s);
-                if (r == -ENOPROTOOPT)
-                        return log_errno(r, "this kernel has no TCP MD5 support (CONFIG_TCP_MD5SIG)");
+        if (o->secret) {
+                int r = key_set(keys, fd, ai, o);
                 if (r < 0)
-                        return log_errno(r, "cannot set the TCP MD5 key: %s", strerror(-r));
+                        return r;
         }
         *ret_fd = TAKE_FD(fd);
         return 0;
@@ -472,10 +597,10 @@ static int attempt_socket(const struct addrinfo *ai, const struct addrinfo *src,
 
 /* Every attempt's socket, keyed, before the first SYN: a key that cannot
  * be set stops the client before the server sees anything. */
-static int attempt_sockets(const struct addrinfo *ai, const struct addrinfo *src, const Offer *o, size_t n,
-                           int fds[]) {
+static int attempt_sockets(Keys *keys, const struct addrinfo *ai, const struct addrinfo *src, const Offer *o,
+                           size_t n, int fds[]) {
         for (size_t i = 0; i < n; i++) {
-                int r = attempt_socket(ai, src, o[i].secret, &fds[i]);
+                int r = attempt_socket(keys, ai, src, &o[i], &fds[i]);
                 if (r < 0) {
                         while (i-- > 0)
                                 close(fds[i]);
@@ -508,7 +633,15 @@ static void log_attempt(const char *host, const char *port, const Offer *o) {
                 return;
         }
         secret_fingerprint(o->secret, fp);
-        if (k)
+        if (k && key_is_ao(k) && !arg_config)
+                log_info("connecting to %s port %s with TCP-AO, the key of %s (%s SendID %u RecvID %u, %zu bytes, "
+                         "fingerprint %s)", host, port, o->what, k->algorithm, k->send_id, k->recv_id,
+                         o->secret->len, fp);
+        else if (k && key_is_ao(k))
+                log_info("connecting to %s port %s with TCP-AO [Key %s] of %s (%s SendID %u RecvID %u, %zu bytes, "
+                         "fingerprint %s)", host, port, k->name, o->what, k->algorithm, k->send_id, k->recv_id,
+                         o->secret->len, fp);
+        else if (k)
                 log_info("connecting to %s port %s with [Key %s] of %s (%s%s%s, %zu bytes, fingerprint %s)",
                          host, port, k->name, o->what, secret_source_to_string(k->source),
                          k->source_arg ? " " : "", k->source_arg ? k->source_arg : "", o->secret->len, fp);
@@ -525,24 +658,26 @@ static void log_connected(const char *host, const char *port, const Offer *o) {
                 return;
         }
         secret_fingerprint(o->secret, fp);
-        if (o->key)
-                log_info("connected to %s port %s with [Key %s] of %s (fingerprint %s)", host, port, o->key->name,
-                         o->what, fp);
+        const char *ao = o->key && key_is_ao(o->key) ? "TCP-AO " : "";
+        if (o->key && arg_config)
+                log_info("connected to %s port %s with %s[Key %s] of %s (fingerprint %s)", host, port, ao,
+                         o->key->name, o->what, fp);
         else
-                log_info("connected to %s port %s with the key of %s (fingerprint %s)", host, port, o->what, fp);
+                log_info("connected to %s port %s with %sthe key of %s (fingerprint %s)", host, port, ao, o->what,
+                         fp);
 }
 
 /* One address: an attempt per key, the first to connect wins. 0 with
  * *ret_fd; -errno for the errors the next address may not have
  * (unlogged), an exit code (> 0) for the others. */
-static int connect_offers(const struct addrinfo *ai, const struct addrinfo *src, const Offer *o, size_t n,
-                          const char *host, const char *port, int *ret_fd) {
+static int connect_offers(Keys *keys, const struct addrinfo *ai, const struct addrinfo *src, const Offer *o,
+                          size_t n, const char *host, const char *port, int *ret_fd) {
         int fds[RACE_MAX];
         size_t winner;
         if (arg_verbose)
                 for (size_t i = 0; i < n; i++)
                         log_attempt(host, port, &o[i]);
-        int r = attempt_sockets(ai, src, o, n, fds);
+        int r = attempt_sockets(keys, ai, src, o, n, fds);
         if (r < 0)
                 return exit_code_from_error(r); /* logged */
         r = race_connect(fds, n, ai->ai_addr, ai->ai_addrlen, arg_timeout_ms, &winner);
@@ -584,7 +719,7 @@ static int connect_any(Keys *keys, const struct addrinfo *list, const struct add
                 if (r < 0)
                         return exit_code_from_error(r);
                 tried++;
-                r = connect_offers(ai, src, offers, n, host, port, ret_fd);
+                r = connect_offers(keys, ai, src, offers, n, host, port, ret_fd);
                 if (r >= 0)
                         return r;
                 if (r == -ETIMEDOUT)

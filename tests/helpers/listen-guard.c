@@ -4,7 +4,8 @@
  * connects afterwards can see that window; this guard makes the ordering
  * itself fail loudly. It remembers every socket (by inode, so dup() and
  * fd reuse cannot fool it) that accepted a setsockopt TCP_MD5SIG_EXT or
- * TCP_MD5SIG with tcpm_keylen > 0, and abort()s on a listen() of an
+ * TCP_MD5SIG with tcpm_keylen > 0, or a TCP-AO key (TCP_AO_ADD_KEY, which
+ * the kernel takes only with a key), and abort()s on a listen() of an
  * AF_INET/AF_INET6 TCP socket that has none.
  *
  *   LISTEN_GUARD_TARGET=PATH   only the process running this program is
@@ -33,6 +34,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifndef TCP_AO_ADD_KEY
+#define TCP_AO_ADD_KEY 38 /* Linux >= 6.7; Debian 12's headers lack it */
+#endif
 
 enum { MAX_KEYED = 8192 };
 
@@ -127,6 +132,8 @@ int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
         if (r == 0 && !inert && level == IPPROTO_TCP && (opt == TCP_MD5SIG_EXT || opt == TCP_MD5SIG) &&
             v && len >= sizeof(struct tcp_md5sig) && ((const struct tcp_md5sig *) v)->tcpm_keylen > 0)
                 remember_key(fd);
+        if (r == 0 && !inert && level == IPPROTO_TCP && opt == TCP_AO_ADD_KEY)
+                remember_key(fd);
         return r;
 }
 
@@ -172,7 +179,7 @@ int listen(int fd, int backlog) {
                 return REAL(listen)(fd, backlog);
         unsigned port = local_port(fd);
         if (!is_keyed(ino) && !port_may_be_unsigned(port))
-                die("listen-guard: pid %d: listen() on TCP socket fd %d (port %u) that holds no TCP MD5 key: "
+                die("listen-guard: pid %d: listen() on TCP socket fd %d (port %u) that holds no TCP MD5 or TCP-AO key: "
                     "keys must be installed before listen(), or unsigned SYNs are answered meanwhile "
                     "(a test that means a keyless listener sets LISTEN_GUARD_UNSIGNED=%u)",
                     (int) getpid(), fd, port, port);

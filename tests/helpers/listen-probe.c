@@ -6,6 +6,8 @@
  *   dup     a key on one fd, listen on a dup() of it
  *   reuse   a key on a socket that is closed; a new one takes its fd number
  *   refused a key the kernel refuses (an IPv6 address on an IPv4 socket: EINVAL)
+ *   ao      a TCP-AO key (TCP_AO_ADD_KEY), then listen; on a kernel without
+ *           TCP-AO the key is refused (ENOPROTOOPT) and listen() goes on
  *   unix    an AF_UNIX stream socket (not TCP: never judged) */
 #include <arpa/inet.h>
 #include <linux/tcp.h>
@@ -16,6 +18,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "../../src/tcp-ao.h"
 
 static void die(const char *what) {
         perror(what);
@@ -39,6 +43,17 @@ static void key(int fd, int family) {
         /* The refused one fails on purpose: the guard must not count it. */
         if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG_EXT, &sig, sizeof sig) < 0 && family == AF_INET)
                 die("setsockopt");
+}
+
+/* Refused on a kernel without TCP-AO: then the guard must not count it. */
+static void ao_key(int fd) {
+        struct tcp_ao_add a = { .prefix = 32, .sndid = 1, .rcvid = 1, .keylen = 5, .key = "probe" };
+        struct sockaddr_in *sin = (struct sockaddr_in *) &a.addr;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        snprintf(a.alg_name, sizeof a.alg_name, "hmac(sha1)");
+        if (setsockopt(fd, IPPROTO_TCP, TCP_AO_ADD_KEY, &a, sizeof a) < 0)
+                perror("listen-probe: TCP_AO_ADD_KEY");
 }
 
 int main(int argc, char **argv) {
@@ -66,6 +81,9 @@ int main(int argc, char **argv) {
         } else if (strcmp(mode, "refused") == 0) {
                 fd = tcp(port);
                 key(fd, AF_INET6);
+        } else if (strcmp(mode, "ao") == 0) {
+                fd = tcp(port);
+                ao_key(fd);
         } else if (strcmp(mode, "unix") == 0) {
                 struct sockaddr_un sun = { .sun_family = AF_UNIX };
                 snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1, "listen-probe-%u", port);

@@ -314,6 +314,128 @@ static void allow_unsigned_without_keys(void **state) {
 }
 
 
+/* ---- TCP-AO keys ---- */
+
+#define AO_HEAD "[Socket]\nListenStream=1\n[Service]\nExecStart=/bin/true\n"
+
+static void ao_keys_parse(void **state) {
+        (void) state;
+        assert_int_equal(parse("ao.conf", AO_HEAD
+                               "[Key old]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=2\nSecret=a\n"
+                               "[Key new]\nPeer=192.0.2.0/24\nAlgorithm=cmac(aes128)\nSendID=3\nRecvID=4\n"
+                               "MACLength=16\nSecret=b\n"
+                               "[Key strong]\nPeer=2001:db8::/32\nAlgorithm=hmac(sha512)\nSendID=0\nRecvID=255\n"
+                               "Secret=c\n"
+                               "[Key md5]\nPeer=198.51.100.0/24\nSecret=d\n"), 0);
+        assert_int_equal(config_validate(c, false), 0);
+        const KeyConfig *o = config_find_key(c, "old"), *n = config_find_key(c, "new"), *m = config_find_key(c, "md5");
+        assert_true(key_is_ao(o));
+        assert_string_equal(o->algorithm, "hmac(sha1)");
+        assert_int_equal(o->send_id, 1);
+        assert_int_equal(o->recv_id, 2);
+        assert_int_equal(o->mac_length, 0);
+        assert_string_equal(n->algorithm, "cmac(aes128)");
+        assert_int_equal(n->mac_length, 16);
+        assert_int_equal(config_find_key(c, "strong")->recv_id, 255);
+        assert_false(key_is_ao(m));
+        /* A drop-in turns a TCP-AO key back into MD5 by emptying its settings. */
+        assert_int_equal(parse("50-md5.conf", "[Key strong]\nAlgorithm=\nSendID=\nRecvID=\n"), 0);
+        assert_false(key_is_ao(config_find_key(c, "strong")));
+        assert_int_equal(config_validate(c, false), 0);
+        /* ...which then may not share a prefix with a TCP-AO key. */
+        assert_int_equal(parse("60-md5.conf", "[Key old]\nAlgorithm=\nSendID=\nRecvID=\n"), 0);
+        assert_int_equal(config_validate(c, false), -EBADMSG);
+        assert_log_contains("[Key new] Peer=192.0.2.0/24: TCP-AO key for peers that TCP MD5 [Key old]");
+}
+
+static void ao_refusals(void **state) {
+        (void) state;
+        /* Each says what to write. */
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=hmac-sha1\nSendID=1\nRecvID=1\nSecret=x\n", "f.conf:7",
+                     "did you mean hmac(sha1)?");
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=hmac sha256\nSendID=1\nRecvID=1\nSecret=x\n", "f.conf:7",
+                     "did you mean hmac(sha256)?");
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=aes-128-cmac\nSendID=1\nRecvID=1\nSecret=x\n", "f.conf:7",
+                     "did you mean cmac(aes128)?");
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=md5\nSendID=1\nRecvID=1\nSecret=x\n", "f.conf:7",
+                     "write hmac(sha1) or cmac(aes128)");
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=hmac(sha1)\nSendID=256\nRecvID=1\nSecret=x\n", "f.conf:8",
+                     "256 is out of range (0..255)");
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=-1\nSecret=x\n", "f.conf:9",
+                     "RecvID=");
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nSendID=1\nRecvID=1\nSecret=x\n", "f.conf:7",
+                     "SendID= makes a TCP-AO key, which needs Algorithm=");
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nMACLength=12\nSecret=x\n", "f.conf:7", "needs Algorithm=");
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=hmac(sha1)\nSendID=1\nSecret=x\n", "f.conf:7",
+                     "Algorithm=hmac(sha1) needs SendID= and RecvID=");
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=cmac(aes128)\nSendID=1\nRecvID=1\nMACLength=20\n"
+                     "Secret=x\n", "f.conf:10", "cmac(aes128) takes 12..16 bytes");
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nMACLength=4\n"
+                     "Secret=x\n", "f.conf:10", "hmac(sha1) takes 12..20 bytes");
+        /* Same prefix: the IDs must differ, both of them. */
+        expect_error(AO_HEAD "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n"
+                     "[Key b]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=2\nSecret=y\n", "f.conf:12",
+                     "SendID=1 is also [Key a]'s (f.conf:6");
+        expect_error(AO_HEAD "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n"
+                     "[Key b]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=2\nRecvID=1\nSecret=y\n", "f.conf:12",
+                     "RecvID=1 is also [Key a]'s");
+        /* An overlapping prefix is the same peer to the kernel. */
+        expect_error(AO_HEAD "[Key a]\nPeer=192.0.0.0/16\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n"
+                     "[Key b]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=2\nRecvID=1\nSecret=y\n", "f.conf:12",
+                     "for a rollover, give the new key new IDs");
+        /* TCP-AO and MD5 for the same or overlapping peers, in either order. */
+        expect_error(AO_HEAD "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n"
+                     "[Key m]\nPeer=192.0.2.0/24\nSecret=y\n", "f.conf:6",
+                     "TCP-AO key for peers that TCP MD5 [Key m] (f.conf:12, Peer=192.0.2.0/24) covers too");
+        expect_error(AO_HEAD "[Key m]\nPeer=192.0.0.0/16\nSecret=y\n"
+                     "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n", "f.conf:9",
+                     "give the two keys prefixes that do not overlap");
+        expect_error(AO_HEAD "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n"
+                     "[Key m]\nPeer=any\nSecret=y\n", "f.conf:6", "[Key m]");
+        /* The kernel refuses a TCP-AO prefix at the all-zeros address but 'any'. */
+        expect_error(AO_HEAD "[Key a]\nPeer=0.0.0.0/8\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n", "f.conf:6",
+                     "no TCP-AO key for a prefix at the all-zeros address other than 'any'");
+        expect_error(AO_HEAD "[Key a]\nPeer=::/16\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=x\n", "f.conf:6",
+                     "all-zeros address");
+        /* The secret limit is TCP-AO's too: 80 bytes. */
+        expect_error(AO_HEAD "[Key a]\nPeer=any\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\n"
+                     "SecretHex=" "00112233445566778899001122334455667788990011223344556677889900112233445566778899"
+                     "00112233445566778899001122334455667788990011223344556677889900112233445566778899" "00\n",
+                     "f.conf:10", "longer than 80 bytes");
+}
+
+static void ao_disjoint_and_distinct_ids_pass(void **state) {
+        (void) state;
+        /* Rollover (same prefix, other IDs), a disjoint AO prefix reusing
+         * IDs, and an MD5 key beside them on a prefix of its own. */
+        assert_int_equal(parse("ok.conf", AO_HEAD
+                               "[Key k1]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=a\n"
+                               "[Key k2]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=2\nRecvID=2\nSecret=b\n"
+                               "[Key far]\nPeer=203.0.113.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=c\n"
+                               "[Key md5]\nPeer=198.51.100.0/24\nSecret=d\n"), 0);
+        assert_int_equal(config_validate(c, false), 0);
+}
+
+/* 20 000 TCP-AO keys inside one wide TCP-AO key: the overlap check walks
+ * nested prefixes (each pair met once), not every pair (4e8 of them would
+ * make this test crawl), and still finds the one clash planted last. */
+static void many_ao_keys(void **state) {
+        (void) state;
+        size_t n = 20000, size = n * 110 + 512;
+        char *text = malloc(size), *p = text;
+        p += sprintf(p, AO_HEAD "[Key wide]\nPeer=10.0.0.0/8\nAlgorithm=hmac(sha1)\nSendID=255\nRecvID=255\nSecret=w\n");
+        for (size_t i = 0; i < n; i++)
+                p += sprintf(p, "[Key k%zu]\nPeer=10.%zu.%zu.%zu\nAlgorithm=hmac(sha1)\nSendID=%zu\nRecvID=%zu\nSecret=k\n", i,
+                             i >> 16, (i >> 8) & 255, i & 255, i % 255, i % 255);
+        assert_int_equal(parse("big.conf", text), 0);
+        assert_int_equal(config_validate(c, false), 0);
+        assert_int_equal(parse("clash.conf", "[Key last]\nPeer=10.0.78.31\nAlgorithm=hmac(sha1)\nSendID=254\nRecvID=255\n"
+                               "Secret=x\n"), 0);
+        assert_int_equal(config_validate(c, false), -EBADMSG);
+        assert_log_contains("clash.conf:2: [Key last] Peer=10.0.78.31/32: RecvID=255 is also [Key wide]'s");
+        free(text);
+}
+
 /* ---- reload policies ---- */
 
 static void every_setting_declares_a_reload_policy(void **state) {
@@ -472,6 +594,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(nul_byte, setup, teardown),
                 cmocka_unit_test_setup_teardown(validate_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(allow_unsigned_without_keys, setup, teardown),
+                cmocka_unit_test_setup_teardown(ao_keys_parse, setup, teardown),
+                cmocka_unit_test_setup_teardown(ao_refusals, setup, teardown),
+                cmocka_unit_test_setup_teardown(ao_disjoint_and_distinct_ids_pass, setup, teardown),
+                cmocka_unit_test_setup_teardown(many_ao_keys, setup, teardown),
                 cmocka_unit_test(every_setting_declares_a_reload_policy),
                 cmocka_unit_test(reload_notices_every_setting),
                 cmocka_unit_test(reload_policies_as_documented),

@@ -132,6 +132,26 @@ static void expected_keys_follow_the_kernels_spelling(void **state) {
         config_free(c);
 }
 
+/* sock_diag reports TCP MD5 keys only: TCP-AO keys are not expected there
+ * (status says so instead), and a listener of MD5 keys beside them
+ * (UnmatchedPeers=allow-unsigned) expects just those. */
+static void tcp_ao_keys_are_not_expected(void **state) {
+        (void) state;
+        Config *c = config_new("t");
+        const char text[] = "[Socket]\nListenStream=2222\nUnmatchedPeers=allow-unsigned\n"
+                            "[Key ao]\nPeer=10.0.0.0/8\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=a\n"
+                            "[Key md5]\nPeer=2001:db8::/32\nSecret=b\n";
+        assert_int_equal(config_parse_text(c, "t.conf", text, sizeof text - 1, NULL), 0);
+        ListenerShape shape = { .family = AF_INET6, .ipv4 = true, .ipv6 = true };
+        ExpectedKey *v;
+        size_t n;
+        assert_int_equal(drift_expected(c, shape, &v, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(v[0].name, "md5");
+        free(v);
+        config_free(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(same_keys_are_in_sync_and_the_catch_all_is_not_drift),
@@ -140,6 +160,7 @@ int main(void) {
                 cmocka_unit_test(an_unreadable_credential_is_unverified_not_drift),
                 cmocka_unit_test(nothing_installed_is_all_missing),
                 cmocka_unit_test(expected_keys_follow_the_kernels_spelling),
+                cmocka_unit_test(tcp_ao_keys_are_not_expected),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -232,6 +232,105 @@ static void client_rollover_no_key(void **state) {
         assert_string_equal(keys_for("::ffff:192.0.2.1"), "/0");
 }
 
+/* ---- TCP-AO ---- */
+
+static const char ao_rollover[] = "[Key k1]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=2\nSecret=a\n"
+                                  "[Key k2]\nPeer=192.0.2.0/24\nAlgorithm=cmac(aes128)\nSendID=3\nRecvID=4\n"
+                                  "MACLength=16\nSecret=b\n"
+                                  "[Key v6]\nPeer=2001:db8::/32\nAlgorithm=hmac(sha256)\nSendID=5\nRecvID=5\nSecret=c\n";
+
+/* AO keys carry their IDs and MAC, v4-mapped on dual-stack like MD5 keys;
+ * the listener gets ao_required instead of catch-all keys. */
+static void ao_listener(void **state) {
+        (void) state;
+        KeyEntry *e;
+        size_t n;
+        load(ao_rollover);
+        assert_string_equal(plan_text(DUAL), "::ffff:192.0.2.0/24 k1\n::ffff:192.0.2.0/24 k2\n2001:db8::/32 v6\n");
+        assert_true(plan_ao_required(c, DUAL));
+        assert_int_equal(plan_keys(c, DUAL, &catch_all, &e, &n), 0);
+        assert_true(key_entry_is_ao(&e[0]));
+        assert_string_equal(e[0].algorithm, "hmac(sha1)");
+        assert_int_equal(e[0].send_id, 1);
+        assert_int_equal(e[0].recv_id, 2);
+        assert_int_equal(e[0].mac_length, 0);
+        assert_string_equal(e[1].algorithm, "cmac(aes128)");
+        assert_int_equal(e[1].mac_length, 16);
+        assert_int_equal(e[0].prefixlen, 24);
+        key_table_free(e, n);
+        /* An IPv4 listener: the IPv4 keys, ao_required. */
+        assert_string_equal(plan_text(V4), "192.0.2.0/24 k1\n192.0.2.0/24 k2\n");
+        assert_true(plan_ao_required(c, V4));
+}
+
+/* No TCP-AO key reaches an IPv6-only listener of an IPv4-only AO config:
+ * it is an MD5 listener without keys, closed by the catch-all. */
+static void ao_keys_of_other_family(void **state) {
+        (void) state;
+        load("[Key k1]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=a\n");
+        assert_string_equal(plan_text(V6), "::/0 *(random)\n");
+        assert_false(plan_ao_required(c, V6));
+}
+
+/* Both kinds on one listener: refused with UnmatchedPeers=drop (no layout
+ * closes the side door), taken without catch-all or ao_required when the
+ * config allows unsigned peers. */
+static void ao_and_md5_on_one_listener(void **state) {
+        (void) state;
+        const KeyConfig *ao, *md5;
+        KeyEntry *e = NULL;
+        size_t n = 0;
+        load("[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=a\n"
+             "[Key m]\nPeer=198.51.100.0/24\nSecret=m\n[Key m6]\nPeer=2001:db8::/32\nSecret=m\n");
+        assert_true(plan_mixed_refused(c, V4, &ao, &md5));
+        assert_string_equal(ao->name, "a");
+        assert_string_equal(md5->name, "m");
+        assert_int_equal(plan_keys(c, V4, &catch_all, &e, &n), -EXDEV);
+        assert_true(plan_mixed_refused(c, DUAL, &ao, &md5));
+        /* IPv6 peers are MD5 only: that listener is fine. */
+        assert_false(plan_mixed_refused(c, V6, &ao, &md5));
+        assert_string_equal(plan_text(V6), "2001:db8::/32 m6\n::/0 *(random)\n");
+        load("[Socket]\nUnmatchedPeers=allow-unsigned\n");
+        assert_false(plan_mixed_refused(c, V4, &ao, &md5));
+        assert_false(plan_ao_required(c, V4));
+        assert_string_equal(plan_text(V4), "192.0.2.0/24 a\n198.51.100.0/24 m\n");
+}
+
+/* The client sends with the last of the keys sharing the longest prefix,
+ * and holds every TCP-AO key for the peer. */
+static void client_ao_current_key(void **state) {
+        (void) state;
+        KeyConfig *v[4];
+        load(ao_rollover);
+        load("[Key wide]\nPeer=192.0.0.0/16\nAlgorithm=hmac(sha1)\nSendID=9\nRecvID=9\nSecret=w\n");
+        assert_string_equal(key_for("192.0.2.1")->name, "k2");
+        assert_string_equal(key_for("192.0.3.1")->name, "wide");
+        InAddr a;
+        assert_int_equal(inet_pton(AF_INET, "192.0.2.1", &a.in), 1);
+        assert_int_equal(plan_ao_keys_for_peer(c, AF_INET, &a, v, 4), 3);
+        assert_string_equal(v[0]->name, "k1");
+        assert_string_equal(v[1]->name, "k2");
+        assert_string_equal(v[2]->name, "wide");
+        assert_int_equal(plan_ao_keys_for_peer(c, AF_INET, &a, v, 1), 3); /* counts past max */
+}
+
+/* A TCP-AO key for every IPv4 peer fits an IPv4 listener and an IPv6 one
+ * (its ::/0 half), but not a socket taking IPv4 as v4-mapped: the kernel
+ * refuses ::ffff:0.0.0.0 for TCP-AO. */
+static void ao_any_on_dual_stack_refused(void **state) {
+        (void) state;
+        KeyEntry *e = NULL;
+        size_t n = 0;
+        load("[Key all]\nPeer=any\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=a\n");
+        assert_string_equal(plan_text(V4), "0.0.0.0/0 all\n");
+        assert_string_equal(plan_text(V6), "::/0 all\n");
+        assert_null(plan_ao_v4_any_on_v6(c, V4));
+        assert_null(plan_ao_v4_any_on_v6(c, V6));
+        assert_string_equal(plan_ao_v4_any_on_v6(c, DUAL)->name, "all");
+        assert_string_equal(plan_ao_v4_any_on_v6(c, MAPPED)->name, "all");
+        assert_int_equal(plan_keys(c, DUAL, &catch_all, &e, &n), -EXDEV);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(ipv4_listener, setup, teardown),
@@ -248,6 +347,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(client_no_key, setup, teardown),
                 cmocka_unit_test_setup_teardown(client_rollover_offers_every_key_of_the_longest_prefix, setup, teardown),
                 cmocka_unit_test_setup_teardown(client_rollover_no_key, setup, teardown),
+                cmocka_unit_test_setup_teardown(ao_listener, setup, teardown),
+                cmocka_unit_test_setup_teardown(ao_keys_of_other_family, setup, teardown),
+                cmocka_unit_test_setup_teardown(ao_and_md5_on_one_listener, setup, teardown),
+                cmocka_unit_test_setup_teardown(client_ao_current_key, setup, teardown),
+                cmocka_unit_test_setup_teardown(ao_any_on_dual_stack_refused, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

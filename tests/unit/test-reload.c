@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "addr.h"
 #include "config.h"
 #include "md5sig.h"
@@ -575,6 +576,101 @@ static void test_rotation_is_recorded_in_place(void **state) {
         config_free(next);
 }
 
+/* ---- TCP-AO keys: a reload does not change them, and says so ---- */
+
+static const char ao_old[] = "[Socket]\nListenStream=0.0.0.0:2223\nUnmatchedPeers=allow-unsigned\n"
+                             "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=one\n"
+                             "[Key m]\nPeer=198.51.100.0/24\nSecret=md5\n";
+
+/* One listener holding old's plan; reloads to text, returns its result. */
+static int reload_ao(const char *text, size_t *ret_calls) {
+        Config *cur = parse(ao_old), *next = parse(text);
+        Listener l = { .fd = 99, .address = cur->listen[0].address, .shape = { .family = AF_INET, .ipv4 = true } };
+        ListenerSet live = { .v = &l, .n = 1, .catch_all = CA };
+        assert_int_equal(plan_keys(cur, l.shape, &CA, &l.keys, &l.n_keys), 0);
+        const KeyEntry *table = l.keys;
+        n_calls = 0;
+        fail_at = SIZE_MAX;
+        int r = reload_config(&live, cur, next, true, NULL);
+        if (r < 0)
+                assert_ptr_equal(l.keys, table); /* the old table stays: nothing changed */
+        *ret_calls = n_calls;
+        key_table_free(l.keys, l.n_keys);
+        config_free(cur);
+        config_free(next);
+        return r;
+}
+
+static void test_reload_refuses_ao_changes(void **state) {
+        (void) state;
+        char text[1024];
+        size_t setsockopts;
+        /* A new TCP-AO secret, a new TCP-AO key, a key gone: refused, not one setsockopt. */
+        snprintf(text, sizeof text, "%s", ao_old);
+        memcpy(strstr(text, "Secret=one"), "Secret=two", 10);
+        assert_int_equal(reload_ao(text, &setsockopts), -EBADMSG);
+        assert_int_equal(setsockopts, 0);
+        assert_log_contains("[Key a]");
+        assert_log_contains("a reload does not change TCP-AO keys; restart");
+        snprintf(text, sizeof text, "%s[Key b]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=2\nRecvID=2\n"
+                 "Secret=b\n", ao_old);
+        assert_int_equal(reload_ao(text, &setsockopts), -EBADMSG);
+        assert_int_equal(setsockopts, 0);
+        assert_log_contains("[Key b]");
+        snprintf(text, sizeof text, "%s", ao_old);
+        memcpy(strstr(text, "SendID=1"), "SendID=3", 8);
+        assert_int_equal(reload_ao(text, &setsockopts), -EBADMSG);
+        /* ao_required would change with UnmatchedPeers=: refused too. */
+        assert_int_equal(reload_ao("[Socket]\nListenStream=0.0.0.0:2223\n"
+                                   "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\n"
+                                   "Secret=one\n", &setsockopts), -EBADMSG);
+        assert_int_equal(setsockopts, 0);
+        assert_log_contains("UnmatchedPeers=");
+        /* Both kinds with UnmatchedPeers=drop: a layout with a side door, refused. */
+        snprintf(text, sizeof text, "%s[Socket]\nUnmatchedPeers=drop\n", ao_old);
+        assert_int_equal(reload_ao(text, &setsockopts), -EBADMSG);
+        assert_int_equal(setsockopts, 0);
+        assert_log_contains("cannot go on this listener without a side door");
+        /* The TCP-AO keys as they are, an MD5 key rotated: one MD5 setsockopt
+         * (the wrapper asserts TCP_MD5SIG_EXT). */
+        snprintf(text, sizeof text, "%s", ao_old);
+        memcpy(strstr(text, "Secret=md5"), "Secret=dm5", 10);
+        assert_int_equal(reload_ao(text, &setsockopts), 0);
+        assert_int_equal(setsockopts, 1);
+}
+
+/* The split reload: the child's plan refuses a change of TCP-AO keys, and
+ * the supervisor refuses a target that would change them anyway (one
+ * planned without that check, as a child gone wrong would send). */
+static void test_plan_and_install_refuse_ao_changes(void **state) {
+        (void) state;
+        char text[1024];
+        snprintf(text, sizeof text, "%s", ao_old);
+        memcpy(strstr(text, "Secret=one"), "Secret=two", 10);
+        Config *cur = parse(ao_old), *next = parse(text);
+        Listener l = { .fd = 99, .address = cur->listen[0].address, .shape = { .family = AF_INET, .ipv4 = true } };
+        ListenerSet live = { .v = &l, .n = 1, .catch_all = CA };
+        assert_int_equal(plan_keys(cur, l.shape, &CA, &l.keys, &l.n_keys), 0);
+        ReloadTarget t = { 0 };
+        assert_int_equal(reload_plan(&live, cur, next, &t), -EBADMSG);
+        assert_log_contains("a reload does not change TCP-AO keys");
+        assert_null(t.tables);
+
+        KeyTable same, changed;
+        assert_int_equal(plan_keys(cur, l.shape, &CA, &same.v, &same.n), 0);
+        assert_int_equal(plan_keys(next, l.shape, &CA, &changed.v, &changed.n), 0);
+        ReloadTarget control = { .tables = &same, .n = 1, .borrowed = true };
+        ReloadTarget forged = { .tables = &changed, .n = 1, .borrowed = true };
+        assert_true(reload_target_valid(&live, &control));
+        assert_false(reload_target_valid(&live, &forged));
+
+        key_table_free(same.v, same.n);
+        key_table_free(changed.v, changed.n);
+        key_table_free(l.keys, l.n_keys);
+        config_free(cur);
+        config_free(next);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_unchanged_needs_nothing),
@@ -589,6 +685,8 @@ int main(void) {
                 cmocka_unit_test(test_apply_keys_each_prefix_in_its_family),
                 cmocka_unit_test(test_reload_failure_restores_every_listener),
                 cmocka_unit_test(test_rotation_is_recorded_in_place),
+                cmocka_unit_test_setup(test_reload_refuses_ao_changes, capture_logs),
+                cmocka_unit_test_setup(test_plan_and_install_refuse_ao_changes, capture_logs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
