@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
 
 #include "execwords.h"
 #include "log.h"
@@ -500,10 +503,13 @@ typedef struct Setting {
         ValueKind kind;
         SettingId id;   /* Config.origin[id] holds its line */
         size_t offset;  /* of its value in Config */
+        int sockopt_level, sockopt_name; /* a live socket option on the listeners (SocketOption) */
+        const char *sockopt_label;
 } Setting;
 
 #define VALUE(k, i, field) .kind = (k), .id = (i), .offset = offsetof(Config, field)
 #define IN_KEY .kind = VALUE_KEY, .id = _SETTING_MAX
+#define SOCKOPT(level, name) .sockopt_level = (level), .sockopt_name = (name), .sockopt_label = #name
 
 /* One row per setting, with what a reload does with it. Live: keys (the
  * diff in reload.c), options that connections inherit from the listener,
@@ -530,8 +536,10 @@ static const Setting settings[] = {
         { "Socket", "MaxConnectionsPerSource", p_max_per_source, RELOAD_LIVE,
           VALUE(VALUE_UNSIGNED, SETTING_MAX_PER_SOURCE, max_connections_per_source) },
         /* Set on the listeners, which accepted connections copy them from. */
-        { "Socket", "KeepAlive", p_keep_alive, RELOAD_LIVE, VALUE(VALUE_BOOL, SETTING_KEEP_ALIVE, keep_alive) },
-        { "Socket", "NoDelay", p_no_delay, RELOAD_LIVE, VALUE(VALUE_BOOL, SETTING_NO_DELAY, no_delay) },
+        { "Socket", "KeepAlive", p_keep_alive, RELOAD_LIVE, VALUE(VALUE_BOOL, SETTING_KEEP_ALIVE, keep_alive),
+          SOCKOPT(SOL_SOCKET, SO_KEEPALIVE) },
+        { "Socket", "NoDelay", p_no_delay, RELOAD_LIVE, VALUE(VALUE_BOOL, SETTING_NO_DELAY, no_delay),
+          SOCKOPT(IPPROTO_TCP, TCP_NODELAY) },
         { "Service", "ExecStart", p_exec_start, RELOAD_NEXT_COMMAND,
           VALUE(VALUE_WORDS, SETTING_EXEC_START, exec_start) },
         { "Key", "Peer", p_peer, RELOAD_LIVE, IN_KEY },
@@ -546,6 +554,20 @@ static const Setting settings[] = {
         { "Key", "RecvID", p_recv_id, RELOAD_RESTART, IN_KEY },
         { "Key", "MACLength", p_mac_length, RELOAD_RESTART, IN_KEY },
 };
+
+size_t config_socket_options(const Config *c, SocketOption ret[static CONFIG_SOCKET_OPTIONS_MAX]) {
+        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                const Setting *s = &settings[i];
+                if (!s->sockopt_label)
+                        continue;
+                if (n == CONFIG_SOCKET_OPTIONS_MAX || s->kind != VALUE_BOOL)
+                        abort(); /* a row this build cannot carry: raise the maximum */
+                ret[n++] = (SocketOption) { s->sockopt_level, s->sockopt_name, s->sockopt_label,
+                                            c && *(const bool *) ((const char *) c + s->offset) };
+        }
+        return n;
+}
 
 bool config_setting(size_t i, const char **ret_section, const char **ret_name, ReloadPolicy *ret_reload,
                     SettingId *ret_id) {

@@ -190,6 +190,20 @@ typedef struct SettingChange {
         bool unset;            /* ...or, when the new config no longer sets it, the old one's */
 } SettingChange;
 
+/* A [Socket] setting that lives on the listeners as a socket option, which
+ * connections accepted later copy (KeepAlive=, NoDelay=): its row in the
+ * settings table names the option, and start-up (listener.c) and a reload
+ * (reload.c) set it from there, with no code of its own. */
+#define CONFIG_SOCKET_OPTIONS_MAX 4
+typedef struct SocketOption {
+        int level, name;
+        const char *label;     /* for messages: "SO_KEEPALIVE" */
+        bool value;
+} SocketOption;
+
+/* c's socket options, in table order (c NULL: each off). Returns how many. */
+size_t config_socket_options(const Config *c, SocketOption ret[static CONFIG_SOCKET_OPTIONS_MAX]);
+
 /* Pure. The [Socket] and [Service] settings that differ from old to new,
  * in the settings table's order. [Key] settings are left to the key plan.
  * Returns how many (at most _SETTING_MAX). */

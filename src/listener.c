@@ -94,15 +94,12 @@ static int socket_options(const Config *c, int fd, const ListenAddress *a, const
                 if (r < 0)
                         return r;
         }
-        /* Accepted connections inherit both, in every mode (as systemd sets them). */
-        if (c->keep_alive) {
-                *ret_step = "SO_KEEPALIVE";
-                if ((r = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1)) < 0)
-                        return r;
-        }
-        if (c->no_delay) {
-                *ret_step = "TCP_NODELAY";
-                if ((r = set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) < 0)
+        /* Accepted connections inherit them, in every mode (as systemd sets
+         * them); off is the kernel's default. */
+        ConnectionOptions o = connection_options(c);
+        for (size_t i = 0; i < o.n; i++) {
+                *ret_step = o.v[i].label;
+                if (o.v[i].value && (r = set_int(fd, o.v[i].level, o.v[i].name, 1)) < 0)
                         return r;
         }
         if (c->bind_to_device) {
@@ -114,12 +111,13 @@ static int socket_options(const Config *c, int fd, const ListenAddress *a, const
 }
 
 int listener_connection_options(int fd, ConnectionOptions o, const char **ret_step) {
-        int r;
-        *ret_step = "SO_KEEPALIVE";
-        if ((r = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, o.keep_alive)) < 0)
-                return r;
-        *ret_step = "TCP_NODELAY";
-        return set_int(fd, IPPROTO_TCP, TCP_NODELAY, o.no_delay);
+        for (size_t i = 0; i < o.n; i++) {
+                *ret_step = o.v[i].label;
+                int r = set_int(fd, o.v[i].level, o.v[i].name, o.v[i].value);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* From the socket itself, not the config: the keys must cover what the

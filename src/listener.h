@@ -46,18 +46,22 @@ void listener_set_close(ListenerSet *s);
 /* Keys installed on all listeners together. */
 size_t listener_set_keys(const ListenerSet *s);
 
-/* What connections accepted later copy from their listener: KeepAlive=
- * and NoDelay=. */
+/* What connections accepted later copy from their listener: the socket
+ * options of the settings table (config_socket_options()). */
 typedef struct ConnectionOptions {
-        bool keep_alive, no_delay;
+        size_t n;
+        SocketOption v[CONFIG_SOCKET_OPTIONS_MAX];
 } ConnectionOptions;
 
+/* c NULL: each option off. */
 static inline ConnectionOptions connection_options(const Config *c) {
-        return (ConnectionOptions) { c->keep_alive, c->no_delay };
+        ConnectionOptions o;
+        o.n = config_socket_options(c, o.v);
+        return o;
 }
 
-/* Sets SO_KEEPALIVE and TCP_NODELAY on an open listener as o says. Returns
- * -errno with *ret_step the option that failed. */
+/* Sets every option of o on an open listener, on or off. Returns -errno
+ * with *ret_step the option that failed. */
 int listener_connection_options(int fd, ConnectionOptions o, const char **ret_step);
 
 /* How many keys net.core.optmem_max must allow on one socket for n keys. */

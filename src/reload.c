@@ -365,11 +365,15 @@ static void changes_commit(ListenerSet *live, ListenerChange *v, const ReloadTar
         }
 }
 
-/* KeepAlive= and NoDelay= live on the listeners: every connection accepted
- * later copies them, in every mode (the daemon's listeners are these very
- * sockets). All listeners or, on an error, none. */
+/* The settings table's socket options (KeepAlive=, NoDelay=) live on the
+ * listeners: every connection accepted later copies them, in every mode
+ * (the daemon's listeners are these very sockets). All listeners or, on an
+ * error, none. */
 static bool options_differ(ConnectionOptions a, ConnectionOptions b) {
-        return a.keep_alive != b.keep_alive || a.no_delay != b.no_delay;
+        for (size_t i = 0; i < a.n; i++)
+                if (a.v[i].value != b.v[i].value)
+                        return true;
+        return a.n != b.n;
 }
 
 static int options_apply(ListenerSet *live, ConnectionOptions old, ConnectionOptions new, ReloadStats *stats) {
@@ -377,7 +381,7 @@ static int options_apply(ListenerSet *live, ConnectionOptions old, ConnectionOpt
                 return 0;
         for (size_t i = 0; i < live->n; i++) {
                 const char *step;
-                stats->setsockopts += 2;
+                stats->setsockopts += new.n;
                 int r = listener_connection_options(live->v[i].fd, new, &step);
                 if (r >= 0)
                         continue;

@@ -210,7 +210,7 @@ typedef struct ReloadHeader {
         uint64_t source_size;
         uint64_t command_size;
         uint32_t max_connections, max_connections_per_source;
-        uint8_t options[4];   /* old keep_alive, no_delay; new keep_alive, no_delay: each 0 or 1 */
+        uint8_t options[2][CONFIG_SOCKET_OPTIONS_MAX]; /* old, new ConnectionOptions' values: 0 or 1, 0 past n */
         uint8_t inetd;        /* 0 or 1 */
 } ReloadHeader;
 
@@ -263,7 +263,10 @@ int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t,
         h.max_connections = next->accept.max_connections;
         h.max_connections_per_source = next->accept.max_connections_per_source;
         h.inetd = next->accept.inetd;
-        memcpy(h.options, (uint8_t[]) { t->old.keep_alive, t->old.no_delay, t->new.keep_alive, t->new.no_delay }, 4);
+        for (size_t i = 0; i < t->old.n && i < CONFIG_SOCKET_OPTIONS_MAX; i++) {
+                h.options[0][i] = t->old.v[i].value;
+                h.options[1][i] = t->new.v[i].value;
+        }
         uint64_t size = sizeof h + source->size + h.command_size;
         for (size_t i = 0; i < t->n; i++)
                 size += sizeof(ListenerHeader) + t->tables[i].n * sizeof(KeyEntry);
@@ -360,10 +363,15 @@ static bool take(Cursor *c, void *ret, size_t n) {
         return true;
 }
 
-static bool options_from(const uint8_t *v, ConnectionOptions *ret) {
-        if (v[0] > 1 || v[1] > 1)
-                return false;
-        *ret = (ConnectionOptions) { v[0], v[1] };
+/* The values onto this build's options (the settings table's). */
+static bool options_from(const uint8_t v[static CONFIG_SOCKET_OPTIONS_MAX], ConnectionOptions *ret) {
+        *ret = connection_options(NULL);
+        for (size_t i = 0; i < CONFIG_SOCKET_OPTIONS_MAX; i++) {
+                if (v[i] > (i < ret->n))
+                        return false;
+                if (i < ret->n)
+                        ret->v[i].value = v[i];
+        }
         return true;
 }
 
@@ -410,8 +418,8 @@ int resident_parse_reload(const void *buf, size_t size, const ListenerSet *live,
         Cursor c = { buf, size };
         ReloadHeader h;
         ReloadTarget t = { .borrowed = true };
-        if (!take(&c, &h, sizeof h) || h.n_listeners != live->n || !options_from(h.options, &t.old) ||
-            !options_from(h.options + 2, &t.new))
+        if (!take(&c, &h, sizeof h) || h.n_listeners != live->n || !options_from(h.options[0], &t.old) ||
+            !options_from(h.options[1], &t.new))
                 return -EBADMSG;
         t.n = live->n;
         if (!(t.tables = malloc0(t.n, sizeof *t.tables)))

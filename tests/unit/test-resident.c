@@ -138,8 +138,9 @@ static void test_whole_message_is_taken(void **state) {
                 assert_int_equal(t.tables[i].n, target.tables[i].n);
                 assert_memory_equal(t.tables[i].v, target.tables[i].v, t.tables[i].n * sizeof(KeyEntry));
         }
-        assert_true(t.new.keep_alive);
-        assert_false(t.old.keep_alive);
+        assert_string_equal(t.new.v[0].label, "SO_KEEPALIVE"); /* KeepAlive=yes in new_text */
+        assert_true(t.new.v[0].value);
+        assert_false(t.old.v[0].value);
         assert_int_equal(s.size, source.size);
         assert_memory_equal(s.data, source.data, s.size);
         assert_int_equal(n.accept.max_connections, 7);
@@ -206,13 +207,14 @@ static void test_announced_size_out_of_bounds_is_refused(void **state) {
 }
 
 /* The message after the size, as resident.c lays it out: a header
- * (listeners, source size, command size, the accept settings, 4 option
+ * (listeners, source size, command size, the accept settings, the option
  * bytes, inetd), then per listener its address, shape and count, then the
- * entries; then the source, then the command block. */
+ * entries; then the source, then the command block. The options: old
+ * and new values of each socket option of the settings table. */
 typedef struct WireHeader {
         uint64_t n_listeners, source_size, command_size;
         uint32_t max_connections, max_connections_per_source;
-        uint8_t options[4];
+        uint8_t options[2][CONFIG_SOCKET_OPTIONS_MAX];
         uint8_t inetd;
 } WireHeader;
 typedef struct WireListener {
@@ -294,8 +296,10 @@ static void test_garbage_counts_are_refused(void **state) {
         assert_body_refused("a source size too low");
         header()->source_size = UINT64_MAX;
         assert_body_refused("a huge source size");
-        header()->options[2] = 2;
+        header()->options[1][0] = 2;
         assert_body_refused("an option that is not 0 or 1");
+        header()->options[0][CONFIG_SOCKET_OPTIONS_MAX - 1] = 1;
+        assert_body_refused("an option this build does not have");
         header()->command_size += 1;
         assert_body_refused("a command size too high");
         header()->command_size -= 1;
