@@ -194,15 +194,15 @@ typedef struct SettingChange {
  * connections accepted later copy (KeepAlive=, NoDelay=): its row in the
  * settings table names the option, and start-up (listener.c) and a reload
  * (reload.c) set it from there, with no code of its own. */
-#define CONFIG_SOCKET_OPTIONS_MAX 4
 typedef struct SocketOption {
         int level, name;
         const char *label;     /* for messages: "SO_KEEPALIVE" */
-        bool value;
 } SocketOption;
 
-/* c's socket options, in table order (c NULL: each off). Returns how many. */
-size_t config_socket_options(const Config *c, SocketOption ret[static CONFIG_SOCKET_OPTIONS_MAX]);
+/* The i-th of them, in the table's order: false past the last. */
+bool config_socket_option(size_t i, SocketOption *ret);
+/* c's values: bit i for the i-th (c NULL: all off). */
+unsigned config_socket_option_values(const Config *c);
 
 /* Pure. The [Socket] and [Service] settings that differ from old to new,
  * in the settings table's order. [Key] settings are left to the key plan.

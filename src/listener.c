@@ -96,10 +96,11 @@ static int socket_options(const Config *c, int fd, const ListenAddress *a, const
         }
         /* Accepted connections inherit them, in every mode (as systemd sets
          * them); off is the kernel's default. */
-        ConnectionOptions o = connection_options(c);
-        for (size_t i = 0; i < o.n; i++) {
-                *ret_step = o.v[i].label;
-                if (o.v[i].value && (r = set_int(fd, o.v[i].level, o.v[i].name, 1)) < 0)
+        unsigned on = config_socket_option_values(c);
+        SocketOption o;
+        for (size_t i = 0; config_socket_option(i, &o); i++) {
+                *ret_step = o.label;
+                if ((on >> i & 1) && (r = set_int(fd, o.level, o.name, 1)) < 0)
                         return r;
         }
         if (c->bind_to_device) {
@@ -111,13 +112,15 @@ static int socket_options(const Config *c, int fd, const ListenAddress *a, const
 }
 
 int listener_connection_options(int fd, ConnectionOptions o, const char **ret_step) {
-        for (size_t i = 0; i < o.n; i++) {
-                *ret_step = o.v[i].label;
-                int r = set_int(fd, o.v[i].level, o.v[i].name, o.v[i].value);
+        SocketOption so;
+        size_t i = 0;
+        for (; config_socket_option(i, &so); i++) {
+                *ret_step = so.label;
+                int r = set_int(fd, so.level, so.name, o.on >> i & 1);
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return (int) i;
 }
 
 /* From the socket itself, not the config: the keys must cover what the

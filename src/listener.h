@@ -47,21 +47,18 @@ void listener_set_close(ListenerSet *s);
 size_t listener_set_keys(const ListenerSet *s);
 
 /* What connections accepted later copy from their listener: the socket
- * options of the settings table (config_socket_options()). */
+ * options of the settings table, bit i on for config_socket_option(i). */
 typedef struct ConnectionOptions {
-        size_t n;
-        SocketOption v[CONFIG_SOCKET_OPTIONS_MAX];
+        unsigned on;
 } ConnectionOptions;
 
-/* c NULL: each option off. */
 static inline ConnectionOptions connection_options(const Config *c) {
-        ConnectionOptions o;
-        o.n = config_socket_options(c, o.v);
-        return o;
+        return (ConnectionOptions) { config_socket_option_values(c) };
 }
 
-/* Sets every option of o on an open listener, on or off. Returns -errno
- * with *ret_step the option that failed. */
+/* Sets every option of o on an open listener, on or off. Returns how many
+ * setsockopt() calls it made, or -errno with *ret_step the option that
+ * failed. */
 int listener_connection_options(int fd, ConnectionOptions o, const char **ret_step);
 
 /* How many keys net.core.optmem_max must allow on one socket for n keys. */

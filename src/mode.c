@@ -80,13 +80,20 @@ ModeConfig mode_config_of(const Config *c) {
         };
 }
 
+/* A switch, not a table of pointers: no relocated page for it. */
 const char *mode_to_string(Mode m) {
-        static const char *const names[_MODE_MAX] = {
-                [MODE_EXEC] = "exec",
-                [MODE_ON_DEMAND] = "on demand",
-                [MODE_ON_DEMAND_SUPERVISE] = "on demand, then supervise",
-                [MODE_ACCEPT] = "accept",
-                [MODE_SUPERVISE] = "supervise",
-        };
-        return m >= 0 && m < _MODE_MAX ? names[m] : "?";
+        switch (m) {
+        case MODE_EXEC:
+                return "exec";
+        case MODE_ON_DEMAND:
+                return "on demand";
+        case MODE_ON_DEMAND_SUPERVISE:
+                return "on demand, then supervise";
+        case MODE_ACCEPT:
+                return "accept";
+        case MODE_SUPERVISE:
+                return "supervise";
+        default:
+                return "?";
+        }
 }

@@ -370,10 +370,7 @@ static void changes_commit(ListenerSet *live, ListenerChange *v, const ReloadTar
  * (the daemon's listeners are these very sockets). All listeners or, on an
  * error, none. */
 static bool options_differ(ConnectionOptions a, ConnectionOptions b) {
-        for (size_t i = 0; i < a.n; i++)
-                if (a.v[i].value != b.v[i].value)
-                        return true;
-        return a.n != b.n;
+        return a.on != b.on;
 }
 
 static int options_apply(ListenerSet *live, ConnectionOptions old, ConnectionOptions new, ReloadStats *stats) {
@@ -381,10 +378,11 @@ static int options_apply(ListenerSet *live, ConnectionOptions old, ConnectionOpt
                 return 0;
         for (size_t i = 0; i < live->n; i++) {
                 const char *step;
-                stats->setsockopts += new.n;
                 int r = listener_connection_options(live->v[i].fd, new, &step);
-                if (r >= 0)
+                if (r >= 0) {
+                        stats->setsockopts += (size_t) r;
                         continue;
+                }
                 char addr[ADDR_STRLEN];
                 listen_address_format(&live->v[i].address, addr);
                 log_errno(r, "%s: reload: cannot set %s: %s; the old keys and options stay", addr, step, strerror(-r));

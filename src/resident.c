@@ -210,9 +210,16 @@ typedef struct ReloadHeader {
         uint64_t source_size;
         uint64_t command_size;
         uint32_t max_connections, max_connections_per_source;
-        uint8_t options[2][CONFIG_SOCKET_OPTIONS_MAX]; /* old, new ConnectionOptions' values: 0 or 1, 0 past n */
+        uint32_t options[2]; /* old, new ConnectionOptions: bits of this build's options only */
         uint8_t inetd;        /* 0 or 1 */
 } ReloadHeader;
+
+/* word and its NUL at p; the end. */
+static char *put_word(char *p, const char *word) {
+        size_t n = strlen(word) + 1;
+        memcpy(p, word, n);
+        return p + n;
+}
 
 int reload_next_command(const char *path, char *const *argv, char **ret, size_t *ret_size) {
         size_t size = strlen(path) + 1;
@@ -221,9 +228,9 @@ int reload_next_command(const char *path, char *const *argv, char **ret, size_t 
         char *b = malloc(size), *p = b;
         if (!b)
                 return -ENOMEM;
-        p = stpcpy(p, path) + 1;
+        p = put_word(p, path);
         for (char *const *w = argv; *w; w++)
-                p = stpcpy(p, *w) + 1;
+                p = put_word(p, *w);
         *ret = b;
         *ret_size = size;
         return 0;
@@ -263,10 +270,8 @@ int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t,
         h.max_connections = next->accept.max_connections;
         h.max_connections_per_source = next->accept.max_connections_per_source;
         h.inetd = next->accept.inetd;
-        for (size_t i = 0; i < t->old.n && i < CONFIG_SOCKET_OPTIONS_MAX; i++) {
-                h.options[0][i] = t->old.v[i].value;
-                h.options[1][i] = t->new.v[i].value;
-        }
+        h.options[0] = t->old.on;
+        h.options[1] = t->new.on;
         uint64_t size = sizeof h + source->size + h.command_size;
         for (size_t i = 0; i < t->n; i++)
                 size += sizeof(ListenerHeader) + t->tables[i].n * sizeof(KeyEntry);
@@ -363,15 +368,15 @@ static bool take(Cursor *c, void *ret, size_t n) {
         return true;
 }
 
-/* The values onto this build's options (the settings table's). */
-static bool options_from(const uint8_t v[static CONFIG_SOCKET_OPTIONS_MAX], ConnectionOptions *ret) {
-        *ret = connection_options(NULL);
-        for (size_t i = 0; i < CONFIG_SOCKET_OPTIONS_MAX; i++) {
-                if (v[i] > (i < ret->n))
-                        return false;
-                if (i < ret->n)
-                        ret->v[i].value = v[i];
-        }
+/* Only bits of the options this build has (the settings table's). */
+static bool options_from(uint32_t v, ConnectionOptions *ret) {
+        SocketOption o;
+        size_t n = 0;
+        while (config_socket_option(n, &o))
+                n++;
+        if (n < 32 && v >> n)
+                return false;
+        *ret = (ConnectionOptions) { v };
         return true;
 }
 
