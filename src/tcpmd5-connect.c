@@ -274,7 +274,9 @@ static int parse_argv(int argc, char **argv) {
         if (arg_ao && arg_n_keys > 1)
                 return log_errno(-EINVAL, "--ao takes one key (a TCP-AO rollover happens inside one connection, "
                                  "each key with its own KeyIDs); for a TCP-AO rollover put the keys in a --config");
-        if (argc - optind == 1 && looks_like_host_port(argv[optind]))
+        /* One word with a colon: HOST:PORT, or an IPv6 address with (or
+         * without) its port, which only two words tell apart. */
+        if (argc - optind == 1 && strchr(argv[optind], ':'))
                 return log_errno(-EINVAL, "%s: give HOST and PORT as two arguments (tcpmd5-connect HOST PORT)",
                                  argv[optind]);
         if (argc - optind != 2)

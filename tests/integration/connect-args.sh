@@ -48,12 +48,14 @@ expect_rc 64 "HOST:PORT as one argument" connect -k "$T/office.key" 127.0.0.1:22
 expect_stderr "127.0.0.1:22: give HOST and PORT as two arguments" "HOST:PORT: says to give two arguments"
 expect_rc 64 "[::1]:22 as one argument" connect -k "$T/office.key" '[::1]:22'
 expect_stderr "give HOST and PORT as two arguments" "[::1]:22: says to give two arguments"
+expect_rc 64 "an IPv6 address and port as one argument" connect -k "$T/office.key" 2001:db8::1:22
+expect_stderr "2001:db8::1:22: give HOST and PORT as two arguments" "IPv6:PORT: says to give two arguments"
 expect_rc 64 "name:22 with a PORT as well" connect -k "$T/office.key" server.example:22 22
 expect_stderr "give HOST and PORT as two arguments" "name:22 PORT: says so"
 expect_rc 64 "[::1 without its ]" connect '[::1' 22
 expect_rc 64 "an empty HOST" connect '' 22
 expect_rc 64 "a bare IPv6 address is HOST, not HOST:PORT" connect ::1
-expect_stderr "expected HOST PORT" "::1 alone: asks for PORT"
+expect_stderr "::1: give HOST and PORT as two arguments" "::1 alone: asks for PORT"
 
 # --source: not an address is usage; an address that cannot be bound is
 # the system's refusal (71), whatever the key.

@@ -329,8 +329,16 @@ expect_eq "$rc" 0 "the README's server commands run as pasted"
 expect_eq "$(ct systemctl is-active tcpmd5-activate@sshd.service)" active "tcpmd5-activate@sshd is active"
 # tcpmd5-activate(8)'s check, in a root shell: the credential is the unit's.
 expect_rc 0 "tcpmd5-activate --unit sshd --check in a root shell" ct tcpmd5-activate --unit sshd --check
-check "it reports the credential as supplied by systemd" \
-        grep -q 'Credential office.key: supplied by systemd at start (not checked here)' "$T/last.out"
+check "it reports the credential as supplied by systemd, and how to print its fingerprint" \
+        grep -q 'Credential office.key: supplied by systemd at start (not checked here; tcpmd5-activate --fingerprint FILE prints its fingerprint)' "$T/last.out"
+# The README's troubleshooting: the credential's fingerprint from its file,
+# and the kernel's view of the running unit, in sync with the config.
+want=$(printf 'tcpmd5 key fingerprint v1\0%s' "$(cat "$CT_ROOT/etc/tcpmd5-activate/keys/office.key")" | sha256sum | cut -c1-16)
+expect_rc 0 "tcpmd5-activate --fingerprint of the credential's file" \
+        ct tcpmd5-activate --fingerprint /etc/tcpmd5-activate/keys/office.key
+expect_eq "$(cat "$T/last.out")" "$want" "it prints the key's fingerprint"
+expect_rc 0 "tcpmd5-activate --status --unit sshd: in sync" ct tcpmd5-activate --status --unit sshd
+check "--status names the key by its fingerprint" grep -q "$want" "$T/last.out"
 # 127.0.0.0/8 on a dual-stack listener, plus the two catch-alls.
 expect_eq "$(status_text tcpmd5-activate@sshd.service)" "1 listener, 3 keys installed; 0 connections" \
         "accept mode: systemctl status shows listeners, keys and connections from the start"
