@@ -17,7 +17,7 @@
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
-#include "reload.h"
+#include "reloader.h"
 #include "sigfd.h"
 #include "util.h"
 
@@ -41,7 +41,8 @@ typedef struct AcceptState {
         Runtime *rt;            /* a reload changes what it holds */
         ConnTable children;
         RateLimit refused_log, error_log;
-        struct pollfd *pfd;      /* [0] signalfd, [1..] listeners */
+        struct pollfd *pfd;      /* [0] signalfd, [1..n] listeners, then the reloader's */
+        Reloader reloader;
         int64_t paused_until_ms; /* 0: accepting */
         size_t status_n;         /* connections STATUS= last said */
         int64_t status_ms;       /* when it said so */
@@ -103,10 +104,10 @@ static void refuse(AcceptState *s, int conn, const PeerAddr *p, uint16_t port, c
 
 /* The connection on fd 3 (LISTEN_FDS=1) or, inetd style, on stdin and
  * stdout; the peer in REMOTE_ADDR and REMOTE_PORT. */
-static int child_start(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port, pid_t *ret_pid) {
+static int spawn_for_connection(const Runtime *rt, int conn, const PeerAddr *p, uint16_t port, pid_t *ret_pid) {
         static const char *const names[] = { "connection" };
         char addr[ADDR_STRLEN], num[8];
-        bool inetd = rt->config->inetd;
+        bool inetd = rt->accept.inetd;
         peer_format(p, addr);
         snprintf(num, sizeof num, "%u", port);
         ProcessSpec spec = {
@@ -120,8 +121,10 @@ static int child_start(const Runtime *rt, int conn, const PeerAddr *p, uint16_t 
         return process_spawn(&spec, ret_pid);
 }
 
-static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {
-        const Config *c = s->rt->config;
+/* One accepted connection: within the limits, one process for it, else
+ * it is reset. Either way the connection is no longer ours. */
+static void serve_connection(AcceptState *s, int conn, const struct sockaddr *sa, socklen_t len) {
+        const AcceptSettings *c = &s->rt->accept;
         PeerAddr p;
         uint16_t port;
         char more[64];
@@ -146,7 +149,7 @@ static void start_child(AcceptState *s, int conn, const struct sockaddr *sa, soc
                 return;
         }
         pid_t pid;
-        int r = child_start(s->rt, conn, &p, port, &pid);
+        int r = spawn_for_connection(s->rt, conn, &p, port, &pid);
         if (pid > 0) /* exited already if r < 0: reaped as any other */
                 (void) conn_table_add(&s->children, pid, &p); /* reserved above */
         if (r < 0) {
@@ -170,7 +173,7 @@ static bool accept_one(AcceptState *s, int lfd) {
         unsigned n;
         int conn = accept4(lfd, (struct sockaddr *) &ss, &len, SOCK_CLOEXEC);
         if (conn >= 0) {
-                start_child(s, conn, (struct sockaddr *) &ss, len);
+                serve_connection(s, conn, (struct sockaddr *) &ss, len);
                 return true;
         }
         switch (errno) {
@@ -197,7 +200,8 @@ static void reap(AcceptState *s) {
         int status;
         /* Every child, ours or (as PID 1) not: no zombie is ever left. */
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-                conn_table_remove(&s->children, pid);
+                if (!reloader_reaped(&s->reloader, pid, status))
+                        conn_table_remove(&s->children, pid);
 }
 
 static void forward(const AcceptState *s, int sig) {
@@ -223,6 +227,7 @@ static int on_stop(AcceptState *s, int sig) {
         if (s->stopping)
                 return 128 + sig;
         s->stopping = true;
+        reloader_done(&s->reloader); /* and no more watching: nothing left to reload */
         stop_listening(s);
         if (!s->init) {
                 if (s->children.n)
@@ -245,7 +250,7 @@ static int on_signal(AcceptState *s, int sig) {
         case SIGHUP:
                 /* Stopping, the listeners are closed: no keys left to change. */
                 if (!s->stopping)
-                        (void) reload(s->rt, "SIGHUP");
+                        reloader_request(&s->reloader, "SIGHUP", true);
                 return -1;
         case SIGTERM:
         case SIGINT:
@@ -296,8 +301,12 @@ static int serve(AcceptState *s, int sigfd) {
                         s->paused_until_ms = 0;
                 for (size_t i = 1; i < n; i++)
                         s->pfd[i].events = paused ? 0 : POLLIN;
-                if (poll(s->pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
+                reloader_pollfds(&s->reloader, &s->pfd[n]);
+                if (poll(s->pfd, n + RELOADER_POLLFDS, reloader_timeout(&s->reloader, poll_timeout(s))) < 0 &&
+                    errno != EINTR)
                         return log_errno(-errno, "poll: %m");
+                if (!s->stopping)
+                        reloader_event(&s->reloader, &s->pfd[n]);
                 status_update(s);
                 ratelimit_flush(&s->refused_log, "connections refused over a limit");
                 ratelimit_flush(&s->error_log, "connections lost to errors");
@@ -311,6 +320,7 @@ static int serve(AcceptState *s, int sigfd) {
                         if (sig < 0)
                                 return log_errno(sig, "reading signals: %s", strerror(-sig));
                 }
+                reloader_tick(&s->reloader);
                 for (size_t i = 1; i < n; i++)
                         if (s->pfd[i].fd >= 0 && (s->pfd[i].revents & POLLIN))
                                 for (int k = 0; k < ACCEPT_BURST && accept_one(s, s->pfd[i].fd); k++)
@@ -334,10 +344,10 @@ static int prepare(ListenerSet *set, struct pollfd *pfd, int sigfd) {
         return 0;
 }
 
-int accept_run(Runtime *rt) {
+int accept_run(Runtime *rt, bool watch) {
         static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
         ListenerSet *set = &rt->listeners;
-        _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n, sizeof *pfd);
+        _cleanup_free_ struct pollfd *pfd = calloc(1 + set->n + RELOADER_POLLFDS, sizeof *pfd);
         if (!pfd) {
                 listener_set_close(set);
                 return log_errno(-ENOMEM, "out of memory");
@@ -353,7 +363,9 @@ int accept_run(Runtime *rt) {
         notify_set_connections(0);
         (void) notify_ready();
         AcceptState s = { .rt = rt, .pfd = pfd, .init = getpid() == 1 };
+        reloader_init(&s.reloader, rt, watch, NULL, NULL);
         int code = serve(&s, sigfd);
+        reloader_done(&s.reloader);
         listener_set_close(set);
         conn_table_free(&s.children);
         return code;

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
 
 #include "execwords.h"
 #include "log.h"
@@ -492,6 +495,17 @@ typedef enum ValueKind {
         VALUE_LISTEN,   /* Config.listen, entry by entry */
 } ValueKind;
 
+/* The socket options settings name (SOCKOPT()): plain data, no pointer,
+ * so a resident process's relocated pages stay as few as tini's. */
+enum { SOCKOPT_NONE, SOCKOPT_SO_KEEPALIVE, SOCKOPT_TCP_NODELAY, _SOCKOPT_MAX };
+static const struct {
+        int level, name;
+        char label[16];
+} socket_options[_SOCKOPT_MAX] = {
+        [SOCKOPT_SO_KEEPALIVE] = { SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE" },
+        [SOCKOPT_TCP_NODELAY] = { IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY" },
+};
+
 typedef struct Setting {
         const char *section;
         const char *name;
@@ -499,11 +513,13 @@ typedef struct Setting {
         ReloadPolicy reload;
         ValueKind kind;
         SettingId id;   /* Config.origin[id] holds its line */
+        uint8_t sockopt; /* a live socket option on the listeners: SOCKOPT_* (0: none) */
         size_t offset;  /* of its value in Config */
 } Setting;
 
 #define VALUE(k, i, field) .kind = (k), .id = (i), .offset = offsetof(Config, field)
 #define IN_KEY .kind = VALUE_KEY, .id = _SETTING_MAX
+#define SOCKOPT(o) .sockopt = SOCKOPT_##o
 
 /* One row per setting, with what a reload does with it. Live: keys (the
  * diff in reload.c), options that connections inherit from the listener,
@@ -530,8 +546,10 @@ static const Setting settings[] = {
         { "Socket", "MaxConnectionsPerSource", p_max_per_source, RELOAD_LIVE,
           VALUE(VALUE_UNSIGNED, SETTING_MAX_PER_SOURCE, max_connections_per_source) },
         /* Set on the listeners, which accepted connections copy them from. */
-        { "Socket", "KeepAlive", p_keep_alive, RELOAD_LIVE, VALUE(VALUE_BOOL, SETTING_KEEP_ALIVE, keep_alive) },
-        { "Socket", "NoDelay", p_no_delay, RELOAD_LIVE, VALUE(VALUE_BOOL, SETTING_NO_DELAY, no_delay) },
+        { "Socket", "KeepAlive", p_keep_alive, RELOAD_LIVE, VALUE(VALUE_BOOL, SETTING_KEEP_ALIVE, keep_alive),
+          SOCKOPT(SO_KEEPALIVE) },
+        { "Socket", "NoDelay", p_no_delay, RELOAD_LIVE, VALUE(VALUE_BOOL, SETTING_NO_DELAY, no_delay),
+          SOCKOPT(TCP_NODELAY) },
         { "Service", "ExecStart", p_exec_start, RELOAD_NEXT_COMMAND,
           VALUE(VALUE_WORDS, SETTING_EXEC_START, exec_start) },
         { "Key", "Peer", p_peer, RELOAD_LIVE, IN_KEY },
@@ -546,6 +564,32 @@ static const Setting settings[] = {
         { "Key", "RecvID", p_recv_id, RELOAD_RESTART, IN_KEY },
         { "Key", "MACLength", p_mac_length, RELOAD_RESTART, IN_KEY },
 };
+
+/* The row of the i-th setting with a socket option, or NULL. */
+static const Setting *socket_option_row(size_t i) {
+        for (size_t k = 0; k < ELEMENTSOF(settings); k++)
+                if (settings[k].sockopt && i-- == 0)
+                        return &settings[k];
+        return NULL;
+}
+
+bool config_socket_option(size_t i, SocketOption *ret) {
+        const Setting *s = socket_option_row(i);
+        if (!s)
+                return false;
+        *ret = (SocketOption) { socket_options[s->sockopt].level, socket_options[s->sockopt].name,
+                                socket_options[s->sockopt].label };
+        return true;
+}
+
+unsigned config_socket_option_values(const Config *c) {
+        unsigned v = 0;
+        const Setting *s;
+        for (size_t i = 0; c && (s = socket_option_row(i)); i++)
+                if (*(const bool *) ((const char *) c + s->offset)) /* VALUE_BOOL rows */
+                        v |= 1u << i;
+        return v;
+}
 
 bool config_setting(size_t i, const char **ret_section, const char **ret_name, ReloadPolicy *ret_reload,
                     SettingId *ret_id) {

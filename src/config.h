@@ -190,6 +190,20 @@ typedef struct SettingChange {
         bool unset;            /* ...or, when the new config no longer sets it, the old one's */
 } SettingChange;
 
+/* A [Socket] setting that lives on the listeners as a socket option, which
+ * connections accepted later copy (KeepAlive=, NoDelay=): its row in the
+ * settings table names the option, and start-up (listener.c) and a reload
+ * (reload.c) set it from there, with no code of its own. */
+typedef struct SocketOption {
+        int level, name;
+        const char *label;     /* for messages: "SO_KEEPALIVE" */
+} SocketOption;
+
+/* The i-th of them, in the table's order: false past the last. */
+bool config_socket_option(size_t i, SocketOption *ret);
+/* c's values: bit i for the i-th (c NULL: all off). */
+unsigned config_socket_option_values(const Config *c);
+
 /* Pure. The [Socket] and [Service] settings that differ from old to new,
  * in the settings table's order. [Key] settings are left to the key plan.
  * Returns how many (at most _SETTING_MAX). */

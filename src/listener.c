@@ -94,15 +94,13 @@ static int socket_options(const Config *c, int fd, const ListenAddress *a, const
                 if (r < 0)
                         return r;
         }
-        /* Accepted connections inherit both, in every mode (as systemd sets them). */
-        if (c->keep_alive) {
-                *ret_step = "SO_KEEPALIVE";
-                if ((r = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1)) < 0)
-                        return r;
-        }
-        if (c->no_delay) {
-                *ret_step = "TCP_NODELAY";
-                if ((r = set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) < 0)
+        /* Accepted connections inherit them, in every mode (as systemd sets
+         * them); off is the kernel's default. */
+        unsigned on = config_socket_option_values(c);
+        SocketOption o;
+        for (size_t i = 0; config_socket_option(i, &o); i++) {
+                *ret_step = o.label;
+                if ((on >> i & 1) && (r = set_int(fd, o.level, o.name, 1)) < 0)
                         return r;
         }
         if (c->bind_to_device) {
@@ -114,12 +112,15 @@ static int socket_options(const Config *c, int fd, const ListenAddress *a, const
 }
 
 int listener_connection_options(int fd, ConnectionOptions o, const char **ret_step) {
-        int r;
-        *ret_step = "SO_KEEPALIVE";
-        if ((r = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, o.keep_alive)) < 0)
-                return r;
-        *ret_step = "TCP_NODELAY";
-        return set_int(fd, IPPROTO_TCP, TCP_NODELAY, o.no_delay);
+        SocketOption so;
+        size_t i = 0;
+        for (; config_socket_option(i, &so); i++) {
+                *ret_step = so.label;
+                int r = set_int(fd, so.level, so.name, o.on >> i & 1);
+                if (r < 0)
+                        return r;
+        }
+        return (int) i;
 }
 
 /* From the socket itself, not the config: the keys must cover what the

@@ -46,18 +46,19 @@ void listener_set_close(ListenerSet *s);
 /* Keys installed on all listeners together. */
 size_t listener_set_keys(const ListenerSet *s);
 
-/* What connections accepted later copy from their listener: KeepAlive=
- * and NoDelay=. */
+/* What connections accepted later copy from their listener: the socket
+ * options of the settings table, bit i on for config_socket_option(i). */
 typedef struct ConnectionOptions {
-        bool keep_alive, no_delay;
+        unsigned on;
 } ConnectionOptions;
 
 static inline ConnectionOptions connection_options(const Config *c) {
-        return (ConnectionOptions) { c->keep_alive, c->no_delay };
+        return (ConnectionOptions) { config_socket_option_values(c) };
 }
 
-/* Sets SO_KEEPALIVE and TCP_NODELAY on an open listener as o says. Returns
- * -errno with *ret_step the option that failed. */
+/* Sets every option of o on an open listener, on or off. Returns how many
+ * setsockopt() calls it made, or -errno with *ret_step the option that
+ * failed. */
 int listener_connection_options(int fd, ConnectionOptions o, const char **ret_step);
 
 /* How many keys net.core.optmem_max must allow on one socket for n keys. */

@@ -47,16 +47,36 @@ static void close_fd(int *fd) {
 
 /* ---- in the child ---- */
 
+/* The next process's part of the message, from next: its settings, and
+ * the command found as a start finds it while one is still to start (a
+ * command that cannot run fails the reload, as it fails a start). Logs. */
+static int child_next(const Runtime *rt, const Config *next, ReloadNext *ret, char **ret_block) {
+        _cleanup_free_ char *path = NULL;
+        *ret = (ReloadNext) { .accept = accept_settings(next) };
+        *ret_block = NULL;
+        if (rt->daemon_runs)
+                return 0;
+        int r = command_find(next, &path);
+        if (r < 0)
+                return log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
+        if ((r = reload_next_command(path, next->exec_start, ret_block, &ret->command_size)) < 0)
+                return log_errno(r, "reload: out of memory; the old keys stay");
+        ret->command = *ret_block;
+        return 0;
+}
+
 /* Reads the config in force back from rt's source, the new one from the
  * files, plans every listener's table and sends it all. The exit status. */
 static int child_run(Runtime *rt, int fd) {
         Config *old = NULL, *next = NULL;
         ConfigSource source = { 0 };
         ReloadTarget t = { 0 };
+        ReloadNext n;
+        _cleanup_free_ char *command = NULL;
         int status = CHILD_REFUSED, r = rt->load(&rt->source, NULL, &old);
         if (r < 0)
                 log_errno(r, "reload: cannot read back the config in force; the old keys stay");
-        else if (reload_load_new(rt, &next, &source) < 0)
+        else if (reload_load_new(rt, &next, &source) < 0 || child_next(rt, next, &n, &command) < 0)
                 ; /* said why */
         else if ((r = reload_plan(&rt->listeners, old, next, &t)) < 0) {
                 if (r == -ENOMEM) /* the other refusals said why */
@@ -64,7 +84,7 @@ static int child_run(Runtime *rt, int fd) {
         } else {
                 reload_report(old, next, rt->daemon_runs);
                 /* The supervisor says what went wrong with a message cut short. */
-                status = resident_send_reload(fd, &rt->listeners, &t, &source) < 0 ? EXIT_OSERR : 0;
+                status = resident_send_reload(fd, &rt->listeners, &t, &source, &n) < 0 ? EXIT_OSERR : 0;
         }
         reload_target_done(&t);
         config_free(old);
@@ -213,28 +233,46 @@ static int source_prepare(const ConfigSource *old, const ConfigSource *new, char
         return 0;
 }
 
+/* What the next process gets, made before any key changes so that taking
+ * it over cannot fail afterwards. */
+typedef struct NextCommand {
+        char *path;
+        char **argv;
+} NextCommand;
+
 /* Parses and installs the whole message. Logs. */
 static int child_commit(ReloadChild *c, Runtime *rt) {
         ReloadTarget t;
         ConfigSource source;
+        ReloadNext next;
         ReloadStats stats;
-        char *copy;
-        int r = resident_parse_reload(c->inbox.buf, c->inbox.size, &rt->listeners, &t, &source);
+        NextCommand cmd = { 0 };
+        char *copy = NULL;
+        int r = resident_parse_reload(c->inbox.buf, c->inbox.size, &rt->listeners, &t, &source, &next);
         if (r < 0)
                 return log_errno(r, "reload: the reload process sent a malformed message (%s); the old keys stay",
                                  strerror(-r));
-        if ((r = source_prepare(&rt->source, &source, &copy)) < 0)
+        if ((r = source_prepare(&rt->source, &source, &copy)) < 0 ||
+            (next.command && (r = reload_next_words(&next, &cmd.path, &cmd.argv)) < 0))
                 log_errno(r, "reload: out of memory; the old keys stay");
-        else if ((r = reload_install(&rt->listeners, &t, &stats)) < 0)
-                config_source_done(&(ConfigSource) { copy, source.size });
-        else {
+        else if ((r = reload_install(&rt->listeners, &t, &stats)) >= 0) {
                 if (copy) {
                         config_source_done(&rt->source);
-                        rt->source = (ConfigSource) { copy, source.size };
+                        rt->source = (ConfigSource) { TAKE_PTR(copy), source.size };
                 } else if (source.size)
                         memcpy(rt->source.data, source.data, source.size);
+                rt->accept = next.accept;
+                if (cmd.path) {
+                        free(rt->path);
+                        strv_free(rt->argv);
+                        rt->path = TAKE_PTR(cmd.path);
+                        rt->argv = TAKE_PTR(cmd.argv);
+                }
                 reload_log_done(&rt->listeners, &stats);
         }
+        config_source_done(&(ConfigSource) { copy, source.size });
+        free(cmd.path);
+        strv_free(cmd.argv);
         reload_target_done(&t);
         return r;
 }

@@ -1,11 +1,13 @@
-/* A supervisor's reload, with the config read in a child: the child parses
- * the config files, plans every listener's new key table and sends the
- * plan (resident.h), touching no key; the supervisor installs it only when
- * the whole message arrived and the child exited 0. A child killed, hung
- * or cut short at any point therefore leaves the kernel's keys and the
- * supervisor's record of them as they were: there is nothing to rebuild.
- * The wait is part of the supervisor's poll loop (the child's socket and a
- * deadline timer), so signals and reaping go on meanwhile. */
+/* The reload of every resident mode (supervise, accept, on demand), with
+ * the config read in a child: the child parses the config files, plans
+ * every listener's new key table and what the next process gets, and sends
+ * it (resident.h), touching no key; the resident process installs it only
+ * when the whole message arrived and the child exited 0. A child killed,
+ * crashed, hung or cut short at any point therefore leaves the kernel's
+ * keys and the resident process's record of them as they were: there is
+ * nothing to rebuild. The wait is part of each mode's poll loop (the
+ * child's socket and a deadline timer), so signals, connections and
+ * reaping go on meanwhile. */
 #pragma once
 
 #include <poll.h>

@@ -10,7 +10,6 @@
 
 #include "log.h"
 #include "md5sig.h"
-#include "notify.h"
 #include "util.h"
 
 /* The kernel's identity of a key: re-adding it replaces the secret. */
@@ -366,11 +365,12 @@ static void changes_commit(ListenerSet *live, ListenerChange *v, const ReloadTar
         }
 }
 
-/* KeepAlive= and NoDelay= live on the listeners: every connection accepted
- * later copies them, in every mode (the daemon's listeners are these very
- * sockets). All listeners or, on an error, none. */
+/* The settings table's socket options (KeepAlive=, NoDelay=) live on the
+ * listeners: every connection accepted later copies them, in every mode
+ * (the daemon's listeners are these very sockets). All listeners or, on an
+ * error, none. */
 static bool options_differ(ConnectionOptions a, ConnectionOptions b) {
-        return a.keep_alive != b.keep_alive || a.no_delay != b.no_delay;
+        return a.on != b.on;
 }
 
 static int options_apply(ListenerSet *live, ConnectionOptions old, ConnectionOptions new, ReloadStats *stats) {
@@ -378,10 +378,11 @@ static int options_apply(ListenerSet *live, ConnectionOptions old, ConnectionOpt
                 return 0;
         for (size_t i = 0; i < live->n; i++) {
                 const char *step;
-                stats->setsockopts += 2;
                 int r = listener_connection_options(live->v[i].fd, new, &step);
-                if (r >= 0)
+                if (r >= 0) {
+                        stats->setsockopts += (size_t) r;
                         continue;
+                }
                 char addr[ADDR_STRLEN];
                 listen_address_format(&live->v[i].address, addr);
                 log_errno(r, "%s: reload: cannot set %s: %s; the old keys and options stay", addr, step, strerror(-r));
@@ -518,35 +519,5 @@ int reload_load_new(Runtime *rt, Config **ret, ConfigSource *source) {
                 log_errno(r, "out of memory");
         if (r < 0)
                 log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
-        return r;
-}
-
-/* A command that cannot run fails the reload, as it fails a start, when
- * the next process is still to come. */
-static int reload_here(Runtime *rt) {
-        _cleanup_(config_freep) Config *next = NULL;
-        _cleanup_(config_source_done) ConfigSource source = { 0 };
-        _cleanup_free_ char *path = NULL;
-        int r = reload_load_new(rt, &next, &source);
-        if (r >= 0 && !rt->daemon_runs && (r = command_find(next, &path)) < 0)
-                log_errno(r, "reload: the configuration is not valid (see above); the old keys stay");
-        if (r < 0 || (r = reload_config(&rt->listeners, rt->config, next, rt->daemon_runs, NULL)) < 0)
-                return r;
-        if (path && runtime_set_command(rt, next, TAKE_PTR(path)) < 0)
-                log_error("reload: new processes run %s as before", rt->path);
-        config_free(rt->config);
-        rt->config = TAKE_PTR(next);
-        config_source_done(&rt->source);
-        rt->source = source;
-        source = (ConfigSource) { 0 };
-        return 0;
-}
-
-int reload(Runtime *rt, const char *trigger) {
-        (void) notify_reloading(trigger);
-        int r = rt->config ? reload_here(rt) : log_errno(-EINVAL, "reload: no config in force; the old keys stay");
-        notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
-        notify_set_reload(trigger, r < 0);
-        (void) notify_ready();
         return r;
 }

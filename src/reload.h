@@ -93,15 +93,8 @@ void reload_log_done(const ListenerSet *live, const ReloadStats *stats);
 int reload_load_new(Runtime *rt, Config **ret, ConfigSource *source);
 
 /* reload_plan(), reload_install() and reload_report() in one: new over
- * what the listeners hold (old says what they were given). */
+ * what the listeners hold (old says what they were given). The reload of a
+ * running activator goes through a reload child instead, in every mode
+ * (reload-child.h), which runs these parts on its two sides. */
 int reload_config(ListenerSet *live, const Config *old, const Config *new, bool daemon_runs,
                   ReloadStats *ret_stats);
-
-/* The reload of a runtime with its config in force (accept and on-demand
- * mode, a supervisor that opened the listeners itself): reads the config
- * anew and applies it with reload_config(), telling the service manager
- * (RELOADING=1, then READY=1 with STATUS= naming the trigger, "SIGHUP" or
- * "FILE changed", and whether it failed). A supervisor without a config
- * (it started its daemon from a child) reloads in a child instead
- * (reload-child.h). Logs; returns -errno with the old keys in force. */
-int reload(Runtime *rt, const char *trigger);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -203,22 +204,75 @@ int resident_receive(int fd, Runtime *rt) {
 _Static_assert(sizeof(ListenerHeader) % _Alignof(KeyEntry) == 0, "tables must lie aligned in a message");
 
 /* After the size: this header, then per listener a ListenerHeader and its
- * table, then the source. */
+ * table, then the source, then the command block (ReloadNext). */
 typedef struct ReloadHeader {
         uint64_t n_listeners;
         uint64_t source_size;
-        uint8_t options[4];   /* old keep_alive, no_delay; new keep_alive, no_delay: each 0 or 1 */
+        uint64_t command_size;
+        uint32_t max_connections, max_connections_per_source;
+        uint32_t options[2]; /* old, new ConnectionOptions: bits of this build's options only */
+        uint8_t inetd;        /* 0 or 1 */
 } ReloadHeader;
 
-int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t, const ConfigSource *source) {
+/* word and its NUL at p; the end. */
+static char *put_word(char *p, const char *word) {
+        size_t n = strlen(word) + 1;
+        memcpy(p, word, n);
+        return p + n;
+}
+
+int reload_next_command(const char *path, char *const *argv, char **ret, size_t *ret_size) {
+        size_t size = strlen(path) + 1;
+        for (char *const *w = argv; *w; w++)
+                size += strlen(*w) + 1;
+        char *b = malloc(size), *p = b;
+        if (!b)
+                return -ENOMEM;
+        p = put_word(p, path);
+        for (char *const *w = argv; *w; w++)
+                p = put_word(p, *w);
+        *ret = b;
+        *ret_size = size;
+        return 0;
+}
+
+int reload_next_words(const ReloadNext *n, char **ret_path, char ***ret_argv) {
+        size_t words = 0;
+        for (size_t i = 0; i < n->command_size; i++)
+                words += n->command[i] == 0;
+        char *path = strdup(n->command);
+        char **argv = calloc(words, sizeof *argv); /* words - 1 of them, and the NULL */
+        const char *w = n->command + strlen(n->command) + 1;
+        for (size_t i = 0; path && argv && i + 1 < words; i++, w += strlen(w) + 1)
+                if (!(argv[i] = strdup(w))) {
+                        strv_free(argv);
+                        argv = NULL;
+                }
+        if (!path || !argv) {
+                free(path);
+                strv_free(argv);
+                return -ENOMEM;
+        }
+        *ret_path = path;
+        *ret_argv = argv;
+        return 0;
+}
+
+int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t, const ConfigSource *source,
+                         const ReloadNext *next) {
         if (t->n != live->n)
                 return -EINVAL;
         ReloadHeader h;
         memset(&h, 0, sizeof h); /* the padding too: every byte sent is defined */
         h.n_listeners = t->n;
         h.source_size = source->size;
-        memcpy(h.options, (uint8_t[]) { t->old.keep_alive, t->old.no_delay, t->new.keep_alive, t->new.no_delay }, 4);
-        uint64_t size = sizeof h + source->size;
+        h.command_size = next->command ? next->command_size : 0;
+        h.max_connections = next->accept.max_connections;
+        h.max_connections_per_source = next->accept.max_connections_per_source;
+        h.inetd = next->accept.inetd;
+        h.options[0] = t->old.on;
+        h.options[1] = t->new.on;
+        uint64_t size = sizeof h + source->size + h.command_size;
         for (size_t i = 0; i < t->n; i++)
                 size += sizeof(ListenerHeader) + t->tables[i].n * sizeof(KeyEntry);
         int r = write_all(fd, &size, sizeof size);
@@ -234,7 +288,9 @@ int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t,
                 if (r >= 0)
                         r = write_all(fd, t->tables[i].v, t->tables[i].n * sizeof(KeyEntry));
         }
-        return r < 0 ? r : write_all(fd, source->data, source->size);
+        if (r >= 0)
+                r = write_all(fd, source->data, source->size);
+        return r < 0 ? r : write_all(fd, next->command, h.command_size);
 }
 
 /* The message in a mapping of its own, not the heap: it is gone again at
@@ -312,10 +368,15 @@ static bool take(Cursor *c, void *ret, size_t n) {
         return true;
 }
 
-static bool options_from(const uint8_t *v, ConnectionOptions *ret) {
-        if (v[0] > 1 || v[1] > 1)
+/* Only bits of the options this build has (the settings table's). */
+static bool options_from(uint32_t v, ConnectionOptions *ret) {
+        SocketOption o;
+        size_t n = 0;
+        while (config_socket_option(n, &o))
+                n++;
+        if (n < 32 && v >> n)
                 return false;
-        *ret = (ConnectionOptions) { v[0], v[1] };
+        *ret = (ConnectionOptions) { v };
         return true;
 }
 
@@ -343,25 +404,45 @@ static int parse_tables(Cursor *c, const ListenerSet *live, ReloadTarget *t) {
         return 0;
 }
 
+/* The settings in the range config.c takes them in, the command a path
+ * and at least one word, every one ended. */
+static bool next_valid(const ReloadHeader *h, const char *command) {
+        if (h->max_connections < 1 || h->max_connections > 1000000 || h->max_connections_per_source > 1000000 ||
+            h->inetd > 1)
+                return false;
+        if (h->command_size == 0)
+                return true;
+        size_t words = 0;
+        for (size_t i = 0; i < h->command_size; i++)
+                words += command[i] == 0;
+        return words >= 2 && command[h->command_size - 1] == 0 && command[0] != 0;
+}
+
 int resident_parse_reload(const void *buf, size_t size, const ListenerSet *live, ReloadTarget *ret,
-                          ConfigSource *ret_source) {
+                          ConfigSource *ret_source, ReloadNext *ret_next) {
         Cursor c = { buf, size };
         ReloadHeader h;
         ReloadTarget t = { .borrowed = true };
-        if (!take(&c, &h, sizeof h) || h.n_listeners != live->n || !options_from(h.options, &t.old) ||
-            !options_from(h.options + 2, &t.new))
+        if (!take(&c, &h, sizeof h) || h.n_listeners != live->n || !options_from(h.options[0], &t.old) ||
+            !options_from(h.options[1], &t.new))
                 return -EBADMSG;
         t.n = live->n;
         if (!(t.tables = malloc0(t.n, sizeof *t.tables)))
                 return -ENOMEM;
         int r = parse_tables(&c, live, &t);
-        if (r >= 0 && (h.source_size != c.left || !reload_target_valid(live, &t)))
+        if (r >= 0 && (h.source_size > c.left || h.command_size != c.left - h.source_size ||
+                       !next_valid(&h, c.p + h.source_size) || !reload_target_valid(live, &t)))
                 r = -EBADMSG;
         if (r < 0) {
                 reload_target_done(&t);
                 return r;
         }
-        *ret_source = (ConfigSource) { (char *) c.p, c.left };
+        *ret_source = (ConfigSource) { (char *) c.p, h.source_size };
+        *ret_next = (ReloadNext) {
+                .accept = { h.max_connections, h.max_connections_per_source, h.inetd },
+                .command = h.command_size ? c.p + h.source_size : NULL,
+                .command_size = h.command_size,
+        };
         *ret = t;
         return 0;
 }

@@ -13,14 +13,17 @@
 #include "handoff.h"
 #include "log.h"
 #include "util.h"
+#include "watch.h"
 
 int runtime_load(Runtime *rt) {
+        rt->read_at = watch_clock();
         int r = rt->load(NULL, &rt->source, &rt->config);
         if (r < 0)
                 return r;
         if ((r = config_source_add_keys(&rt->source, rt->config)) < 0)
                 return log_errno(r, "out of memory");
-        return 0;
+        rt->accept = accept_settings(rt->config);
+        return rt->decide ? rt->decide(rt->config, &rt->mode) : 0;
 }
 
 int runtime_find_command(Runtime *rt) {
@@ -107,5 +110,5 @@ void runtime_done(Runtime *rt) {
         config_source_done(&rt->source);
         free(rt->path);
         strv_free(rt->argv);
-        *rt = (Runtime) { .load = rt->load };
+        *rt = (Runtime) { .load = rt->load, .decide = rt->decide };
 }

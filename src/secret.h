@@ -1,5 +1,7 @@
-/* Key material: parsing, loading from files, wiping. A Secret never leaves
- * this process except into setsockopt(); it is never printed. */
+/* Key material: parsing, loading from files, wiping. A Secret goes only
+ * into setsockopt() and, as key tables, from a child of ours to its
+ * supervisor over a socket pair only the two hold (resident.c, at start-up
+ * and from a reload child); never into argv, the environment or a log. */
 #pragma once
 
 #include <stdbool.h>

@@ -18,7 +18,7 @@
 #include "handoff.h"
 #include "log.h"
 #include "notify.h"
-#include "reload-child.h"
+#include "reloader.h"
 #include "reload.h"
 #include "resident.h"
 #include "sigfd.h"
@@ -79,16 +79,18 @@ static _Noreturn void child_exec(const SuperviseOptions *o, const Runtime *rt) {
         _exit(exec_exit_code(r));
 }
 
-/* The child, when the listeners are not open yet: reads the config, tells
- * the parent the mode ('S' supervise, 'O' another: the parent runs it),
- * opens the listeners, hands the parent copies, then becomes the daemon. */
-static _Noreturn void child_start(const SuperviseOptions *o, Runtime *rt, int sock) {
+/* The child, when the listeners are not open yet: reads the config and
+ * decides the mode (runtime_load()), tells the parent ('S' supervise, 'O'
+ * another: the parent runs it), opens the listeners, hands the parent
+ * copies, and once the parent is set up as a supervisor (its go byte),
+ * becomes the daemon. */
+static _Noreturn void read_config_then_become_daemon(const SuperviseOptions *o, Runtime *rt, int sock) {
         int r = runtime_load(rt);
         if (r < 0)
                 _exit(exit_code_from_error(r));
         if ((r = runtime_find_command(rt)) < 0)
                 _exit(exec_exit_code(r));
-        bool other = rt->config->accept || rt->config->on_demand;
+        bool other = rt->mode != MODE_SUPERVISE;
         if (write(sock, other ? "O" : "S", 1) != 1)
                 _exit(EXIT_OSERR);
         if (other) {
@@ -101,6 +103,9 @@ static _Noreturn void child_start(const SuperviseOptions *o, Runtime *rt, int so
                 log_error("cannot hand the listeners to the supervisor: %s", strerror(-r));
                 _exit(EXIT_OSERR);
         }
+        char go;
+        if (read(sock, &go, 1) != 1) /* the supervisor failed, and said why */
+                _exit(EXIT_OSERR);
         child_exec(o, rt);
 }
 
@@ -135,11 +140,42 @@ static int spawn_daemon(const Runtime *rt, const SuperviseOptions *o, pid_t *ret
         return st > 0 ? st : exec_exit_code(r);
 }
 
+/* What only a supervisor sets up, once the mode is decided and before its
+ * daemon runs: no stop by the terminal, orphans of the daemon, and a
+ * stderr buffer in static memory. (The signal mask is blocked before the
+ * fork, and given back when the child decides on another mode.) */
+static void become_supervisor(void) {
+        /* An unbuffered stderr makes every message format through an 8 kB
+         * buffer on the stack, which then stays resident: buffer lines in
+         * static memory instead (each message ends with a newline). */
+        static char stderr_buffer[512];
+        struct sigaction ign = { .sa_handler = SIG_IGN };
+        (void) sigaction(SIGTTIN, &ign, NULL);
+        (void) sigaction(SIGTTOU, &ign, NULL);
+        /* Orphans of the daemon come to us, as they would to PID 1. */
+        if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
+        (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
+}
+
+/* Hears the mode from the child that read the config; for supervise mode,
+ * sets up and takes the listeners over. 0, or -errno. */
+static int take_over(int sock, Runtime *rt, char *ret_mode) {
+        if (read(sock, ret_mode, 1) != 1 || *ret_mode != 'S')
+                return -ENODATA;
+        become_supervisor();
+        if (write(sock, "g", 1) != 1)
+                return -errno;
+        return resident_receive(sock, rt);
+}
+
 /* Starts the daemon (see supervise_run()). 0 with *ret_child; a positive
  * exit status when the child ended without starting it; -errno. */
 static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child, bool *ret_other_mode) {
-        if (rt->listeners.v)
+        if (rt->listeners.v) {
+                become_supervisor();
                 return spawn_daemon(rt, o, ret_child);
+        }
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return log_errno(-errno, "cannot create a socket pair: %m");
@@ -153,14 +189,14 @@ static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child
         }
         if (child == 0) {
                 close(sv[0]);
-                child_start(o, rt, sv[1]);
+                read_config_then_become_daemon(o, rt, sv[1]);
         }
         if (o->process_group)
                 (void) setpgid(child, child); /* also here: no race with our first kill(-child) */
         *ret_child = child;
         close(sv[1]);
         char mode = 0;
-        int r = read(sv[0], &mode, 1) == 1 && mode == 'S' ? resident_receive(sv[0], rt) : -ENODATA;
+        int r = take_over(sv[0], rt, &mode);
         close(sv[0]);
         if (r >= 0)
                 return 0;
@@ -189,12 +225,7 @@ typedef struct Supervisor {
         const SuperviseOptions *o;
         pid_t child;
         Runtime *rt;
-        ReloadChild *reload;   /* the reload under way, when its config is read in a child */
-        struct timespec reload_read_at; /* when it started reading */
-        bool reload_forward;   /* pass SIGHUP on once it is over */
-        bool hup_waiting;      /* a SIGHUP came meanwhile: one more reload after it */
-        bool watch_waiting;    /* a watched file changed meanwhile: one more reload after it */
-        Watch *watch;          /* with --watch */
+        Reloader reloader;
         bool hup_passed;       /* a reload passed SIGHUP on to the daemon */
         bool stopping;         /* told to stop: what the daemon leaves behind is not its successor */
 } Supervisor;
@@ -210,72 +241,19 @@ static bool reap(Supervisor *s, int *ret_status) {
                 if (p == s->child) {
                         *ret_status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
                         ended = true;
-                } else if (s->reload)
-                        (void) reload_child_reaped(s->reload, p, st);
+                } else
+                        (void) reloader_reaped(&s->reloader, p, st);
         return ended;
 }
 
-/* Watches the files of the config in force, read at read_at; a change
- * since then may have come before the watch on its directory. */
-static void rewatch(Supervisor *s, struct timespec read_at) {
-        int r = s->watch ? 0 : watch_new(&s->watch);
-        if (r >= 0)
-                r = watch_set(s->watch, &s->rt->source, read_at);
-        if (r < 0)
-                log_warning("cannot watch the config and key files (%s); reload with SIGHUP", strerror(-r));
-}
-
-static void supervisor_reload(Supervisor *s, const char *trigger, bool pass_on);
-
-/* After a reload, whichever way it ended. */
-static void reload_over(Supervisor *s, struct timespec read_at, bool pass_on) {
+/* After a reload, whichever way it ended (ReloaderOver). */
+static void reload_over(void *userdata, bool pass_on) {
+        Supervisor *s = userdata;
         unkeyed_schedule();
-        if (s->o->watch)
-                rewatch(s, read_at);
         if (pass_on && daemon_pass_reload(s->child, s->o->forward_reload)) {
                 s->hup_passed = true;
                 forward(s->o, s->child, SIGHUP);
         }
-        (void) malloc_trim(0);
-        if (s->hup_waiting || s->watch_waiting) {
-                bool hup = s->hup_waiting;
-                s->hup_waiting = s->watch_waiting = false;
-                supervisor_reload(s, hup ? "SIGHUP" : watch_changed(s->watch), hup);
-        }
-}
-
-/* pass_on: a SIGHUP asked for it, to be passed on to the daemon after. A
- * request while a reload runs waits for its end. */
-static void supervisor_reload(Supervisor *s, const char *trigger, bool pass_on) {
-        struct timespec read_at = watch_clock();
-        if (s->reload) {
-                s->hup_waiting |= pass_on;
-                s->watch_waiting |= !pass_on;
-                return;
-        }
-        if (s->rt->config) { /* the listeners are ours: on demand, then supervised */
-                (void) reload(s->rt, trigger);
-                reload_over(s, read_at, pass_on);
-                return;
-        }
-        if (reload_child_start(s->rt, trigger, &s->reload) < 0) {
-                reload_over(s, read_at, pass_on);
-                return;
-        }
-        s->reload_read_at = read_at;
-        s->reload_forward = pass_on;
-}
-
-static void reload_finish(Supervisor *s) {
-        (void) reload_child_finish(TAKE_PTR(s->reload), s->rt);
-        reload_over(s, s->reload_read_at, s->reload_forward);
-}
-
-/* The supervisor stops: the reload under way ends now, keys unchanged. */
-static void reload_cancel(Supervisor *s, const char *why) {
-        if (s->reload)
-                reload_child_cancel(TAKE_PTR(s->reload), why);
-        s->hup_waiting = s->watch_waiting = false;
 }
 
 /* The daemon ended: a process it left holding our sockets carries on as
@@ -286,7 +264,7 @@ static int daemon_ended(Supervisor *s, int status) {
                 s->child = next;
                 return -1;
         }
-        reload_cancel(s, "the daemon ended");
+        reloader_cancel(&s->reloader, "the daemon ended");
         daemon_explain_exit(s->child, status, s->hup_passed, s->o->forward_reload);
         return status;
 }
@@ -300,12 +278,12 @@ static int on_signal(Supervisor *s, const struct signalfd_siginfo *si) {
         if (si->ssi_code == SI_USER && (pid_t) si->ssi_pid == getpid())
                 return -1;
         if (sig == SIGHUP) {
-                supervisor_reload(s, "SIGHUP", true);
+                reloader_request(&s->reloader, "SIGHUP", true);
                 return -1;
         }
         if (sig == SIGTERM || sig == SIGINT) {
                 s->stopping = true;
-                reload_cancel(s, strsignal(sig));
+                reloader_cancel(&s->reloader, strsignal(sig));
                 (void) notify_stopping();
         }
         forward(s->o, s->child, sig);
@@ -324,7 +302,7 @@ static int on_signals(Supervisor *s, int sfd) {
         }
         if (r < 0) {
                 log_error("cannot read signals: %s; stopping the daemon", strerror(-r));
-                reload_cancel(s, "cannot read signals");
+                reloader_cancel(&s->reloader, "cannot read signals");
                 forward(s->o, s->child, SIGKILL);
                 return r;
         }
@@ -333,59 +311,39 @@ static int on_signals(Supervisor *s, int sfd) {
 
 static int supervise_loop(Supervisor *s, int sfd) {
         for (;;) {
-                struct pollfd p[4] = {
-                        { .fd = sfd, .events = POLLIN },
-                        { .fd = s->watch ? watch_fd(s->watch) : -1, .events = POLLIN },
-                        { .fd = -1 },
-                        { .fd = -1 },
-                };
-                if (s->reload)
-                        reload_child_pollfds(s->reload, &p[2]);
-                int k = poll(p, 4, unkeyed_poll_timeout(s->watch ? watch_timeout(s->watch) : -1));
+                struct pollfd p[1 + RELOADER_POLLFDS] = { { .fd = sfd, .events = POLLIN } };
+                reloader_pollfds(&s->reloader, &p[1]);
+                int k = poll(p, ELEMENTSOF(p), unkeyed_poll_timeout(reloader_timeout(&s->reloader, -1)));
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0)
                         return log_errno(-errno, "poll failed: %m");
                 unkeyed_tick(&s->rt->listeners);
-                if (p[1].revents)
-                        (void) watch_drain(s->watch);
-                if (s->watch && watch_due(s->watch))
-                        supervisor_reload(s, watch_changed(s->watch), false);
-                if (s->reload)
-                        reload_child_event(s->reload, &p[2]);
+                reloader_event(&s->reloader, &p[1]);
                 if (p[0].revents & POLLIN) {
                         int r = on_signals(s, sfd);
                         if (r != INT_MIN)
                                 return r;
                 }
-                if (s->reload && reload_child_over(s->reload))
-                        reload_finish(s);
+                reloader_tick(&s->reloader);
         }
 }
 
 int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode) {
-        /* An unbuffered stderr makes every message format through an 8 kB
-         * buffer on the stack, which then stays resident: buffer lines in
-         * static memory instead (each message ends with a newline). */
-        static char stderr_buffer[512];
-        sigset_t mask;
-        struct sigaction ign = { .sa_handler = SIG_IGN };
+        sigset_t mask, before;
         pid_t child = -1;
         *ret_other_mode = false;
         supervise_signal_set(&mask);
         /* Before the fork: a signal arriving in between stays pending for the
          * signalfd instead of killing us. The child clears the mask. */
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+        if (sigprocmask(SIG_BLOCK, &mask, &before) < 0)
                 return log_errno(-errno, "cannot block signals: %m");
-        (void) sigaction(SIGTTIN, &ign, NULL);
-        (void) sigaction(SIGTTOU, &ign, NULL);
-        /* Orphans of the daemon come to us, as they would to PID 1. */
-        if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-                log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
-        (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
 
-        struct timespec read_at = watch_clock();
+        if (!rt->listeners.v)
+                rt->read_at = watch_clock(); /* the child reads them now */
         int r = start_daemon(rt, o, &child, ret_other_mode);
+        if (*ret_other_mode) /* the config asks for another mode: it starts from the mask we got */
+                (void) sigprocmask(SIG_SETMASK, &before, NULL);
         if (r != 0 || *ret_other_mode)
                 return r;
         rt->daemon_runs = true;
@@ -396,15 +354,13 @@ int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode) 
                 return r;
         }
         Supervisor s = { .o = o, .child = child, .rt = rt };
-        if (o->watch)
-                rewatch(&s, read_at);
+        reloader_init(&s.reloader, rt, o->watch, reload_over, &s);
         notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
         (void) notify_ready();
         unkeyed_schedule();
         /* Whatever start-up left freed in the heap; we stay resident for long. */
         (void) malloc_trim(0);
         r = supervise_loop(&s, sfd);
-        reload_cancel(&s, "the supervisor stops");
-        watch_free(s.watch);
+        reloader_done(&s.reloader);
         return r;
 }

@@ -17,11 +17,15 @@ typedef struct SuperviseOptions {
 
 /* Starts the daemon, which gets the listeners at fd 3.. with LISTEN_PID set
  * to its own pid, and stays its parent until it ends. When rt has no
- * listeners yet, the child reads the config and opens them, and hands this
- * process copies of the sockets with what it needs to reload them
- * (resident.c): nothing is parsed here, now or on a reload. Returns the
- * exit status to pass on (the daemon's, 128+N if signal N killed it, or
- * the child's own when it could not start), or -errno when supervising
- * failed. *ret_other_mode: the config asks for accept or on-demand mode,
- * which the caller runs instead (nothing was started). */
+ * listeners yet, a child reads the config and decides the mode
+ * (runtime_load()); for supervise mode it opens the listeners and hands
+ * this process copies with what it needs to reload them (resident.c):
+ * nothing is parsed here, now or on a reload. The supervisor's own setup
+ * (subreaper, stop signals ignored, stderr buffer) is made only once
+ * supervise mode is decided; the signal mask blocked before the fork is
+ * given back otherwise. Returns the exit status to pass on (the daemon's,
+ * 128+N if signal N killed it, or the child's own when it could not
+ * start), or -errno when supervising failed. *ret_other_mode: the config
+ * asks for another mode, which the caller runs instead (nothing was
+ * started, nothing of a supervisor set up). */
 int supervise_run(Runtime *rt, const SuperviseOptions *o, bool *ret_other_mode);

@@ -15,6 +15,7 @@
 #include "handoff.h"
 #include "listener.h"
 #include "log.h"
+#include "mode.h"
 #include "notify.h"
 #include "ondemand.h"
 #include "plan.h"
@@ -166,6 +167,18 @@ static int parse_option(int c) {
         }
 }
 
+/* What the command line says about the mode (mode.h). */
+static ModeArgs mode_args(void) {
+        return (ModeArgs) {
+                .accept = arg_accept > 0,
+                .on_demand = arg_on_demand > 0,
+                .supervise = arg_supervise,
+                .pid1 = getpid() == 1,
+                .daemon_options = arg_process_group || arg_forward_reload != RELOAD_FORWARD_AUTO,
+                .watch = arg_watch,
+        };
+}
+
 /* --status and --fingerprint: views, which run nothing. */
 static int check_view_options(int argc) {
         bool others = arg_check || arg_quiet || arg_accept > 0 || arg_on_demand > 0 || arg_supervise ||
@@ -192,16 +205,10 @@ static int check_options(int argc) {
                 return log_errno(-EINVAL, "--quiet only applies to --check");
         if (arg_dirs && !arg_unit)
                 return log_errno(-EINVAL, "--config-dir only applies to --unit");
-        if (arg_accept > 0 && arg_on_demand > 0)
-                return log_errno(-EINVAL, "--on-demand and --accept exclude each other");
-        if (arg_supervise && arg_accept > 0)
-                return log_errno(-EINVAL, "--supervise and --accept exclude each other (accept mode stays and "
-                                 "reloads on SIGHUP anyway)");
-        if ((arg_process_group || arg_forward_reload != RELOAD_FORWARD_AUTO || arg_watch) && !arg_supervise &&
-            getpid() != 1)
-                return log_errno(-EINVAL, "--process-group, --no-forward-reload, --always-forward-reload and --watch "
-                                 "only apply to --supervise");
-        return 0;
+        ModeArgs a = mode_args();
+        ModeDecision d;
+        mode_decide(&a, NULL, &d);
+        return d.exit ? log_errno(-EINVAL, "%s", d.message) : 0;
 }
 
 static int parse_argv(int argc, char **argv) {
@@ -399,7 +406,7 @@ static int run_ondemand(Runtime *rt) {
         notify_set_keys(rt->listeners.n, listener_set_keys(&rt->listeners));
         notify_set_activity("waiting for the first connection");
         (void) notify_ready();
-        int r = ondemand_wait(rt);
+        int r = ondemand_wait(rt, arg_watch);
         if (r != 0) {
                 listener_set_close(&rt->listeners);
                 return r < 0 ? log_errno(r, "waiting for a connection: %s", strerror(-r)) : 0;
@@ -422,10 +429,9 @@ static int exec_daemon(Runtime *rt) {
                 fds[i] = TAKE_FD(set->v[i].fd);
         }
         /* fds[] owns the sockets now: this wipes the key tables and the
-         * config's secrets before the daemon gets our memory. */
+         * source's secrets before the daemon gets our memory (the config's
+         * are gone since the listeners opened). */
         listener_set_close(set);
-        for (size_t i = 0; i < rt->config->n_keys; i++)
-                secret_wipe(&rt->config->keys[i].secret);
         config_source_done(&rt->source);
         ProcessSpec spec = { .path = rt->path, .argv = rt->argv, .fds = fds, .names = names, .n_fds = n,
                              .stdio_fd = -1 };
@@ -437,16 +443,33 @@ static int exec_daemon(Runtime *rt) {
         return r;
 }
 
-static bool supervising(void) {
-        return arg_supervise || getpid() == 1;
+/* The RuntimeDecide of this program: the command line with c. */
+static int decide(const Config *c, Mode *ret) {
+        ModeArgs a = mode_args();
+        ModeConfig mc = mode_config_of(c);
+        ModeDecision d;
+        mode_decide(&a, &mc, &d);
+        if (d.exit)
+                return log_errno(d.exit == EXIT_USAGE ? -EINVAL : -EBADMSG, "%s", d.message);
+        *ret = d.mode;
+        return 0;
 }
 
-/* Every mode but a supervisor starting from scratch: the config read here.
- * Returns an exit code. */
+/* Waits on demand; 1 when the first signed connection came. An exit code
+ * when not (0 when told to stop first). */
+static int wait_on_demand(Runtime *rt, int *ret_exit) {
+        int r = run_ondemand(rt);
+        *ret_exit = r < 0 ? exit_code_from_error(r) : 0;
+        return r > 0;
+}
+
+/* Every mode with the config read here (a supervisor that reads it in its
+ * child is supervise.c's), acted on as runtime_load() decided it. Returns
+ * an exit code. */
 static int run_here(Runtime *rt) {
         const SuperviseOptions so = { arg_process_group, arg_forward_reload, arg_watch };
         bool other;
-        int r = runtime_load(rt);
+        int r = runtime_load(rt), code;
         if (r < 0)
                 return exit_code_from_error(r);
         if ((r = runtime_find_command(rt)) < 0)
@@ -464,14 +487,32 @@ static int run_here(Runtime *rt) {
                 return 0;
         if ((r = listener_set_open(rt->config, &rt->listeners)) < 0)
                 return exit_code_from_error(r);
-        if (rt->config->accept)
-                r = accept_run(rt);
-        else if (rt->config->on_demand && (r = run_ondemand(rt)) <= 0)
-                ; /* stopped, or failed, before anyone came */
-        else if (!supervising())
+        /* The listeners hold the keys now, and a reload reads the config in
+         * a child: what stays of the config here needs no secret. */
+        for (size_t i = 0; i < rt->config->n_keys; i++)
+                secret_wipe(&rt->config->keys[i].secret);
+        switch (rt->mode) {
+        case MODE_ACCEPT: /* reads only rt's plain settings from now on */
+                config_free(TAKE_PTR(rt->config));
+                r = accept_run(rt, arg_watch);
+                break;
+        case MODE_ON_DEMAND:
+                if (!wait_on_demand(rt, &code))
+                        return code;
                 return exec_exit_code(exec_daemon(rt));
-        else
+        case MODE_EXEC:
+                return exec_exit_code(exec_daemon(rt));
+        case MODE_ON_DEMAND_SUPERVISE:
+                if (!wait_on_demand(rt, &code))
+                        return code;
                 r = supervise_run(rt, &so, &other);
+                break;
+        case MODE_SUPERVISE: /* the config changed to it since the child read it: the listeners are ours */
+                r = supervise_run(rt, &so, &other);
+                break;
+        case _MODE_MAX:
+                return EXIT_OSERR;
+        }
         return r < 0 ? exit_code_from_error(r) : r;
 }
 
@@ -506,17 +547,21 @@ static int show_status(void) {
         return status_show(c);
 }
 
-/* A supervisor lets its child read the config (supervise.c) unless the
- * command line asks for another mode; the config may still ask for one. */
+/* A supervisor lets its child read the config and decide the mode
+ * (supervise.c); when the config asks for another one, it is run here, from
+ * a fresh read, with nothing of the supervisor's set up. */
 static int run(void) {
-        _cleanup_(runtime_done) Runtime rt = { .load = load };
+        _cleanup_(runtime_done) Runtime rt = { .load = load, .decide = decide };
         const SuperviseOptions so = { arg_process_group, arg_forward_reload, arg_watch };
+        ModeArgs a = mode_args();
+        ModeDecision d;
         bool other = false;
         if (arg_fingerprint)
                 return print_fingerprint();
         if (arg_status)
                 return show_status();
-        if (supervising() && !arg_check && arg_accept <= 0 && arg_on_demand <= 0) {
+        mode_decide(&a, NULL, &d); /* the command line alone, checked at parse time */
+        if (!arg_check && d.mode == MODE_SUPERVISE) {
                 int r = supervise_run(&rt, &so, &other);
                 if (!other)
                         return r < 0 ? exit_code_from_error(r) : r;

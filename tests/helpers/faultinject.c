@@ -28,7 +28,10 @@
  *                       and write are counted only then
  *   FAULT_ERRNO=KILL    the faulted call is not made: the process is
  *                       killed with SIGKILL there instead;
- *   FAULT_ERRNO=HANG    it waits there until killed.
+ *   FAULT_ERRNO=HANG    it waits there until killed;
+ *   FAULT_ERRNO=SEGV    the process dies of SIGSEGV there, as of a crash in
+ *                       the code that made the call (a config parser's
+ *                       bug); any handler (ASan's) is bypassed.
  *
  * execve runs the new program without LD_PRELOAD and FAULT_*, so only the
  * activator is judged, never the command it starts. */
@@ -54,7 +57,7 @@
 enum { F_SOCKET, F_BIND, F_LISTEN, F_SETSOCKOPT, F_FORK, F_EXECVE, F_PIPE2, F_DUP2, F_READ, F_WRITE, F_MAX };
 static const char *const names[F_MAX] = { "socket", "bind", "listen", "setsockopt", "fork", "execve", "pipe2", "dup2",
                                           "read", "write" };
-enum { ACTION_KILL = -1, ACTION_HANG = -2 };
+enum { ACTION_KILL = -1, ACTION_HANG = -2, ACTION_SEGV = -3 };
 
 typedef struct Shared {
         unsigned count[F_MAX];
@@ -146,6 +149,8 @@ __attribute__((constructor)) static void init(void) {
                 fault_errno = ACTION_KILL;
         if (e && strcmp(e, "HANG") == 0)
                 fault_errno = ACTION_HANG;
+        if (e && strcmp(e, "SEGV") == 0)
+                fault_errno = ACTION_SEGV;
         if (f && (!fault_at || !fault_errno))
                 abort();
         for (int fd = 0; fd < (int) sizeof open_at_start; fd++)
@@ -181,8 +186,8 @@ static bool counted_here(int f) {
         return f != F_READ && f != F_WRITE;
 }
 
-/* Counts the call; true when this one must fail. A KILL or HANG fault
- * does not return. */
+/* Counts the call; true when this one must fail. A KILL, HANG or SEGV
+ * fault does not return. */
 static bool hit(int f, const char *detail) {
         if (inert || !counted_here(f))
                 return false;
@@ -190,10 +195,19 @@ static bool hit(int f, const char *detail) {
         bool fail = f == fault_func && n == fault_at;
         if (fail)
                 snprintf(shared->failed, sizeof shared->failed, "%s %s%s", names[f], detail,
-                         fault_errno == ACTION_KILL ? " killed" : fault_errno == ACTION_HANG ? " hung" : "");
+                         fault_errno == ACTION_KILL ? " killed" : fault_errno == ACTION_HANG ? " hung"
+                                                        : fault_errno == ACTION_SEGV ? " crashed" : "");
         write_report(NULL);
         if (fail && fault_errno == ACTION_KILL)
                 raise(SIGKILL);
+        if (fail && fault_errno == ACTION_SEGV) {
+                sigset_t segv;
+                sigemptyset(&segv);
+                sigaddset(&segv, SIGSEGV);
+                signal(SIGSEGV, SIG_DFL);
+                (void) sigprocmask(SIG_UNBLOCK, &segv, NULL);
+                raise(SIGSEGV);
+        }
         while (fail && fault_errno == ACTION_HANG)
                 pause();
         return fail;

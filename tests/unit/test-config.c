@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -494,6 +496,26 @@ static Config *config_with(const char *file, const char *section, const char *na
         return x;
 }
 
+/* The live socket options come from their rows: each one's option, its
+ * value from the config, and off without one. */
+static void socket_options_come_from_the_table(void **state) {
+        (void) state;
+        SocketOption o;
+        Config *x = config_with("a.conf", "Socket", "NoDelay", "yes");
+        assert_true(config_socket_option(0, &o));
+        assert_string_equal(o.label, "SO_KEEPALIVE");
+        assert_int_equal(o.level, SOL_SOCKET);
+        assert_int_equal(o.name, SO_KEEPALIVE);
+        assert_true(config_socket_option(1, &o));
+        assert_string_equal(o.label, "TCP_NODELAY");
+        assert_int_equal(o.level, IPPROTO_TCP);
+        assert_int_equal(o.name, TCP_NODELAY);
+        assert_false(config_socket_option(2, &o));
+        assert_int_equal(config_socket_option_values(x), 2); /* NoDelay=yes only */
+        assert_int_equal(config_socket_option_values(NULL), 0);
+        config_free(x);
+}
+
 static void reload_notices_every_setting(void **state) {
         (void) state;
         const char *section, *name;
@@ -584,6 +606,7 @@ static void changed_listener_names_its_line(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(settings_basic, setup, teardown),
+                cmocka_unit_test(socket_options_come_from_the_table),
                 cmocka_unit_test_setup_teardown(merge_rules, setup, teardown),
                 cmocka_unit_test_setup_teardown(many_keys_linear, setup, teardown),
                 cmocka_unit_test_setup_teardown(secret_needs_private_file, setup, teardown),

@@ -34,6 +34,9 @@ static Listener snapshot_v[2];
 static KeyEntry *snapshot_keys[2];
 static ReloadTarget target;
 static ConfigSource source;
+static const char command_block[] = "/bin/cat\0cat\0-u"; /* and its last NUL */
+static const ReloadNext next_process = { .accept = { 7, 2, true }, .command = command_block,
+                                         .command_size = sizeof command_block };
 static char *message;          /* as sent: the size, then the rest */
 static size_t message_size;
 
@@ -49,7 +52,7 @@ static Config *parse(const char *text) {
 static char *send_to_bytes(const ReloadTarget *t, const ConfigSource *s, size_t *ret_size) {
         int sv[2];
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-        assert_int_equal(resident_send_reload(sv[1], &live, t, s), 0);
+        assert_int_equal(resident_send_reload(sv[1], &live, t, s, &next_process), 0);
         close(sv[1]);
         size_t cap = 1 << 16, n = 0;
         char *buf = malloc(cap);
@@ -126,18 +129,32 @@ static void test_whole_message_is_taken(void **state) {
         ResidentInbox in;
         ReloadTarget t;
         ConfigSource s;
+        ReloadNext n;
         assert_int_equal(inbox_verdict(message, message_size, &in), 1);
-        assert_int_equal(resident_parse_reload(in.buf, in.size, &live, &t, &s), 0);
+        assert_int_equal(resident_parse_reload(in.buf, in.size, &live, &t, &s, &n), 0);
         assert_int_equal(t.n, 2);
         assert_true(t.borrowed);
         for (size_t i = 0; i < 2; i++) {
                 assert_int_equal(t.tables[i].n, target.tables[i].n);
                 assert_memory_equal(t.tables[i].v, target.tables[i].v, t.tables[i].n * sizeof(KeyEntry));
         }
-        assert_true(t.new.keep_alive);
-        assert_false(t.old.keep_alive);
+        assert_int_equal(t.new.on, 1); /* KeepAlive=yes in new_text: the first option */
+        assert_int_equal(t.old.on, 0);
         assert_int_equal(s.size, source.size);
         assert_memory_equal(s.data, source.data, s.size);
+        assert_int_equal(n.accept.max_connections, 7);
+        assert_int_equal(n.accept.max_connections_per_source, 2);
+        assert_true(n.accept.inetd);
+        assert_int_equal(n.command_size, sizeof command_block);
+        assert_memory_equal(n.command, command_block, sizeof command_block);
+        char *path, **argv;
+        assert_int_equal(reload_next_words(&n, &path, &argv), 0);
+        assert_string_equal(path, "/bin/cat");
+        assert_string_equal(argv[0], "cat");
+        assert_string_equal(argv[1], "-u");
+        assert_null(argv[2]);
+        free(path);
+        strv_free(argv);
         assert_live_untouched();
         reload_target_done(&t);
         resident_inbox_done(&in);
@@ -157,8 +174,9 @@ static void test_cut_at_every_byte_is_refused(void **state) {
                 if (k >= sizeof(uint64_t)) {
                         ReloadTarget t;
                         ConfigSource s;
+                        ReloadNext n;
                         const char *rest = message + sizeof(uint64_t);
-                        if (resident_parse_reload(rest, k - sizeof(uint64_t), &live, &t, &s) != -EBADMSG)
+                        if (resident_parse_reload(rest, k - sizeof(uint64_t), &live, &t, &s, &n) != -EBADMSG)
                                 fail_msg("parsing %zu of %zu bytes did not fail", k - sizeof(uint64_t),
                                          message_size - sizeof(uint64_t));
                 }
@@ -188,11 +206,15 @@ static void test_announced_size_out_of_bounds_is_refused(void **state) {
 }
 
 /* The message after the size, as resident.c lays it out: a header
- * (listeners, source size, 4 option bytes), then per listener its address,
- * shape and count, then the entries; then the source. */
+ * (listeners, source size, command size, the accept settings, the option
+ * bytes, inetd), then per listener its address, shape and count, then the
+ * entries; then the source, then the command block. The options: old
+ * and new, a bit for each socket option of the settings table. */
 typedef struct WireHeader {
-        uint64_t n_listeners, source_size;
-        uint8_t options[4];
+        uint64_t n_listeners, source_size, command_size;
+        uint32_t max_connections, max_connections_per_source;
+        uint32_t options[2];
+        uint8_t inetd;
 } WireHeader;
 typedef struct WireListener {
         ListenAddress address;
@@ -222,7 +244,8 @@ static KeyEntry *entry(size_t i, size_t j) { return (KeyEntry *) (listener(i) + 
 static void assert_body_refused(const char *what) {
         ReloadTarget t;
         ConfigSource s;
-        int r = resident_parse_reload(body, body_size, &live, &t, &s);
+        ReloadNext n;
+        int r = resident_parse_reload(body, body_size, &live, &t, &s, &n);
         if (r != -EBADMSG)
                 fail_msg("%s: %d, not -EBADMSG", what, r);
         assert_live_untouched();
@@ -234,10 +257,14 @@ static void test_layout_is_as_described(void **state) {
         body_reset();
         assert_int_equal(header()->n_listeners, 2);
         assert_int_equal(listener(1)->n_keys, target.tables[1].n);
-        assert_int_equal(body_size, (size_t) ((char *) entry(1, target.tables[1].n) - body) + source.size);
+        assert_int_equal(body_size, (size_t) ((char *) entry(1, target.tables[1].n) - body) + source.size +
+                                            sizeof command_block);
+        assert_memory_equal(body + body_size - sizeof command_block, command_block, sizeof command_block);
+        assert_int_equal(header()->max_connections, 7);
         ReloadTarget t;
         ConfigSource s;
-        assert_int_equal(resident_parse_reload(body, body_size, &live, &t, &s), 0);
+        ReloadNext n;
+        assert_int_equal(resident_parse_reload(body, body_size, &live, &t, &s, &n), 0);
         reload_target_done(&t);
 }
 
@@ -268,8 +295,26 @@ static void test_garbage_counts_are_refused(void **state) {
         assert_body_refused("a source size too low");
         header()->source_size = UINT64_MAX;
         assert_body_refused("a huge source size");
-        header()->options[2] = 2;
-        assert_body_refused("an option that is not 0 or 1");
+        header()->options[1] = 4;
+        assert_body_refused("an option this build does not have");
+        header()->options[0] = UINT32_MAX;
+        assert_body_refused("every bit set");
+        header()->command_size += 1;
+        assert_body_refused("a command size too high");
+        header()->command_size -= 1;
+        assert_body_refused("a command size too low");
+        header()->max_connections = 0;
+        assert_body_refused("MaxConnections=0");
+        header()->max_connections_per_source = 1000001;
+        assert_body_refused("MaxConnectionsPerSource= out of range");
+        header()->inetd = 2;
+        assert_body_refused("an inetd that is not 0 or 1");
+        body[body_size - 1] = 'x';
+        assert_body_refused("a command block not ended");
+        body[body_size - sizeof command_block] = 0;
+        assert_body_refused("an empty path");
+        memcpy(body + body_size - sizeof command_block, "/bin/cat-noargv", sizeof command_block);
+        assert_body_refused("a path without words"); /* one NUL: the last byte */
 }
 
 static void test_foreign_listener_is_refused(void **state) {
