@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,35 +17,69 @@
 #include "log.h"
 #include "util.h"
 
-/* The hex mask of the "NAME:" line of /proc/PID/status. */
-static int status_mask(FILE *f, const char *name, uint64_t *ret) {
-        char line[256];
+/* "SigCgt:\t0000000000004a02" and the like: the mask, or -1 for another line. */
+static int64_t mask_line(const char *line, const char *name) {
         size_t n = strlen(name);
-        rewind(f);
-        while (fgets(line, sizeof line, f))
-                if (strncmp(line, name, n) == 0 && line[n] == ':') {
-                        char *end;
-                        errno = 0;
-                        unsigned long long v = strtoull(line + n + 1, &end, 16);
-                        if (errno || end == line + n + 1)
-                                return -EBADMSG;
-                        *ret = v;
-                        return 0;
+        if (strncmp(line, name, n) != 0 || line[n] != ':')
+                return -1;
+        const char *p = line + n + 1;
+        p += strspn(p, " \t");
+        uint64_t v = 0;
+        int digits = 0;
+        for (; unhexchar(*p) >= 0 && digits < 16; p++, digits++)
+                v = v << 4 | (uint64_t) unhexchar(*p);
+        return digits == 16 && !*p ? (int64_t) (v & INT64_MAX) : -1;
+}
+
+/* SigCgt and SigIgn from /proc/PID/status, read with read() into small
+ * buffers: this runs in the resident supervisor at every reload, where a
+ * stdio stream's heap buffer or scanf's deep stack would stay dirty. */
+static int status_masks(int fd, uint64_t *ret_caught, uint64_t *ret_ignored) {
+        char chunk[256], line[64];
+        size_t len = 0;
+        int found = 0;
+        for (;;) {
+                ssize_t k = read(fd, chunk, sizeof chunk);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                for (ssize_t i = 0; i < k; i++) {
+                        if (chunk[i] != '\n') {
+                                if (len < sizeof line - 1)
+                                        line[len++] = chunk[i];
+                                continue;
+                        }
+                        line[len] = 0;
+                        len = 0;
+                        int64_t c = mask_line(line, "SigCgt"), g = mask_line(line, "SigIgn");
+                        if (c >= 0)
+                                *ret_caught = (uint64_t) c, found |= 1;
+                        if (g >= 0)
+                                *ret_ignored = (uint64_t) g, found |= 2;
                 }
-        return -EBADMSG;
+        }
+        return found == 3 ? 0 : -EBADMSG;
 }
 
 int daemon_handles_signal(pid_t pid, int sig) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%ld/status", (long) pid);
-        FILE *f = fopen(path, "re");
-        if (!f)
+        /* "/proc/PID/status" by hand: snprintf()'s stack is deeper than
+         * anything else the supervisor does between reloads. */
+        char path[32] = "/proc/", digits[16];
+        size_t n = 0;
+        for (unsigned long v = (unsigned long) pid; n == 0 || v > 0; v /= 10)
+                digits[n++] = (char) ('0' + v % 10);
+        char *p = path + strlen(path);
+        while (n > 0)
+                *p++ = digits[--n];
+        strcpy(p, "/status");
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
                 return -errno;
         uint64_t caught = 0, ignored = 0;
-        int r = status_mask(f, "SigCgt", &caught);
-        if (r >= 0)
-                r = status_mask(f, "SigIgn", &ignored);
-        fclose(f);
+        int r = status_masks(fd, &caught, &ignored);
         if (r < 0)
                 return r;
         uint64_t bit = UINT64_C(1) << (sig - 1);
