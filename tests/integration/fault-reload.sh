@@ -40,23 +40,7 @@ $4
 CONF
         chmod 600 "$1"
 }
-OLD_KEYS="SecretFile = $T/office-old.key
-[Key partner]
-Peer = 192.0.2.10
-SecretFile = $T/partner.key
-[Key stay]
-Peer = 192.0.2.30
-SecretFile = $T/stay.key"
-NEW_KEYS="SecretFile = $T/office-new.key
-[Key stay]
-Peer = 192.0.2.30
-SecretFile = $T/stay.key
-[Key lab]
-Peer = 192.0.2.20
-SecretFile = $T/lab.key
-[Key any]
-Peer = any
-SecretFile = $T/any.key"
+. "$(dirname "$0")/reload-keys.sh" # OLD_KEYS, NEW_KEYS
 
 # The clients, all at once (a dropped SYN costs 300 ms): "WANT KEY SRC
 # ADDR PORT" with WANT ok (an echo comes back) or dropped (SYN unanswered).
