@@ -167,13 +167,17 @@ static int parse_option(int c) {
         }
 }
 
+/* Taken in main(), before any fork: the supervisor's config-reading child
+ * is not PID 1, yet must decide the mode its parent will run. */
+static bool started_as_pid1;
+
 /* What the command line says about the mode (mode.h). */
 static ModeArgs mode_args(void) {
         return (ModeArgs) {
                 .accept = arg_accept > 0,
                 .on_demand = arg_on_demand > 0,
                 .supervise = arg_supervise,
-                .pid1 = getpid() == 1,
+                .pid1 = started_as_pid1,
                 .daemon_options = arg_process_group || arg_forward_reload != RELOAD_FORWARD_AUTO,
                 .watch = arg_watch,
         };
@@ -570,6 +574,7 @@ static int run(void) {
 }
 
 int main(int argc, char **argv) {
+        started_as_pid1 = getpid() == 1;
         log_init("tcpmd5-activate");
         /* Before any secret is read: every mode but exec keeps secrets for
          * long (supervise and accept mode for life, on-demand until the

@@ -57,4 +57,17 @@ init=$(pgrep -P "$u" -x "$ACTIVATOR_COMM")
 kill -TERM "$init"
 rc=0; wait_exit "$u" || rc=$?
 expect_eq "$rc" 9 "SIGTERM to pid 1 reaches the daemon; its exit code 9 comes back"
+
+# As pid 1 the mode is supervise without --supervise, also for the child
+# that reads the config (which is not pid 1): --watch and the forwarding
+# options apply, as a container's ENTRYPOINT gives them.
+rm -f "$T/t"
+start_bg "$NS" unshare --pid --fork --mount-proc $WRAP "$ACTIVATE" --watch --no-forward-reload \
+        --config "$T/svc.conf" -- bash "$T/term.sh" "$T/t"
+u=$BG_PID
+check "pid 1 with --watch and --no-forward-reload starts the daemon" wait_for 100 test -s "$T/t"
+init=$(pgrep -P "$u" -x "$ACTIVATOR_COMM" || true)
+[ -z "$init" ] || kill -TERM "$init"
+rc=0; wait_exit "$u" || rc=$?
+expect_eq "$rc" 9 "and stops it as before"
 finish

@@ -145,7 +145,8 @@ ln -s ..gen1 "$T/vol/..data"
 ln -s ..data/office.key "$T/vol/office.key"
 expect_rc 0 "podman run -d ... --watch, a secret volume mounted whole" in_net \
         podman run -d --name "$C-watch" --network host -v "$T/vol:/run/secrets:ro" "$IMG" --watch
-check "it listens" wait_for 200 listening "$NS" 7000
+if wait_for 200 listening "$NS" 7000; then ok "it listens"; else
+        fail "it listens"; podman logs "$C-watch" 2>&1 | sed 's/^/#   /'; fi
 check "generation 1 is served" greeted "$T/old.key"
 ln -s ..gen2 "$T/vol/..data_tmp"
 mv -T "$T/vol/..data_tmp" "$T/vol/..data"
