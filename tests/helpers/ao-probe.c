@@ -290,8 +290,8 @@ typedef struct {
         socklen_t to_len;
         Sign sign;
         char md5[81];
-        AoKey ao;
-        char alg[64], secret[81];
+        char alg[64], secret[81]; /* SIGN_AO, with: */
+        uint8_t sndid, rcvid;
         bool want;   /* expected to be served: waited for */
         int fd;
         bool sent;   /* the handshake completed: a "ping" went out */
@@ -324,7 +324,7 @@ static bool attempt_parse(const char *line, Attempt *a) {
         else if (sscanf(sign, "md5:%80s", a->md5) == 1)
                 a->sign = SIGN_MD5;
         else if (sscanf(sign, "ao:%63[^:]:%u:%u:%80s", a->alg, &snd, &rcv, a->secret) == 4 && snd < 256 && rcv < 256)
-                a->sign = SIGN_AO, a->ao = (AoKey) { a->alg, a->secret, (uint8_t) snd, (uint8_t) rcv };
+                a->sign = SIGN_AO, a->sndid = (uint8_t) snd, a->rcvid = (uint8_t) rcv;
         else
                 return false;
         return true;
@@ -334,13 +334,15 @@ static void attempt_start(Attempt *a) {
         struct sockaddr_storage from;
         socklen_t from_len;
         int plen = a->to.ss_family == AF_INET ? 32 : 128, err = 0;
+        errno = 0;
         a->fd = socket(a->to.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (a->fd < 0 || !sockaddr_of(a->src, "0", &from, &from_len) || bind(a->fd, (struct sockaddr *) &from, from_len) < 0)
+        if (a->fd < 0 || !sockaddr_of(a->src, "0", &from, &from_len) ||
+            bind(a->fd, (struct sockaddr *) &from, from_len) < 0)
                 err = errno ? errno : EINVAL;
         else if (a->sign == SIGN_MD5)
                 err = md5_add(a->fd, a->dst, plen, a->md5);
         else if (a->sign == SIGN_AO)
-                err = ao_add(a->fd, a->dst, plen, &a->ao, false, false);
+                err = ao_add(a->fd, a->dst, plen, &(AoKey) { a->alg, a->secret, a->sndid, a->rcvid }, false, false);
         if (!err && connect(a->fd, (struct sockaddr *) &a->to, a->to_len) < 0 && errno != EINPROGRESS)
                 err = errno;
         if (err) {
@@ -416,7 +418,8 @@ static void attempts(void) {
         for (;;) {
                 bool waiting = false;
                 for (size_t i = 0; i < n; i++) {
-                        p[i] = (struct pollfd) { .fd = as[i].result ? -1 : as[i].fd, .events = as[i].sent ? POLLIN : POLLOUT };
+                        p[i] = (struct pollfd) { .fd = as[i].result ? -1 : as[i].fd,
+                                                 .events = as[i].sent ? POLLIN : POLLOUT };
                         waiting = waiting || (!as[i].result && (as[i].want || as[i].sent));
                 }
                 long t = now_ms() - start;
