@@ -153,19 +153,20 @@ for row in "${LAYOUTS[@]}"; do
         PIDS+=("$!")
 done
 # ---- the refused layouts: exit 78 with their message ----
+refused_verdict() { # NAME WHAT PID ERR-FILE MESSAGE: PID exited 78, ERR-FILE says FILE:LINE: MESSAGE
+        local rc=0
+        wait "$3" || rc=$?
+        if [ "$rc" = 78 ] && grep -Eq -- "$1\.conf:[0-9]+: .*$5" "$4"; then
+                ok "refused layout $1: $2 exits 78, naming the line and saying why"
+        else
+                fail "refused layout $1: $2 exit $rc (wanted 78), stderr /$1.conf:LINE: $5/?"
+                sed 's/^/#   /' "$4" | head -5
+        fi
+}
 for row in "${REFUSED[@]}"; do
-        IFS='|' read -r name fams message <<<"$row"
-        rc=0
-        wait "${pid_of[$name]}" || rc=$?
-        if [ "$rc" = 78 ]; then ok "refused layout $name: exit 78"
-        else fail "refused layout $name: exit $rc, wanted 78"; sed 's/^/#   /' "$T/err-$name" | head -5; fi
-        if grep -Eq -- "$name\.conf:[0-9]+: .*$message" "$T/err-$name"; then ok "refused layout $name: the message names the line and says why"
-        else fail "refused layout $name: stderr lacks /$name.conf:LINE: $message/"; sed 's/^/#   /' "$T/err-$name" | head -5; fi
-        rc=0
-        wait "${check_pid_of[$name]}" || rc=$?
-        if [ "$rc" = 78 ] && grep -Eq -- "$name\.conf:[0-9]+: .*$message" "$T/check-err-$name"; then
-                ok "refused layout $name: --check refuses it too, with the same message (exit 78)"
-        else fail "refused layout $name: --check: exit $rc, wanted 78 and the message"; sed 's/^/#   /' "$T/check-err-$name" | head -5; fi
+        IFS='|' read -r name _ message <<<"$row"
+        refused_verdict "$name" "the activator" "${pid_of[$name]}" "$T/err-$name" "$message"
+        refused_verdict "$name" "--check" "${check_pid_of[$name]}" "$T/check-err-$name" "$message"
 done
 # Every served layout's echo daemon has reported: its listeners are up.
 # An activator that exited instead is not waited for.
@@ -206,7 +207,9 @@ source_of() { # PREFIX HOST FAMILY: into $src
                 IFS='|' read -r name fams _ <<<"$row"
                 for fam in 4 6; do
                         target=T$fam
-                        [[ $fams != *$fam* ]] || { source_of A 1 "$fam"; echo "$name/$fam/closed $src ${!target} ${port_of[$name]} none -"; }
+                        [[ $fams == *$fam* ]] || continue
+                        source_of A 1 "$fam"
+                        echo "$name/$fam/closed $src ${!target} ${port_of[$name]} none -"
                 done
         done
 } > "$T/attempts"
