@@ -6,7 +6,8 @@
 # (unsigned, MD5, AO with the right key, a wrong secret or an unknown
 # KeyID, from inside and outside every prefix). Every right-key client is
 # served; no unsigned, MD5 or wrong-AO handshake completes where AO is
-# required; each layout the plan refuses exits 78 with its message, and
+# required; each layout the config check or the plan refuses exits 78 with
+# its message (as --check does), and
 # nothing listens. The controls: a keyless listener serves the unsigned
 # clients, and a listener that holds each client's own key (MD5, the wrong
 # secret, KeyID 9, a key for O) serves every client: a "no handshake"
