@@ -7,11 +7,11 @@
 # KeyID, from inside and outside every prefix). Every right-key client is
 # served; no unsigned, MD5 or wrong-AO handshake completes where AO is
 # required; each layout the config check or the plan refuses exits 78 with
-# its message (as --check does), and
-# nothing listens. The controls: a keyless listener serves the unsigned
-# clients, and a listener that holds each client's own key (MD5, the wrong
-# secret, KeyID 9, a key for O) serves every client: a "no handshake"
-# elsewhere is the keys' doing, not a broken client.
+# its message (as --check does), and nothing listens. The controls: a
+# keyless listener serves the unsigned clients, and a listener that holds
+# each client's own key (MD5, the wrong secret, KeyID 9, a key for O)
+# serves every client: a "no handshake" elsewhere is the keys' doing, not
+# a broken client.
 # Process starts cost ~50x under TCG: the activators start side by side,
 # and every client of every layout is one connection of a single ao-probe
 # process (tests/helpers/ao-probe.c, "attempts"); the negative ones wait
