@@ -7,8 +7,11 @@
  * tests/vm/README.md; a kernel that behaves otherwise fails a check here.
  *
  *   ao-probe [basics|rollover|dualstack|layouts]...   (default: all four)
+ *   ao-probe attempts < LIST
  *
- * Exit 0 when every check passed, 1 otherwise. */
+ * Exit 0 when every check passed, 1 otherwise. "attempts" is the client
+ * side of tests/vm/ao-matrix.sh: every connection of LIST at once against
+ * listeners of other processes, one result line each (see attempts()). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -275,6 +279,163 @@ static void handshakes(int l, uint16_t port, Client *cs, size_t n, const bool *w
                 if (c->served >= 0)
                         close(c->served);
         }
+}
+
+
+/* ---- attempts: many clients of listeners in other processes ---- */
+
+typedef struct {
+        char label[80], src[64], dst[64];
+        struct sockaddr_storage to;
+        socklen_t to_len;
+        Sign sign;
+        char md5[81];
+        char alg[64], secret[81]; /* SIGN_AO, with: */
+        uint8_t sndid, rcvid;
+        bool want;   /* expected to be served: waited for */
+        int fd;
+        bool sent;   /* the handshake completed: a "ping" went out */
+        size_t echoed;
+        char result; /* 0 while pending */
+} Attempt;
+
+static bool sockaddr_of(const char *ip, const char *port, struct sockaddr_storage *ret, socklen_t *ret_len) {
+        struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *ai;
+        if (getaddrinfo(ip, port, &hints, &ai) != 0)
+                return false;
+        memcpy(ret, ai->ai_addr, ai->ai_addrlen);
+        *ret_len = ai->ai_addrlen;
+        freeaddrinfo(ai);
+        return true;
+}
+
+/* attempt_parse: "LABEL SOURCE TARGET PORT SIGN WANT"; SIGN is none,
+ * md5:SECRET or ao:ALGORITHM:SENDID:RECVID:SECRET, WANT Y or -. */
+static bool attempt_parse(const char *line, Attempt *a) {
+        char port[8], sign[200], want[2];
+        memset(a, 0, sizeof *a);
+        if (sscanf(line, "%79s %63s %63s %7s %199s %1s", a->label, a->src, a->dst, port, sign, want) != 6 ||
+            !sockaddr_of(a->dst, port, &a->to, &a->to_len))
+                return false;
+        a->want = want[0] == 'Y';
+        unsigned snd, rcv;
+        if (strcmp(sign, "none") == 0)
+                a->sign = SIGN_NONE;
+        else if (sscanf(sign, "md5:%80s", a->md5) == 1)
+                a->sign = SIGN_MD5;
+        else if (sscanf(sign, "ao:%63[^:]:%u:%u:%80s", a->alg, &snd, &rcv, a->secret) == 4 && snd < 256 && rcv < 256)
+                a->sign = SIGN_AO, a->sndid = (uint8_t) snd, a->rcvid = (uint8_t) rcv;
+        else
+                return false;
+        return true;
+}
+
+static void attempt_start(Attempt *a) {
+        struct sockaddr_storage from;
+        socklen_t from_len;
+        int plen = a->to.ss_family == AF_INET ? 32 : 128, err = 0;
+        errno = 0;
+        a->fd = socket(a->to.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (a->fd < 0 || !sockaddr_of(a->src, "0", &from, &from_len) ||
+            bind(a->fd, (struct sockaddr *) &from, from_len) < 0)
+                err = errno ? errno : EINVAL;
+        else if (a->sign == SIGN_MD5)
+                err = md5_add(a->fd, a->dst, plen, a->md5);
+        else if (a->sign == SIGN_AO)
+                err = ao_add(a->fd, a->dst, plen, &(AoKey) { a->alg, a->secret, a->sndid, a->rcvid }, false, false);
+        if (!err && connect(a->fd, (struct sockaddr *) &a->to, a->to_len) < 0 && errno != EINPROGRESS)
+                err = errno;
+        if (err) {
+                fprintf(stderr, "ao-probe: %s: from %s: %s\n", a->label, a->src, strerror(err));
+                exit(2);
+        }
+}
+
+/* attempt_step: an event on A's socket: the handshake's outcome (then a
+ * "ping" goes out), or the echo. */
+static void attempt_step(Attempt *a) {
+        int err = 0;
+        socklen_t el = sizeof err;
+        if (!a->sent) {
+                getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+                if (err)
+                        a->result = err == ECONNREFUSED ? 'R' : 'E';
+                else if (write(a->fd, "ping", 4) == 4)
+                        a->sent = true;
+                else
+                        a->result = 'H';
+                return;
+        }
+        char buf[8];
+        ssize_t k = read(a->fd, buf, sizeof buf);
+        if (k < 0 && errno == EAGAIN)
+                return;
+        if (k > 0 && a->echoed + (size_t) k <= 4 && memcmp(buf, "ping" + a->echoed, (size_t) k) == 0)
+                a->echoed += (size_t) k;
+        else
+                a->result = 'H';
+        if (a->echoed == 4)
+                a->result = 'Y';
+}
+
+static Attempt *attempts_read(size_t *ret_n) {
+        Attempt *as = NULL;
+        size_t n = 0, cap = 0;
+        char line[512];
+        while (fgets(line, sizeof line, stdin)) {
+                if (line[0] == '#' || line[0] == '\n')
+                        continue;
+                if (n == cap && !(as = realloc(as, (cap = cap ? 2 * cap : 64) * sizeof *as))) {
+                        perror("ao-probe: attempts");
+                        exit(2);
+                }
+                if (!attempt_parse(line, &as[n++])) {
+                        fprintf(stderr, "ao-probe: attempts: not LABEL SOURCE TARGET PORT SIGN WANT: %s", line);
+                        exit(64);
+                }
+        }
+        *ret_n = n;
+        return as;
+}
+
+/* attempts: every connection of the list on standard input at once, one
+ * line each, "LABEL SOURCE TARGET PORT SIGN WANT": SIGN is none,
+ * md5:SECRET or ao:ALGORITHM:SENDID:RECVID:SECRET (the key for TARGET/32
+ * or /128), WANT Y for one that should be served (it is waited for, up to
+ * POSITIVE_MS), else -; the others get NEGATIVE_MS, their SYN's one
+ * retransmission included. Prints "LABEL RESULT" for each, in order: Y
+ * served (a "ping" echoed), H a handshake but no echo, R reset (nothing
+ * listens there), E another error, - no handshake. */
+static void attempts(void) {
+        size_t n;
+        Attempt *as = attempts_read(&n);
+        struct pollfd *p = calloc(n ? n : 1, sizeof *p);
+        if (!p)
+                exit(2);
+        for (size_t i = 0; i < n; i++)
+                attempt_start(&as[i]);
+        long start = now_ms();
+        for (;;) {
+                bool waiting = false;
+                for (size_t i = 0; i < n; i++) {
+                        p[i] = (struct pollfd) { .fd = as[i].result ? -1 : as[i].fd,
+                                                 .events = as[i].sent ? POLLIN : POLLOUT };
+                        waiting = waiting || (!as[i].result && (as[i].want || as[i].sent));
+                }
+                long t = now_ms() - start;
+                if (t >= POSITIVE_MS || (!waiting && t >= NEGATIVE_MS))
+                        break;
+                if (poll(p, n, 50) > 0)
+                        for (size_t i = 0; i < n; i++)
+                                if (p[i].revents)
+                                        attempt_step(&as[i]);
+        }
+        for (size_t i = 0; i < n; i++) {
+                printf("%s %c\n", as[i].label, as[i].result ? as[i].result : as[i].sent ? 'H' : '-');
+                close(as[i].fd);
+        }
+        free(p);
+        free(as);
 }
 
 static const AoKey SHA1 = { "hmac(sha1)", "ao-secret-one", 1, 1 };
@@ -630,8 +791,10 @@ int main(int argc, char **argv) {
                         dualstack();
                 else if (strcmp(parts[i], "layouts") == 0)
                         layouts_all();
+                else if (strcmp(parts[i], "attempts") == 0 && n == 1)
+                        attempts();
                 else {
-                        fprintf(stderr, "usage: ao-probe [basics|rollover|dualstack|layouts]...\n");
+                        fprintf(stderr, "usage: ao-probe [basics|rollover|dualstack|layouts]... | ao-probe attempts < LIST\n");
                         return 64;
                 }
         }
