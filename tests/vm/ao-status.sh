@@ -1,0 +1,90 @@
+#!/bin/bash
+# --status of a TCP-AO listener, in the test VM (tests/vm: a kernel with
+# CONFIG_TCP_AO). sock_diag does not report TCP-AO keys: --status takes a
+# copy of the listener from the process holding it (pidfd_getfd) and reads
+# TCP_AO_GET_KEYS and TCP_AO_INFO. It names each key (config name, prefix,
+# IDs, algorithm, MAC length, the fingerprint of the config's secret), the
+# kernel's per-key and per-socket counters move with good and bad clients,
+# no secret byte is printed (TCP_AO_GET_KEYS hands the secrets back), and a
+# config changed on disk shows as drift. Negative clients time out in 1 s.
+#   By hand, as root: BUILD=$PWD/build tests/vm/run-ao vm/ao-status.sh (tests/vm/README.md)
+. "$(dirname "$0")/../lib.sh"
+netns_new "$NS"
+S1=ao-status-secret-one
+S2=ao-status-secret-two
+key "$T/k1" "$S1"
+key "$T/k2" "$S2"
+key "$T/wrong" not-the-secret
+
+served() { local out; out=$(printf ping | in_ns "$NS" "$CONNECT" -t 5 "$@" 2>>"$T/client.err") && [ "$out" = ping ]; }
+refused() { local rc=0; printf x | in_ns "$NS" "$CONNECT" -t 1 "$@" > /dev/null 2>>"$T/client.err" || rc=$?; [ "$rc" = 1 ]; }
+line_of() { grep -F -- "$1" "$T/last.out" | grep -qE -- "$2"; } # a line holding both (the second a regex)
+
+conf() { # K2's RecvID, K1's algorithm
+        write_conf "$T/ao.conf" '[Socket]' 'ListenStream = 127.0.0.1:5555' '[Service]' "ExecStart = $ECHO_DAEMON $T/report" \
+                '[Key k1]' 'Peer = 127.0.1.0/24' "Algorithm = $2" 'SendID = 1' 'RecvID = 1' "SecretFile = $T/k1" \
+                '[Key k2]' 'Peer = 127.0.1.0/24' 'Algorithm = cmac(aes128)' 'SendID = 2' "RecvID = $1" "SecretFile = $T/k2"
+}
+conf 2 'hmac(sha1)'
+fp1=$("$ACTIVATE" --fingerprint "$T/k1")
+fp2=$("$ACTIVATE" --fingerprint "$T/k2")
+
+start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/ao.conf"
+check "the activator starts with two TCP-AO keys" wait_for 400 test -s "$T/report"
+check "hmac(sha1) key 1: served" served -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5555
+check "cmac(aes128) key 2: served" served -s 127.0.1.2 --ao 'cmac(aes128):2:2' -k "$T/k2" 127.0.0.1 5555
+check "key 1 with a wrong secret: refused" refused -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/wrong" 127.0.0.1 5555
+check "unknown KeyID 9: refused" refused -s 127.0.1.1 --ao 'hmac(sha1):9:9' -k "$T/k1" 127.0.0.1 5555
+check "unsigned: refused" refused -s 127.0.1.1 127.0.0.1 5555
+
+# ---- in sync: names, IDs, algorithms, fingerprints, counters ----
+expect_rc 0 "--status of the TCP-AO listener: in sync" in_ns "$NS" "$ACTIVATE" --status --config "$T/ao.conf"
+cp "$T/last.out" "$T/status.out"
+sed 's/^/# status: /' "$T/status.out"
+check "the listener in sync" grep -q '^listen 127.0.0.1:5555, socket [0-9]*: in sync$' "$T/last.out"
+check "the 'not shown' note is gone" bash -c "! grep -q 'not shown' '$T/last.out'"
+check "k1: its prefix, name and fingerprint (--fingerprint's), in sync" \
+        line_of "[Key k1]" "^  127\.0\.1\.0/24 +\[Key k1\] +fingerprint $fp1 in sync$"
+check "k2: the same" line_of "[Key k2]" "^  127\.0\.1\.0/24 +\[Key k2\] +fingerprint $fp2 in sync$"
+count() { # KEYTEXT FIELD: the kernel's counter on that key's line
+        grep -F "TCP-AO $1:" "$T/status.out" | sed -n "s/.* $2 \([0-9]*\).*/\1/p"
+}
+k1_good=$(count 'hmac(sha1) SendID 1 RecvID 1 MAC 12' pkt_good)
+k1_bad=$(count 'hmac(sha1) SendID 1 RecvID 1 MAC 12' pkt_bad)
+k2_good=$(count 'cmac(aes128) SendID 2 RecvID 2 MAC 12' pkt_good)
+k2_bad=$(count 'cmac(aes128) SendID 2 RecvID 2 MAC 12' pkt_bad)
+check "k1: algorithm, IDs, MAC length; good segments counted ($k1_good)" test "${k1_good:-0}" -gt 0
+check "k1: the wrong secret counted as bad ($k1_bad)" test "${k1_bad:-0}" -gt 0
+check "k2 (cmac(aes128), the kernel's cmac(aes)): good segments counted ($k2_good)" test "${k2_good:-0}" -gt 0
+check "k2: no bad segment (the control: only k1 saw the wrong secret)" test "${k2_bad:-x}" = 0
+sock() { sed -n "s/^  TCP-AO socket.* $1 \([0-9]*\).*/\1/p" "$T/status.out"; }
+check "the socket: ao_required" grep -q '^  TCP-AO socket (ao_required):' "$T/status.out"
+check "the socket: pkt_good $(sock pkt_good)" test "$(sock pkt_good)" -ge $((k1_good + k2_good))
+check "the socket: pkt_bad $(sock pkt_bad) (the wrong secret)" test "$(sock pkt_bad)" -gt 0
+check "the socket: pkt_key_not_found $(sock pkt_key_not_found) (KeyID 9)" test "$(sock pkt_key_not_found)" -gt 0
+check "the socket: pkt_ao_required $(sock pkt_ao_required) (unsigned)" test "$(sock pkt_ao_required)" -gt 0
+check "the socket: pkt_dropped_icmp shown" grep -Eq '^  TCP-AO socket.* pkt_dropped_icmp [0-9]+' "$T/status.out"
+
+# ---- no secret byte: the kernel hands the secrets back with the keys ----
+hex() { printf %s "$1" | od -An -tx1 | tr -d ' \n'; }
+leaks() { cat "$T/status.out" "$T/last.err" | grep -cF -e "$S1" -e "$S2" -e "$(hex "$S1")" -e "$(hex "$S2")" || true; }
+check "no secret, raw or in hex, in --status's output" test "$(leaks)" = 0
+check "the control: the same search finds the secrets where they are" \
+        bash -c "printf '%s %s\n' '$S1' '$(hex "$S2")' | grep -cF -e '$S1' -e '$(hex "$S2")' | grep -qx 1"
+
+# ---- drift: the config changed on disk, not reloaded ----
+conf 3 'hmac(sha256)'
+expect_rc 1 "config changed on disk: --status exits 1" in_ns "$NS" "$ACTIVATE" --status --config "$T/ao.conf"
+sed 's/^/# drift: /' "$T/last.out"
+check "3 TCP-AO keys differ" grep -q '^listen 127.0.0.1:5555, socket [0-9]*: 3 TCP-AO keys differ$' "$T/last.out"
+check "k1: another algorithm, OTHER MAC" line_of "[Key k1]" "fingerprint $fp1 OTHER MAC$"
+check "...saying what the kernel holds" grep -qF "TCP-AO hmac(sha256) SendID 1 RecvID 1 MAC 12 (the kernel holds hmac(sha1) 12-byte MACs):" "$T/last.out"
+check "k2 with RecvID 3: MISSING" line_of "[Key k2]" "fingerprint $fp2 MISSING$"
+check "...not on the socket" grep -qF "TCP-AO cmac(aes128) SendID 2 RecvID 3 MAC 12: not on the socket" "$T/last.out"
+check "the kernel's k2 (RecvID 2): EXTRA, unnamed" line_of "fingerprint - " "^  127\.0\.1\.0/24 +- +fingerprint - +EXTRA$"
+check "...as the kernel names it" grep -qF "TCP-AO cmac(aes) SendID 2 RecvID 2 MAC 12 (not in the config): pkt_good" "$T/last.out"
+conf 2 'hmac(sha1)'
+expect_rc 0 "the config as running again: in sync (the control)" in_ns "$NS" "$ACTIVATE" --status --config "$T/ao.conf"
+kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+sed 's/^/# client: /' "$T/client.err" | tail -3
+finish
