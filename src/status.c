@@ -235,7 +235,12 @@ static int show_socket(View *v, const DiagSocket *d, ListenerShape shape) {
         }
         for (size_t i = 0; i < n_lines; i++)
                 n_diff += drift_kind_differs(lines[i].kind);
-        print_verdict(n_diff, ao.n_diff);
+        /* Keys the config has that could not be read are not "in sync". */
+        bool unread = ao_key && ao.error;
+        if (unread)
+                printf(": TCP-AO keys not read\n");
+        else
+                print_verdict(n_diff, ao.n_diff);
         for (size_t i = 0; i < n_lines; i++)
                 print_line(&lines[i].prefix, lines[i].catch_all ? "catch-all" : lines[i].name, lines[i].fingerprint,
                            drift_kind_to_string(lines[i].kind));
@@ -244,7 +249,7 @@ static int show_socket(View *v, const DiagSocket *d, ListenerShape shape) {
         free(ao.lines);
         if (v->c->accept)
                 print_connections(v, d);
-        v->differs |= n_diff + ao.n_diff > 0;
+        v->differs |= n_diff + ao.n_diff > 0 || unread;
         return 0;
 }
 

@@ -149,14 +149,17 @@ int proc_socket_holders(const uint64_t *inodes, size_t n, pid_t **ret, size_t *r
 #define SYS_pidfd_getfd 438
 #endif
 
-/* The number of pid's fd that is socket ino, or -1. */
+/* The number of pid's fd that is socket ino; -ENOENT when pid has no such
+ * fd, -EACCES when its fds are not ours to look into (no ptrace rights). */
 static int proc_socket_fd(pid_t pid, uint64_t ino) {
         char path[64], link[64];
         snprintf(path, sizeof path, "/proc/%ld/fd", (long) pid);
         DIR *d = opendir(path);
-        int found = -1;
+        if (!d)
+                return errno == EACCES || errno == EPERM ? -EACCES : -ENOENT; /* or gone */
+        int found = -ENOENT;
         struct dirent *de;
-        while (d && found < 0 && (de = readdir(d))) {
+        while (found < 0 && (de = readdir(d))) {
                 ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof link - 1);
                 uint64_t i, fd;
                 if (n <= 0)
@@ -166,8 +169,7 @@ static int proc_socket_fd(pid_t pid, uint64_t ino) {
                     parse_uint(de->d_name, 0, INT32_MAX, &fd) >= 0)
                         found = (int) fd;
         }
-        if (d)
-                closedir(d);
+        closedir(d);
         return found;
 }
 
@@ -194,11 +196,14 @@ int proc_socket_take(uint64_t ino, int *ret_fd) {
         int r = proc_list(&procs, &n_procs), fd = -ESRCH;
         if (r < 0)
                 return r;
-        /* Any holder will do: every one holds the same socket. */
+        /* Any holder will do: every one holds the same socket. A process
+         * we may not look into could be one: then say so (-EPERM). */
         for (size_t i = 0; i < n_procs && fd < 0; i++) {
                 int n = proc_socket_fd(procs[i].pid, ino);
                 if (n >= 0)
                         fd = take_fd(procs[i].pid, n, ino);
+                else if (n == -EACCES)
+                        fd = -EPERM;
         }
         free(procs);
         if (fd < 0)

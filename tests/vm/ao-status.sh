@@ -6,7 +6,9 @@
 # IDs, algorithm, MAC length, the fingerprint of the config's secret), the
 # kernel's per-key and per-socket counters move with good and bad clients,
 # no secret byte is printed (TCP_AO_GET_KEYS hands the secrets back), and a
-# config changed on disk shows as drift. Negative clients time out in 1 s.
+# config changed on disk shows as drift; in accept mode the socket comes
+# from the activator itself, which is not dumpable: without CAP_SYS_PTRACE
+# the view says it could not read the keys. Negative clients time out in 1 s.
 #   By hand, as root: BUILD=$PWD/build tests/vm/run-ao vm/ao-status.sh (tests/vm/README.md)
 . "$(dirname "$0")/../lib.sh"
 netns_new "$NS"
@@ -85,6 +87,26 @@ check "the kernel's k2 (RecvID 2): EXTRA, unnamed" line_of "fingerprint - " "^  
 check "...as the kernel names it" grep -qF "TCP-AO cmac(aes) SendID 2 RecvID 2 MAC 12 (not in the config): pkt_good" "$T/last.out"
 conf 2 'hmac(sha1)'
 expect_rc 0 "the config as running again: in sync (the control)" in_ns "$NS" "$ACTIVATE" --status --config "$T/ao.conf"
+kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
+
+# ---- accept mode: the activator alone holds the listener, and is not
+# dumpable; root's CAP_SYS_PTRACE takes it all the same, and without that
+# capability the view says the keys were not read ----
+write_conf "$T/acc.conf" '[Socket]' 'ListenStream = 127.0.0.1:5556' 'Accept = yes' 'Inetd = yes' \
+        '[Service]' 'ExecStart = /bin/cat' '[Key k1]' 'Peer = 127.0.1.0/24' 'Algorithm = hmac(sha1)' 'SendID = 1' \
+        'RecvID = 1' "SecretFile = $T/k1"
+start_bg "$NS" $WRAP "$ACTIVATE" --config "$T/acc.conf"
+check "accept mode: listens" wait_for 400 listening "$NS" 5556
+check "accept mode: key 1 served" served -s 127.0.1.1 --ao 'hmac(sha1):1:1' -k "$T/k1" 127.0.0.1 5556
+expect_rc 0 "accept mode: --status as root" in_ns "$NS" "$ACTIVATE" --status --config "$T/acc.conf"
+check "accept mode: k1 in sync, its good segments counted" \
+        bash -c "grep -q 'fingerprint $fp1 in sync' '$T/last.out' && grep -Eq 'TCP-AO hmac\(sha1\) SendID 1 RecvID 1 MAC 12: pkt_good [1-9]' '$T/last.out'"
+expect_rc 1 "without CAP_SYS_PTRACE: exit 1, the keys not known to be in sync" \
+        in_ns "$NS" setpriv --inh-caps -sys_ptrace --bounding-set -sys_ptrace "$ACTIVATE" --status --config "$T/acc.conf"
+sed 's/^/# no ptrace: /' "$T/last.out"
+check "...the listener: TCP-AO keys not read" grep -q '^listen 127.0.0.1:5556, socket [0-9]*: TCP-AO keys not read$' "$T/last.out"
+check "...saying why and what to do" \
+        grep -qF "TCP-AO keys not read: Operation not permitted (taking the socket from its holder needs ptrace rights: run --status as root)" "$T/last.out"
 kill "$BG_PID"; wait_exit "$BG_PID" 100 || true
 sed 's/^/# client: /' "$T/client.err" | tail -3
 finish
