@@ -162,6 +162,10 @@ static int proc_socket_fd(pid_t pid, uint64_t ino) {
         while (found < 0 && (de = readdir(d))) {
                 ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof link - 1);
                 uint64_t i, fd;
+                if (n < 0 && (errno == EACCES || errno == EPERM)) {
+                        found = -EACCES; /* a link is readable with ptrace rights only */
+                        break;
+                }
                 if (n <= 0)
                         continue;
                 link[n] = 0;
