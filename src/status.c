@@ -179,7 +179,7 @@ static void print_ao_line(const AoDriftLine *l) {
 
 static void print_ao(const AoView *a, bool configured) {
         if (a->error) {
-                if (configured || a->error != ENOPROTOOPT)
+                if (configured) /* else keys the config dropped were looked for, at best */
                         printf("  TCP-AO keys not read: %s%s\n", strerror(a->error),
                                a->error == EPERM ? " (taking the socket from its holder needs ptrace rights: "
                                                    "run --status as root)" : "");
