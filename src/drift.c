@@ -21,14 +21,31 @@ static Prefix kernel_prefix(const KeyEntry *e) {
         return p;
 }
 
-int drift_expected(const Config *c, ListenerShape shape, ExpectedKey **ret, size_t *ret_n) {
+/* plan_keys() for the listener; a layout no start-up installs (-EXDEV)
+ * is no entry: the kernel's keys alone. */
+static int planned(const Config *c, ListenerShape shape, KeyEntry **ret, size_t *ret_n) {
         static const Secret none = { .len = 1 };
+        int r = plan_keys(c, shape, &none, ret, ret_n);
+        if (r == -EXDEV) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        return r < 0 ? -ENOMEM : 0;
+}
+
+/* The fingerprint of the config's secret of key name, "" when unknown. */
+static void config_fingerprint(const Config *c, const char *name, char ret[static SECRET_FINGERPRINT_STRLEN]) {
+        const KeyConfig *k = name[0] ? config_find_key(c, name) : NULL;
+        ret[0] = 0;
+        if (k && !config_key_deferred(k))
+                secret_fingerprint(&k->secret, ret);
+}
+
+int drift_expected(const Config *c, ListenerShape shape, ExpectedKey **ret, size_t *ret_n) {
         KeyEntry *e;
         size_t n;
-        int r = plan_keys(c, shape, &none, &e, &n);
-        if (r == -EXDEV) /* a layout no start-up installs: the kernel's keys alone */
-                e = NULL, n = 0;
-        else if (r < 0)
+        if (planned(c, shape, &e, &n) < 0)
                 return -ENOMEM;
         ExpectedKey *v = calloc(n ? n : 1, sizeof *v);
         if (!v) {
@@ -43,9 +60,7 @@ int drift_expected(const Config *c, ListenerShape shape, ExpectedKey **ret, size
                 size_t j = m++;
                 v[j].prefix = kernel_prefix(&e[i]);
                 snprintf(v[j].name, sizeof v[j].name, "%s", e[i].name);
-                const KeyConfig *k = e[i].name[0] ? config_find_key(c, e[i].name) : NULL;
-                if (k && !config_key_deferred(k))
-                        secret_fingerprint(&k->secret, v[j].fingerprint);
+                config_fingerprint(c, e[i].name, v[j].fingerprint);
         }
         key_table_free(e, n);
         qsort(v, m, sizeof *v, expected_compare);
@@ -97,8 +112,80 @@ int drift_diff(const ExpectedKey *want, size_t n_want, const DiagKey *have, size
         return 0;
 }
 
+static int ao_compare(const ExpectedAoKey *w, const TcpaoKey *h) {
+        TcpaoKey k = { .prefix = w->prefix, .send_id = w->send_id, .recv_id = w->recv_id };
+        return tcpao_key_compare(&k, h);
+}
+
+static int expected_ao_compare(const void *a, const void *b) {
+        const ExpectedAoKey *y = b;
+        TcpaoKey k = { .prefix = y->prefix, .send_id = y->send_id, .recv_id = y->recv_id };
+        return ao_compare(a, &k);
+}
+
+int drift_ao_expected(const Config *c, ListenerShape shape, ExpectedAoKey **ret, size_t *ret_n) {
+        KeyEntry *e;
+        size_t n, m = 0;
+        if (planned(c, shape, &e, &n) < 0)
+                return -ENOMEM;
+        ExpectedAoKey *v = calloc(n + 1, sizeof *v);
+        for (size_t i = 0; v && i < n; i++) {
+                if (!key_entry_is_ao(&e[i]))
+                        continue;
+                ExpectedAoKey *w = &v[m++];
+                w->prefix = kernel_prefix(&e[i]);
+                w->send_id = e[i].send_id;
+                w->recv_id = e[i].recv_id;
+                w->mac_length = e[i].mac_length ? e[i].mac_length : CONFIG_AO_MAC_DEFAULT;
+                snprintf(w->name, sizeof w->name, "%s", e[i].name);
+                snprintf(w->algorithm, sizeof w->algorithm, "%s", e[i].algorithm);
+                config_fingerprint(c, e[i].name, w->fingerprint);
+        }
+        key_table_free(e, n);
+        if (!v)
+                return -ENOMEM;
+        qsort(v, m, sizeof *v, expected_ao_compare);
+        *ret = v;
+        *ret_n = m;
+        return 0;
+}
+
+static DriftKind ao_judge(const ExpectedAoKey *w, const TcpaoKey *h) {
+        if (!h)
+                return DRIFT_MISSING;
+        if (!w)
+                return DRIFT_EXTRA;
+        bool same = strcmp(tcpao_kernel_algorithm(w->algorithm), h->algorithm) == 0 &&
+                    w->mac_length == h->mac_length;
+        return same ? DRIFT_IN_SYNC : DRIFT_OTHER_MAC;
+}
+
+int drift_ao_diff(const ExpectedAoKey *want, size_t n_want, const TcpaoKey *have, size_t n_have,
+                  AoDriftLine **ret, size_t *ret_n) {
+        AoDriftLine *v = calloc(n_want + n_have + 1, sizeof *v);
+        size_t i = 0, j = 0, n = 0;
+        if (!v)
+                return -ENOMEM;
+        while (i < n_want || j < n_have) {
+                int c = i == n_want ? 1 : j == n_have ? -1 : ao_compare(&want[i], &have[j]);
+                const ExpectedAoKey *w = c <= 0 ? &want[i++] : NULL;
+                const TcpaoKey *h = c >= 0 ? &have[j++] : NULL;
+                AoDriftLine *l = &v[n++];
+                l->kind = ao_judge(w, h);
+                l->has_want = w != NULL;
+                l->has_have = h != NULL;
+                if (w)
+                        l->want = *w;
+                if (h)
+                        l->have = *h;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
 bool drift_kind_differs(DriftKind k) {
-        return k == DRIFT_MISSING || k == DRIFT_EXTRA || k == DRIFT_OTHER_KEY;
+        return k == DRIFT_MISSING || k == DRIFT_EXTRA || k == DRIFT_OTHER_KEY || k == DRIFT_OTHER_MAC;
 }
 
 const char *drift_kind_to_string(DriftKind k) {
@@ -109,6 +196,7 @@ const char *drift_kind_to_string(DriftKind k) {
                 [DRIFT_MISSING] = "MISSING",
                 [DRIFT_EXTRA] = "EXTRA",
                 [DRIFT_OTHER_KEY] = "OTHER KEY",
+                [DRIFT_OTHER_MAC] = "OTHER MAC",
         };
         return k < _DRIFT_KIND_MAX ? s[k] : "?";
 }

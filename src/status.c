@@ -112,35 +112,144 @@ static void print_connections(const View *v, const DiagSocket *l) {
         printf("  connections: %zu\n", total);
 }
 
+/* What the kernel holds of TCP-AO on one listener: read on a copy of the
+ * socket taken from its holder, for sock_diag does not report TCP-AO. */
+typedef struct AoView {
+        int error;             /* why nothing was read, or 0 */
+        TcpaoInfo info;
+        AoDriftLine *lines;
+        size_t n_lines, n_diff;
+} AoView;
+
+static int ao_read(View *v, const DiagSocket *d, ListenerShape shape, AoView *ret) {
+        _cleanup_close_ int fd = -1;
+        TcpaoKey *have;
+        ExpectedAoKey *want;
+        size_t n_have, n_want;
+        int r = proc_socket_take(d->inode, &fd);
+        if (r >= 0)
+                r = tcpao_get_info(fd, &ret->info);
+        if (r >= 0)
+                r = tcpao_get_keys(fd, &have, &n_have);
+        if (r < 0 && r != -ENOMEM) { /* said in the view, not an error of --status */
+                ret->error = -r;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        r = drift_ao_expected(v->c, shape, &want, &n_want);
+        if (r >= 0) {
+                r = drift_ao_diff(want, n_want, have, n_have, &ret->lines, &ret->n_lines);
+                free(want);
+        }
+        free(have);
+        for (size_t i = 0; r >= 0 && i < ret->n_lines; i++)
+                ret->n_diff += drift_kind_differs(ret->lines[i].kind);
+        return r;
+}
+
+/* "hmac(sha1) SendID 1 RecvID 1 MAC 12" */
+static void ao_key_text(const char *algorithm, unsigned send_id, unsigned recv_id, unsigned mac, char *buf, size_t n) {
+        snprintf(buf, n, "%s SendID %u RecvID %u MAC %u", algorithm, send_id, recv_id, mac);
+}
+
+static void print_ao_line(const AoDriftLine *l) {
+        const ExpectedAoKey *w = &l->want;
+        const TcpaoKey *h = &l->have;
+        char conf[128], kern[128];
+        print_line(l->has_want ? &w->prefix : &h->prefix, l->has_want ? w->name : "",
+                   l->has_want && w->fingerprint[0] ? w->fingerprint : "-", drift_kind_to_string(l->kind));
+        if (l->has_want)
+                ao_key_text(w->algorithm, w->send_id, w->recv_id, w->mac_length, conf, sizeof conf);
+        if (l->has_have)
+                ao_key_text(h->algorithm, h->send_id, h->recv_id, h->mac_length, kern, sizeof kern);
+        if (!l->has_have) {
+                printf("    TCP-AO %s: not on the socket\n", conf);
+                return;
+        }
+        if (!l->has_want)
+                printf("    TCP-AO %s (not in the config):", kern);
+        else if (l->kind == DRIFT_OTHER_MAC)
+                printf("    TCP-AO %s (the kernel holds %s %u-byte MACs):", conf, h->algorithm, h->mac_length);
+        else
+                printf("    TCP-AO %s:", conf);
+        printf(" pkt_good %llu pkt_bad %llu%s%s\n", (unsigned long long) h->pkt_good, (unsigned long long) h->pkt_bad,
+               h->is_current ? " current" : "", h->is_rnext ? " rnext" : "");
+}
+
+static void print_ao(const AoView *a, bool configured) {
+        if (a->error) {
+                if (configured) /* else keys the config dropped were looked for, at best */
+                        printf("  TCP-AO keys not read: %s%s\n", strerror(a->error),
+                               a->error == EPERM ? " (taking the socket from its holder needs ptrace rights: "
+                                                   "run --status as root)" : "");
+                return;
+        }
+        if (a->n_lines == 0)
+                return;
+        const TcpaoInfo *i = &a->info;
+        printf("  TCP-AO socket%s: pkt_good %llu pkt_bad %llu pkt_key_not_found %llu pkt_ao_required %llu "
+               "pkt_dropped_icmp %llu", i->ao_required ? " (ao_required)" : "", (unsigned long long) i->pkt_good,
+               (unsigned long long) i->pkt_bad, (unsigned long long) i->pkt_key_not_found,
+               (unsigned long long) i->pkt_ao_required, (unsigned long long) i->pkt_dropped_icmp);
+        if (i->has_current)
+                printf(" current SendID %u", i->current);
+        if (i->has_rnext)
+                printf(" rnext RecvID %u", i->rnext);
+        printf("\n  TCP-AO keys matched on prefix, IDs, algorithm and MAC length; the fingerprints are the "
+               "config's (the kernel's secrets are not compared)\n");
+        for (size_t k = 0; k < a->n_lines; k++)
+                print_ao_line(&a->lines[k]);
+}
+
+static void print_verdict(size_t n_md5, size_t n_ao) {
+        if (n_md5 + n_ao == 0)
+                printf(": in sync\n");
+        else if (n_ao == 0)
+                printf(": %zu %s differ%s\n", n_md5, plural(n_md5, "prefix", "prefixes"), n_md5 == 1 ? "s" : "");
+        else if (n_md5 == 0)
+                printf(": %zu TCP-AO %s differ%s\n", n_ao, plural(n_ao, "key", "keys"), n_ao == 1 ? "s" : "");
+        else
+                printf(": %zu %s and %zu TCP-AO %s differ\n", n_md5, plural(n_md5, "prefix", "prefixes"), n_ao,
+                       plural(n_ao, "key", "keys"));
+}
+
 static int show_socket(View *v, const DiagSocket *d, ListenerShape shape) {
         ExpectedKey *want;
         DriftLine *lines;
+        AoView ao = { 0 };
         size_t n_want, n_lines, n_diff = 0;
-        int r = drift_expected(v->c, shape, &want, &n_want);
-        if (r < 0)
+        const KeyConfig *ao_key, *md5_key;
+        plan_key_kinds(v->c, shape, &ao_key, &md5_key);
+        /* A listener without MD5 keys may hold TCP-AO keys the config no longer names. */
+        int r = ao_key || d->n_keys == 0 ? ao_read(v, d, shape, &ao) : 0;
+        if (r >= 0)
+                r = drift_expected(v->c, shape, &want, &n_want);
+        if (r >= 0) {
+                r = drift_diff(want, n_want, d->keys, d->n_keys, &lines, &n_lines);
+                free(want);
+        }
+        if (r < 0) {
+                free(ao.lines);
                 return r;
-        r = drift_diff(want, n_want, d->keys, d->n_keys, &lines, &n_lines);
-        free(want);
-        if (r < 0)
-                return r;
+        }
         for (size_t i = 0; i < n_lines; i++)
                 n_diff += drift_kind_differs(lines[i].kind);
-        if (n_diff == 0)
-                printf(": in sync\n");
+        /* Keys the config has that could not be read are not "in sync". */
+        bool unread = ao_key && ao.error;
+        if (unread)
+                printf(": TCP-AO keys not read\n");
         else
-                printf(": %zu %s differ%s\n", n_diff, plural(n_diff, "prefix", "prefixes"), n_diff == 1 ? "s" : "");
+                print_verdict(n_diff, ao.n_diff);
         for (size_t i = 0; i < n_lines; i++)
                 print_line(&lines[i].prefix, lines[i].catch_all ? "catch-all" : lines[i].name, lines[i].fingerprint,
                            drift_kind_to_string(lines[i].kind));
         free(lines);
-        const KeyConfig *ao, *md5;
-        plan_key_kinds(v->c, shape, &ao, &md5);
-        if (ao) /* the kernel has TCP_AO_GET_KEYS, but only for the socket's holder */
-                printf("  TCP-AO keys are not shown or compared: sock_diag does not report them "
-                       "(tcpmd5-activate --check lists the configured ones)\n");
+        print_ao(&ao, ao_key != NULL);
+        free(ao.lines);
         if (v->c->accept)
                 print_connections(v, d);
-        v->differs |= n_diff > 0;
+        v->differs |= n_diff + ao.n_diff > 0 || unread;
         return 0;
 }
 

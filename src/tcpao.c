@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -89,4 +90,96 @@ int tcpao_probe(const char *algorithm) {
         int r = tcpao_add(fd, &e);
         close(fd);
         return r;
+}
+
+/* The kernel's address and prefix of a key, as sock_diag reports MD5
+ * keys: a v4-mapped one (a dual-stack listener's) as AF_INET. */
+static Prefix key_prefix(const struct __kernel_sockaddr_storage *ss, uint8_t len) {
+        Prefix p = { .family = ss->ss_family, .len = len };
+        if (ss->ss_family == AF_INET) {
+                p.addr.in = ((const struct sockaddr_in *) ss)->sin_addr;
+                return p;
+        }
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *) ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {
+                p.family = AF_INET;
+                memcpy(&p.addr.in, &a6->s6_addr[12], 4);
+        } else
+                p.addr.in6 = *a6;
+        return p;
+}
+
+static TcpaoKey key_from(const struct tcp_ao_getsockopt *g) {
+        TcpaoKey k = { .prefix = key_prefix(&g->addr, g->prefix), .send_id = g->sndid, .recv_id = g->rcvid,
+                       .mac_length = g->maclen, .is_current = g->is_current, .is_rnext = g->is_rnext,
+                       .pkt_good = g->pkt_good, .pkt_bad = g->pkt_bad };
+        if (g->keyflags & TCP_AO_KEYF_IFINDEX)
+                k.ifindex = g->ifindex;
+        snprintf(k.algorithm, sizeof k.algorithm, "%.*s", (int) strnlen(g->alg_name, sizeof g->alg_name),
+                 g->alg_name);
+        return k;
+}
+
+static int key_compare(const void *a, const void *b) { return tcpao_key_compare(a, b); }
+
+int tcpao_key_compare(const TcpaoKey *a, const TcpaoKey *b) {
+        int c = prefix_compare(&a->prefix, &b->prefix);
+        if (c == 0)
+                c = (int) a->send_id - (int) b->send_id;
+        return c != 0 ? c : (int) a->recv_id - (int) b->recv_id;
+}
+
+/* One TCP_AO_GET_KEYS into g[0..cap): how many keys the socket has (the
+ * kernel says so even beyond cap), or -errno. */
+static int get_keys(int fd, struct tcp_ao_getsockopt *g, size_t cap) {
+        memset(g, 0, cap * sizeof *g);
+        g[0].nkeys = (uint32_t) cap;
+        g[0].get_all = 1;
+        socklen_t len = sizeof *g; /* the size of one entry; nkeys counts them */
+        if (getsockopt(fd, IPPROTO_TCP, TCP_AO_GET_KEYS, g, &len) < 0)
+                return errno == ENOENT ? 0 : -errno; /* ENOENT: no TCP-AO key on it */
+        return (int) g[0].nkeys;
+}
+
+int tcpao_get_keys(int fd, TcpaoKey **ret, size_t *ret_n) {
+        size_t cap = 16;
+        for (;;) {
+                struct tcp_ao_getsockopt *g = calloc(cap, sizeof *g);
+                if (!g)
+                        return -ENOMEM;
+                int n = get_keys(fd, g, cap);
+                TcpaoKey *v = n >= 0 && (size_t) n <= cap ? calloc((size_t) n + 1, sizeof *v) : NULL;
+                for (int i = 0; v && i < n; i++)
+                        v[i] = key_from(&g[i]);
+                explicit_bzero(g, cap * sizeof *g); /* the secrets */
+                free(g);
+                if (n < 0)
+                        return n;
+                if (v) {
+                        qsort(v, (size_t) n, sizeof *v, key_compare);
+                        *ret = v;
+                        *ret_n = (size_t) n;
+                        return 0;
+                }
+                if ((size_t) n <= cap || cap >= 65536)
+                        return -ENOMEM;
+                cap = (size_t) n + 16; /* keys added since: ask again, larger */
+        }
+}
+
+int tcpao_get_info(int fd, TcpaoInfo *ret) {
+        struct tcp_ao_info_opt o = { 0 };
+        socklen_t len = sizeof o;
+        *ret = (TcpaoInfo) { 0 };
+        if (getsockopt(fd, IPPROTO_TCP, TCP_AO_INFO, &o, &len) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        *ret = (TcpaoInfo) { .ao_required = o.ao_required, .has_current = o.set_current, .has_rnext = o.set_rnext,
+                             .current = o.current_key, .rnext = o.rnext, .pkt_good = o.pkt_good,
+                             .pkt_bad = o.pkt_bad, .pkt_key_not_found = o.pkt_key_not_found,
+                             .pkt_ao_required = o.pkt_ao_required, .pkt_dropped_icmp = o.pkt_dropped_icmp };
+        return 0;
+}
+
+const char *tcpao_kernel_algorithm(const char *configured) {
+        return strcmp(configured, "cmac(aes128)") == 0 ? "cmac(aes)" : configured;
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "log.h"
@@ -137,6 +139,80 @@ int proc_socket_holders(const uint64_t *inodes, size_t n, pid_t **ret, size_t *r
         }
         *ret = h.pids;
         *ret_n = h.n;
+        return 0;
+}
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/* The number of pid's fd that is socket ino; -ENOENT when pid has no such
+ * fd, -EACCES when its fds are not ours to look into (no ptrace rights). */
+static int proc_socket_fd(pid_t pid, uint64_t ino) {
+        char path[64], link[64];
+        snprintf(path, sizeof path, "/proc/%ld/fd", (long) pid);
+        DIR *d = opendir(path);
+        if (!d)
+                return errno == EACCES || errno == EPERM ? -EACCES : -ENOENT; /* or gone */
+        int found = -ENOENT;
+        struct dirent *de;
+        while (found < 0 && (de = readdir(d))) {
+                ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof link - 1);
+                uint64_t i, fd;
+                if (n < 0 && (errno == EACCES || errno == EPERM)) {
+                        found = -EACCES; /* a link is readable with ptrace rights only */
+                        break;
+                }
+                if (n <= 0)
+                        continue;
+                link[n] = 0;
+                if (sscanf(link, "socket:[%" SCNu64 "]", &i) == 1 && i == ino &&
+                    parse_uint(de->d_name, 0, INT32_MAX, &fd) >= 0)
+                        found = (int) fd;
+        }
+        closedir(d);
+        return found;
+}
+
+/* A copy of pid's fd, if it is still socket ino (the number may have
+ * been closed and reused since /proc named it). -errno. */
+static int take_fd(pid_t pid, int fd, uint64_t ino) {
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return -errno;
+        int r = (int) syscall(SYS_pidfd_getfd, pidfd, fd, 0); /* the copy is O_CLOEXEC */
+        if (r < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(r, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != ino) {
+                close(r);
+                return -ESTALE;
+        }
+        return r;
+}
+
+int proc_socket_take(uint64_t ino, int *ret_fd) {
+        Proc *procs;
+        size_t n_procs;
+        int r = proc_list(&procs, &n_procs), fd = -ESRCH;
+        if (r < 0)
+                return r;
+        /* Any holder will do: every one holds the same socket. A process
+         * we may not look into could be one: then say so (-EPERM). */
+        for (size_t i = 0; i < n_procs && fd < 0; i++) {
+                int n = proc_socket_fd(procs[i].pid, ino);
+                if (n >= 0)
+                        fd = take_fd(procs[i].pid, n, ino);
+                else if (n == -EACCES)
+                        fd = -EPERM;
+        }
+        free(procs);
+        if (fd < 0)
+                return fd;
+        *ret_fd = fd;
         return 0;
 }
 

@@ -27,6 +27,12 @@ void unkeyed_format(const UnkeyedPort *u, char buf[static UNKEYED_STRLEN]);
 
 /* The processes with any of the socket inodes open. -errno. */
 int proc_socket_holders(const uint64_t *inodes, size_t n, pid_t **ret, size_t *ret_n);
+/* A copy (pidfd_getfd(2), Linux >= 5.6) of socket ino, taken from a
+ * process holding it: for the getsockopts only the holder can make
+ * (TCP_AO_GET_KEYS). Needs ptrace rights over the holder: root's
+ * CAP_SYS_PTRACE, unless Yama's ptrace_scope is 3. -ESRCH when no process
+ * holds it, -EPERM without those rights, another -errno. */
+int proc_socket_take(uint64_t ino, int *ret_fd);
 /* The listening sockets of t without keys that roots (when include_roots)
  * or their descendants hold, except the inodes in skip. -errno. */
 int unkeyed_find(const DiagTable *t, const pid_t *roots, size_t n_roots, bool include_roots, const uint64_t *skip,

@@ -133,7 +133,7 @@ static void expected_keys_follow_the_kernels_spelling(void **state) {
 }
 
 /* sock_diag reports TCP MD5 keys only: TCP-AO keys are not expected there
- * (status says so instead), and a listener of MD5 keys beside them
+ * (status reads them from the socket: drift_ao_expected()), and a listener of MD5 keys beside them
  * (UnmatchedPeers=allow-unsigned) expects just those. */
 static void tcp_ao_keys_are_not_expected(void **state) {
         (void) state;
@@ -152,6 +152,76 @@ static void tcp_ao_keys_are_not_expected(void **state) {
         config_free(c);
 }
 
+/* The TCP-AO keys of the same config, as TCP_AO_GET_KEYS reports them: the
+ * IPv4 prefix as AF_INET, the default MAC length filled in, the
+ * fingerprint of the config's secret. */
+static void expected_ao_keys_are_the_tcp_ao_entries(void **state) {
+        (void) state;
+        Config *c = config_new("t");
+        const char text[] = "[Socket]\nListenStream=2222\nUnmatchedPeers=allow-unsigned\n"
+                            "[Key ao]\nPeer=10.0.0.0/8\nAlgorithm=cmac(aes128)\nSendID=4\nRecvID=5\nSecret=a\n"
+                            "[Key md5]\nPeer=2001:db8::/32\nSecret=b\n";
+        assert_int_equal(config_parse_text(c, "t.conf", text, sizeof text - 1, NULL), 0);
+        ListenerShape shape = { .family = AF_INET6, .ipv4 = true, .ipv6 = true };
+        ExpectedAoKey *v;
+        size_t n;
+        char addr[ADDR_STRLEN], fp[SECRET_FINGERPRINT_STRLEN];
+        Secret s;
+        assert_int_equal(drift_ao_expected(c, shape, &v, &n), 0);
+        assert_int_equal(n, 1);
+        prefix_format(&v[0].prefix, addr);
+        assert_string_equal(addr, "10.0.0.0/8");
+        assert_string_equal(v[0].name, "ao");
+        assert_string_equal(v[0].algorithm, "cmac(aes128)");
+        assert_int_equal(v[0].send_id, 4);
+        assert_int_equal(v[0].recv_id, 5);
+        assert_int_equal(v[0].mac_length, 12);
+        assert_int_equal(secret_from_string("a", &s), 0);
+        secret_fingerprint(&s, fp);
+        assert_string_equal(v[0].fingerprint, fp);
+        free(v);
+        config_free(c);
+}
+
+static ExpectedAoKey want_ao(const char *prefix, const char *alg, unsigned snd, unsigned rcv, unsigned mac) {
+        ExpectedAoKey e = { .prefix = pfx(prefix), .send_id = (uint8_t) snd, .recv_id = (uint8_t) rcv,
+                            .mac_length = (uint8_t) mac };
+        snprintf(e.name, sizeof e.name, "k%u", snd);
+        snprintf(e.algorithm, sizeof e.algorithm, "%s", alg);
+        return e;
+}
+
+static TcpaoKey have_ao(const char *prefix, const char *alg, unsigned snd, unsigned rcv, unsigned mac) {
+        TcpaoKey k = { .prefix = pfx(prefix), .send_id = (uint8_t) snd, .recv_id = (uint8_t) rcv,
+                       .mac_length = (uint8_t) mac };
+        snprintf(k.algorithm, sizeof k.algorithm, "%s", alg);
+        return k;
+}
+
+/* Matched on prefix and both IDs; the kernel's "cmac(aes)" is the
+ * config's cmac(aes128); another algorithm or MAC length is OTHER MAC. */
+static void ao_keys_match_on_prefix_and_ids(void **state) {
+        (void) state;
+        ExpectedAoKey w[] = { want_ao("10.0.0.0/8", "cmac(aes128)", 1, 1, 12), want_ao("10.0.0.0/8", "hmac(sha1)", 2, 2, 12),
+                              want_ao("10.0.0.0/8", "hmac(sha1)", 3, 3, 12), want_ao("10.0.0.0/8", "hmac(sha1)", 4, 5, 12),
+                              want_ao("192.0.2.0/24", "hmac(sha1)", 6, 6, 12) };
+        TcpaoKey h[] = { have_ao("10.0.0.0/8", "cmac(aes)", 1, 1, 12), have_ao("10.0.0.0/8", "hmac(sha256)", 2, 2, 12),
+                         have_ao("10.0.0.0/8", "hmac(sha1)", 3, 3, 16), have_ao("10.0.0.0/8", "hmac(sha1)", 4, 4, 12),
+                         have_ao("192.0.2.0/24", "hmac(sha1)", 6, 6, 12) };
+        AoDriftLine *v;
+        size_t n;
+        assert_int_equal(drift_ao_diff(w, 5, h, 5, &v, &n), 0);
+        assert_int_equal(n, 6);
+        DriftKind kinds[] = { DRIFT_IN_SYNC, DRIFT_OTHER_MAC, DRIFT_OTHER_MAC, DRIFT_EXTRA, DRIFT_MISSING, DRIFT_IN_SYNC };
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(v[i].kind, kinds[i]);
+        assert_true(v[3].has_have && !v[3].has_want && v[3].have.recv_id == 4);
+        assert_true(v[4].has_want && !v[4].has_have && v[4].want.recv_id == 5);
+        assert_string_equal(v[5].want.name, "k6");
+        assert_true(drift_kind_differs(DRIFT_OTHER_MAC));
+        free(v);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(same_keys_are_in_sync_and_the_catch_all_is_not_drift),
@@ -161,6 +231,8 @@ int main(void) {
                 cmocka_unit_test(nothing_installed_is_all_missing),
                 cmocka_unit_test(expected_keys_follow_the_kernels_spelling),
                 cmocka_unit_test(tcp_ao_keys_are_not_expected),
+                cmocka_unit_test(expected_ao_keys_are_the_tcp_ao_entries),
+                cmocka_unit_test(ao_keys_match_on_prefix_and_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
