@@ -242,7 +242,8 @@ static int read_control(const char *path, unsigned long *seq, char cmd[32], char
                 return 0; /* half written: read again */
         if (strncmp(cmd, "hold-", 5) == 0 && strcmp(cmd, "hold-open") != 0 && sscanf(line, "%*u %*s %d", a) != 1)
                 return 0;
-        if (*a < 0 || *a > 2)
+        bool counted = strcmp(cmd, "hold-exchange") == 0;
+        if (*a < 0 || *a > (counted ? 1000 : 2))
                 return 0;
         *seq = s;
         return 1;
