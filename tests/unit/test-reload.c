@@ -709,6 +709,21 @@ static void test_reload_refuses_unsafe_ao_changes(void **state) {
         snprintf(m, sizeof text - (size_t) (m - text), "Algorithm=hmac(sha1)\nSendID=5\nRecvID=5\nSecret=md5\n");
         assert_int_equal(reload_from(ao_old, text, &n), -EBADMSG);
         assert_log_contains("[Key m] 198.51.100.0/24: reload: it moves peers between TCP MD5 and TCP-AO keys");
+        /* The MD5 catch-all giving way to a TCP-AO key (UnmatchedPeers= to allow-unsigned in the
+         * same reload): the TCP-AO key could not go in beside it, and without it the door is
+         * open: refused. */
+        static const char md5_only[] = "[Socket]\nListenStream=0.0.0.0:2223\n"
+                                       "[Key m]\nPeer=198.51.100.0/24\nSecret=md5\n";
+        snprintf(text, sizeof text, "%s", ao_old);
+        assert_int_equal(reload_from(md5_only, text, &n), -EBADMSG);
+        assert_int_equal(n, 0);
+        assert_log_contains("[Key a] 192.0.2.0/24: reload: it moves peers between TCP MD5 and TCP-AO keys");
+        /* The control: the same TCP-AO key onto a listener without a catch-all is one add. */
+        static const char mixed_md5[] = "[Socket]\nListenStream=0.0.0.0:2223\nUnmatchedPeers=allow-unsigned\n"
+                                        "[Key m]\nPeer=198.51.100.0/24\nSecret=md5\n";
+        assert_int_equal(reload_from(mixed_md5, text, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(calls[0].opt, TCP_AO_ADD_KEY);
         /* Both kinds with UnmatchedPeers=drop: a layout with a side door, refused. */
         snprintf(text, sizeof text, "%s[Socket]\nUnmatchedPeers=drop\n", ao_old);
         assert_int_equal(reload_from(ao_old, text, &n), -EBADMSG);
