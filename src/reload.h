@@ -34,8 +34,7 @@ typedef struct ReloadStats {
 /* Pure. The steps that turn old into new, entries matched on (family,
  * address, prefix length, interface; for TCP-AO also SendID and RecvID,
  * so a rollover key is an add beside the old one): adds (longest prefix
- * first), then
- * replaces, then deletes (shortest prefix first). At every step each peer
+ * first), then replaces, then deletes (shortest prefix first). At every step each peer
  * matches either the key it had or the key it will have, so a peer covered
  * before and after (the catch-alls see to that) is never uncovered, and a
  * catch-all giving way to a configured prefix-0 key is a replace in place.
