@@ -252,6 +252,7 @@ static int install_keys(const Config *c, const ListenEntry *le, Listener *l, con
         }
         l->keys = entries;
         l->n_keys = n;
+        l->ao_required = plan_ao_required(c, l->shape);
         return 0;
 }
 

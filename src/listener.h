@@ -14,6 +14,7 @@ typedef struct Listener {
         ListenerShape shape;
         KeyEntry *keys;       /* what the kernel holds on fd: a reload diffs against it */
         size_t n_keys;
+        bool ao_required;     /* TCP-AO's ao_required is set on fd (a reload never turns it on or off) */
 } Listener;
 
 typedef struct ListenerSet {

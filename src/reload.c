@@ -10,9 +10,12 @@
 
 #include "log.h"
 #include "md5sig.h"
+#include "tcpao.h"
 #include "util.h"
 
-/* The kernel's identity of a key: re-adding it replaces the secret. */
+/* The kernel's identity of a key: re-adding an MD5 key replaces its
+ * secret; a TCP-AO key is also known by its SendID and RecvID, so a key
+ * with new IDs on the same prefix is another key (a rollover). */
 static int entry_compare(const KeyEntry *a, const KeyEntry *b) {
         if (a->family != b->family)
                 return a->family < b->family ? -1 : 1;
@@ -20,7 +23,12 @@ static int entry_compare(const KeyEntry *a, const KeyEntry *b) {
                 return a->prefixlen < b->prefixlen ? -1 : 1;
         if (a->ifindex != b->ifindex)
                 return a->ifindex < b->ifindex ? -1 : 1;
-        return memcmp(&a->addr, &b->addr, a->family == AF_INET ? sizeof a->addr.in : sizeof a->addr.in6);
+        int c = memcmp(&a->addr, &b->addr, a->family == AF_INET ? sizeof a->addr.in : sizeof a->addr.in6);
+        if (c || key_entry_is_ao(a) != key_entry_is_ao(b))
+                return c ? c : key_entry_is_ao(a) ? 1 : -1;
+        if (a->send_id != b->send_id)
+                return a->send_id < b->send_id ? -1 : 1;
+        return (a->recv_id > b->recv_id) - (a->recv_id < b->recv_id);
 }
 
 static int entry_ptr_compare(const void *x, const void *y) {
@@ -31,6 +39,12 @@ static int entry_ptr_compare(const void *x, const void *y) {
 
 static bool secret_equal(const Secret *a, const Secret *b) {
         return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+/* What one identity holds: for TCP-AO the MAC as well as the secret. */
+static bool content_equal(const KeyEntry *a, const KeyEntry *b) {
+        return secret_equal(&a->secret, &b->secret) && strcmp(a->algorithm, b->algorithm) == 0 &&
+               a->mac_length == b->mac_length;
 }
 
 /* Adds longest prefix first, deletes shortest first: then at every step
@@ -81,7 +95,7 @@ int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n
          * table's size (the resident supervisor's heap stays small). */
         size_t n = 0;
         for (size_t j = 0; j < n_new; j++)
-                n += !match[j] || !secret_equal(&match[j]->secret, &new[j].secret);
+                n += !match[j] || !content_equal(match[j], &new[j]);
         for (size_t i = 0; i < n_old; i++)
                 n += !kept[i];
         ReloadStep *steps = malloc((n ? n : 1) * sizeof *steps);
@@ -93,7 +107,7 @@ int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n
                         steps[n++] = (ReloadStep) { RELOAD_ADD, NULL, &new[j] };
         qsort(steps, n, sizeof *steps, add_order);
         for (size_t j = 0; j < n_new; j++)
-                if (match[j] && !secret_equal(&match[j]->secret, &new[j].secret))
+                if (match[j] && !content_equal(match[j], &new[j]))
                         steps[n++] = (ReloadStep) { RELOAD_REPLACE, match[j], &new[j] };
         size_t first_delete = n;
         for (size_t i = 0; i < n_old; i++)
@@ -105,14 +119,49 @@ int reload_diff(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n
         return 0;
 }
 
-static int step_do(int fd, const ReloadStep *s, ReloadStats *stats) {
+static int key_add(int fd, const KeyEntry *e, ReloadStats *stats) {
         stats->setsockopts++;
-        return s->op == RELOAD_DELETE ? md5sig_delete(fd, s->old) : md5sig_add(fd, s->new);
+        return key_entry_is_ao(e) ? tcpao_add(fd, e) : md5sig_add(fd, e);
+}
+
+static int key_delete(int fd, const KeyEntry *e, ReloadStats *stats) {
+        stats->setsockopts++;
+        return key_entry_is_ao(e) ? tcpao_delete(fd, e) : md5sig_delete(fd, e);
+}
+
+/* An MD5 key is replaced in place. A TCP-AO key has no such thing: it is
+ * deleted and added again, which the planner allows only under
+ * ao_required (the peer's segments are dropped in between, never taken
+ * unsigned). When the add fails, the old key goes back. */
+static int key_replace(int fd, const KeyEntry *from, const KeyEntry *to, ReloadStats *stats) {
+        if (!key_entry_is_ao(to))
+                return key_add(fd, to, stats);
+        int r = key_delete(fd, from, stats);
+        if (r >= 0 && (r = key_add(fd, to, stats)) < 0)
+                (void) key_add(fd, from, stats);
+        return r;
+}
+
+static int step_do(int fd, const ReloadStep *s, ReloadStats *stats) {
+        switch (s->op) {
+        case RELOAD_ADD:
+                return key_add(fd, s->new, stats);
+        case RELOAD_REPLACE:
+                return key_replace(fd, s->old, s->new, stats);
+        default:
+                return key_delete(fd, s->old, stats);
+        }
 }
 
 static int step_undo(int fd, const ReloadStep *s, ReloadStats *stats) {
-        stats->setsockopts++;
-        return s->op == RELOAD_ADD ? md5sig_delete(fd, s->new) : md5sig_add(fd, s->old);
+        switch (s->op) {
+        case RELOAD_ADD:
+                return key_delete(fd, s->new, stats);
+        case RELOAD_REPLACE:
+                return key_replace(fd, s->new, s->old, stats);
+        default:
+                return key_add(fd, s->old, stats);
+        }
 }
 
 /* Undoing in reverse keeps the invariant: every state passed through holds
@@ -148,45 +197,110 @@ void reload_target_done(ReloadTarget *t) {
         *t = (ReloadTarget) { 0 };
 }
 
-static bool ao_entry_equal(const KeyEntry *a, const KeyEntry *b) {
-        return entry_compare(a, b) == 0 && secret_equal(&a->secret, &b->secret) && strcmp(a->name, b->name) == 0 &&
-               strcmp(a->algorithm, b->algorithm) == 0 && a->send_id == b->send_id && a->recv_id == b->recv_id &&
-               a->mac_length == b->mac_length;
-}
-
-/* The first TCP-AO entry of one table that the other lacks (in plan
- * order), or NULL when both hold the same. */
-static const KeyEntry *ao_difference(const KeyEntry *a, size_t na, const KeyEntry *b, size_t nb) {
-        size_t i = 0, j = 0;
-        for (;; i++, j++) {
-                while (i < na && !key_entry_is_ao(&a[i]))
-                        i++;
-                while (j < nb && !key_entry_is_ao(&b[j]))
-                        j++;
-                if (i == na || j == nb)
-                        return i < na ? &a[i] : j < nb ? &b[j] : NULL;
-                if (!ao_entry_equal(&a[i], &b[j]))
-                        return &b[j];
+/* The entry's peers as a prefix of their own family: a v4-mapped entry
+ * holds an IPv4 prefix length. */
+static Prefix entry_prefix(const KeyEntry *e) {
+        Prefix p = { .family = e->family, .addr = e->addr, .len = e->prefixlen };
+        if (e->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&e->addr.in6)) {
+                p.family = AF_INET;
+                memcpy(&p.addr.in, &e->addr.in6.s6_addr[12], 4);
         }
+        return p;
 }
 
-/* A reload does not change TCP-AO keys: it refuses, naming the key, and
- * changes nothing, so the keys the kernel holds stay those of the running
- * config. (TCP-AO keys have no replace-in-place: a changed secret is a
- * delete and an add, with IDs the peers must agree on.) */
-static int ao_unchanged(const Listener *l, const KeyTable *t, const Config *old, const Config *new) {
-        const KeyEntry *e = ao_difference(l->keys, l->n_keys, t->v, t->n);
-        if (!e && plan_ao_required(old, l->shape) == plan_ao_required(new, l->shape))
-                return 0;
-        char addr[ADDR_STRLEN], what[CONFIG_NAME_MAX + 64];
+/* Whether some peer matches both (the kernel compares IDs at the shorter
+ * prefix; an interface-bound key can still meet one that is not). */
+static bool entries_overlap(const KeyEntry *a, const KeyEntry *b) {
+        Prefix pa = entry_prefix(a), pb = entry_prefix(b);
+        if (pa.family != pb.family)
+                return false;
+        return pa.len <= pb.len ? prefix_contains(&pa, pb.family, &pb.addr) : prefix_contains(&pb, pa.family, &pa.addr);
+}
+
+static bool table_has(const KeyEntry *v, size_t n, const KeyEntry *e) {
+        for (size_t i = 0; i < n; i++)
+                if (entry_compare(&v[i], e) == 0)
+                        return true;
+        return false;
+}
+
+/* Why a listener cannot go from old to new without a moment in which a
+ * peer is served unsigned or refused by the kernel, or NULL. Two entries
+ * meet when their prefixes overlap; *ret_key is the new one of the pair:
+ * - a TCP-AO key whose secret, Algorithm= or MACLength= changes under the
+ *   same IDs is deleted and added again: fail-closed only with ao_required;
+ * - a new TCP-AO key with the SendID or RecvID of an old one it replaces
+ *   cannot stand beside it (EEXIST), and the old one cannot go first;
+ * - a new key of one kind meeting an old key of the other moves peers
+ *   between TCP MD5 and TCP-AO: the kernel refuses the new key while the old
+ *   one covers it, and taking the old one first opens a side door (this
+ *   includes an MD5 catch-all giving way to TCP-AO keys). */
+static const char *ao_change_refused(const KeyEntry *old, size_t n_old, const KeyEntry *new, size_t n_new,
+                                     bool ao_required, const KeyEntry **ret_key) {
+        for (size_t j = 0; j < n_new; j++) {
+                const KeyEntry *e = &new[j];
+                *ret_key = e;
+                for (size_t i = 0; i < n_old; i++) {
+                        const KeyEntry *o = &old[i];
+                        if (!entries_overlap(o, e) || (!key_entry_is_ao(o) && !key_entry_is_ao(e)))
+                                continue;
+                        if (key_entry_is_ao(o) != key_entry_is_ao(e)) {
+                                if (!table_has(new, n_new, o) || !table_has(old, n_old, e))
+                                        return "it moves peers between TCP MD5 and TCP-AO keys, which no order of "
+                                               "steps does without a moment in which they are served unsigned or "
+                                               "refused: restart tcpmd5-activate to apply it";
+                                continue;
+                        }
+                        if (entry_compare(o, e) == 0) {
+                                if (!ao_required && !content_equal(o, e))
+                                        return "its secret, Algorithm= or MACLength= changes under the same "
+                                               "SendID and RecvID, which the kernel cannot replace in place: "
+                                               "without ao_required (UnmatchedPeers=drop and TCP-AO keys only) "
+                                               "its peers would go unsigned in between. Roll over instead: a key "
+                                               "with new SendID and RecvID beside it, reload, move the peers, "
+                                               "remove the old key, reload";
+                        } else if ((o->send_id == e->send_id || o->recv_id == e->recv_id) &&
+                                   !table_has(new, n_new, o) && !table_has(old, n_old, e))
+                                return "it reuses the SendID or RecvID of a TCP-AO key it replaces on an "
+                                       "overlapping prefix, which the kernel does not take while the old key "
+                                       "is there: give it new SendID and RecvID (a rollover), or restart "
+                                       "tcpmd5-activate to apply it";
+                }
+        }
+        *ret_key = NULL;
+        return NULL;
+}
+
+static int ao_refusal_log(const Listener *l, const Config *new, const KeyEntry *e, const char *why) {
+        char addr[ADDR_STRLEN], pfx[ADDR_STRLEN];
         listen_address_format(&l->address, addr);
-        if (e)
-                snprintf(what, sizeof what, "[Key %s]%s", e->name, config_find_key(new, e->name) ? "" : ", removed");
-        else
-                snprintf(what, sizeof what, "UnmatchedPeers=, which turns ao_required on or off");
-        return log_errno(-EBADMSG, "%s: reload: the TCP-AO keys of this listener change (%s): a reload does not "
-                         "change TCP-AO keys; restart tcpmd5-activate to apply them. Nothing was changed; the "
-                         "running keys stay", addr, what);
+        key_entry_format(e, pfx);
+        const KeyConfig *k = e->name[0] ? config_find_key(new, e->name) : NULL;
+        if (k)
+                return log_errno(-EBADMSG, "%s:%u: [Key %s] %s: reload: %s. Nothing was changed; the running keys "
+                                 "stay (listener %s)", k->origin.file ? k->origin.file : "?", k->origin.line,
+                                 e->name, pfx, why, addr);
+        return log_errno(-EBADMSG, "%s: reload: [Key %s] %s: %s. Nothing was changed; the running keys stay", addr,
+                         key_entry_name(e), pfx, why);
+}
+
+/* The TCP-AO changes a reload can make, and those it refuses (logged):
+ * ao_required never turns on or off (the kernel refuses it beside MD5
+ * keys; turning it off opens the door it closed, turning it on takes the
+ * catch-alls away first), and ao_change_refused(). */
+static int ao_change_allowed(const Listener *l, const KeyTable *t, const Config *old, const Config *new) {
+        const KeyEntry *e;
+        if (plan_ao_required(old, l->shape) != plan_ao_required(new, l->shape) ||
+            plan_ao_required(new, l->shape) != l->ao_required) {
+                char addr[ADDR_STRLEN];
+                listen_address_format(&l->address, addr);
+                return log_errno(-EBADMSG, "%s: reload: TCP-AO's ao_required would turn %s (UnmatchedPeers=, or "
+                                 "TCP-AO keys coming to or leaving a listener of TCP MD5 keys): no order of steps "
+                                 "does that without a side door; restart tcpmd5-activate to apply it. Nothing was "
+                                 "changed; the running keys stay", addr, l->ao_required ? "off" : "on");
+        }
+        const char *why = ao_change_refused(l->keys, l->n_keys, t->v, t->n, l->ao_required, &e);
+        return why ? ao_refusal_log(l, new, e, why) : 0;
 }
 
 /* One listener's target table: the new config's keys for its shape, unless
@@ -202,7 +316,7 @@ static int listener_plan(const Listener *l, const Secret *catch_all, const Confi
                                  "IPv4 peer on a dual-stack socket: tcpmd5-activate --check says which); nothing "
                                  "was changed", addr);
         }
-        return r < 0 ? r : ao_unchanged(l, ret, old, new);
+        return r < 0 ? r : ao_change_allowed(l, ret, old, new);
 }
 
 /* The same catch-all secret as the listeners hold, so catch-alls that stay
@@ -251,9 +365,11 @@ bool reload_target_valid(const ListenerSet *live, const ReloadTarget *t) {
                 return false;
         for (size_t i = 0; i < t->n; i++) {
                 const Listener *l = &live->v[i];
-                /* The planner refused any change of TCP-AO keys; so does the installer. */
+                const KeyEntry *e;
+                /* The planner refused the TCP-AO changes no order of steps makes safely; so does the
+                 * installer, whatever it is sent. */
                 if (!table_valid(&t->tables[i], l->shape) ||
-                    ao_difference(l->keys, l->n_keys, t->tables[i].v, t->tables[i].n))
+                    ao_change_refused(l->keys, l->n_keys, t->tables[i].v, t->tables[i].n, l->ao_required, &e))
                         return false;
         }
         return true;

@@ -14,7 +14,7 @@
 
 typedef enum ReloadOp {
         RELOAD_ADD,      /* a prefix the old plan lacked */
-        RELOAD_REPLACE,  /* same prefix, other secret: re-adding replaces in place */
+        RELOAD_REPLACE,  /* same key, other secret: MD5 re-adds in place; TCP-AO deletes, then adds */
         RELOAD_DELETE,   /* a prefix the new plan lacks: tcpm_keylen = 0 */
         _RELOAD_OP_MAX,
 } ReloadOp;
@@ -32,8 +32,9 @@ typedef struct ReloadStats {
 } ReloadStats;
 
 /* Pure. The steps that turn old into new, entries matched on (family,
- * address, prefix length, interface): adds (longest prefix first), then
- * replaces, then deletes (shortest prefix first). At every step each peer
+ * address, prefix length, interface; for TCP-AO also SendID and RecvID,
+ * so a rollover key is an add beside the old one): adds (longest prefix
+ * first), then replaces, then deletes (shortest prefix first). At every step each peer
  * matches either the key it had or the key it will have, so a peer covered
  * before and after (the catch-alls see to that) is never uncovered, and a
  * catch-all giving way to a configured prefix-0 key is a replace in place.
@@ -65,12 +66,14 @@ typedef struct ReloadTarget {
 
 /* new's key plan for every live listener (its shape, the live catch-all
  * secret). -ENOMEM; -EBADMSG, logged, when the new keys would open a side
- * door or change TCP-AO keys (a reload leaves those alone). */
+ * door, or change TCP-AO keys in a way no order of steps makes without one
+ * (a same-IDs change without ao_required, reused IDs, peers moving between
+ * TCP MD5 and TCP-AO, ao_required turning on or off). */
 int reload_plan(const ListenerSet *live, const Config *old, const Config *new, ReloadTarget *ret);
 /* Whether t fits live: one table per listener, each entry one the kernel
  * takes on that listener (its family, a prefix length in range, a secret
- * of 1..80 bytes, a terminated name), no (address, prefix, interface)
- * twice in a table. */
+ * of 1..80 bytes, a terminated name), no key twice in a table, and none of
+ * the TCP-AO changes reload_plan() refuses. */
 bool reload_target_valid(const ListenerSet *live, const ReloadTarget *t);
 /* Wipes every secret and frees (the entries only unless borrowed). */
 void reload_target_done(ReloadTarget *t);

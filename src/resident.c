@@ -21,6 +21,7 @@ typedef struct Header {
 typedef struct ListenerHeader {
         ListenAddress address;
         ListenerShape shape;
+        bool ao_required;
         size_t n_keys;
 } ListenerHeader;
 
@@ -86,7 +87,7 @@ int resident_send(int fd, const Runtime *rt) {
         explicit_bzero(&h, sizeof h);
         for (size_t i = 0; r >= 0 && i < set->n; i++) {
                 const Listener *l = &set->v[i];
-                ListenerHeader lh = { l->address, l->shape, l->n_keys };
+                ListenerHeader lh = { l->address, l->shape, l->ao_required, l->n_keys };
                 r = write_all(fd, &lh, sizeof lh);
                 if (r >= 0)
                         r = write_all(fd, l->keys, l->n_keys * sizeof *l->keys);
@@ -173,6 +174,7 @@ static int receive_listeners(int fd, ListenerSet *ret, ConfigSource *source, siz
                 if ((r = read_all(fd, &lh, sizeof lh)) >= 0) {
                         v[i].address = lh.address;
                         v[i].shape = lh.shape;
+                        v[i].ao_required = lh.ao_required;
                         if ((r = receive_keys(fd, &v[i].keys, lh.n_keys)) >= 0)
                                 v[i].n_keys = lh.n_keys;
                 }
@@ -283,6 +285,7 @@ int resident_send_reload(int fd, const ListenerSet *live, const ReloadTarget *t,
                 memset(&lh, 0, sizeof lh);
                 lh.address = live->v[i].address;
                 lh.shape = live->v[i].shape;
+                lh.ao_required = live->v[i].ao_required;
                 lh.n_keys = t->tables[i].n;
                 r = write_all(fd, &lh, sizeof lh);
                 if (r >= 0)

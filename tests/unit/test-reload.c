@@ -21,6 +21,7 @@
 #include "md5sig.h"
 #include "plan.h"
 #include "reload.h"
+#include "tcp-ao.h"
 #include "util.h"
 
 /* ---- building entries ---- */
@@ -298,6 +299,8 @@ static void test_one_key_rotation_from_config(void **state) {
 /* ---- applying, with a setsockopt that fails on demand ---- */
 
 typedef struct Call {
+        int opt;               /* TCP_MD5SIG_EXT, TCP_AO_ADD_KEY or TCP_AO_DEL_KEY */
+        uint8_t sndid;         /* TCP-AO */
         uint8_t prefixlen;
         uint16_t keylen;
         char first;
@@ -342,9 +345,32 @@ static int kernel_set(KernelKeys *k, const struct tcp_md5sig *sig) {
         return 0;
 }
 
+/* TCP-AO calls are recorded (operation, SendID, key's first byte) and
+ * fail on demand; no kernel model holds them. */
+static int ao_setsockopt(int opt, const void *val, socklen_t len) {
+        Call c = { .opt = opt };
+        if (opt == TCP_AO_ADD_KEY) {
+                const struct tcp_ao_add *a = val;
+                assert_int_equal(len, sizeof *a);
+                c = (Call) { .opt = opt, .sndid = a->sndid, .prefixlen = a->prefix, .keylen = a->keylen,
+                             .first = (char) a->key[0] };
+        } else {
+                const struct tcp_ao_del *d = val;
+                assert_int_equal(len, sizeof *d);
+                c = (Call) { .opt = opt, .sndid = d->sndid, .prefixlen = d->prefix };
+        }
+        if (n_calls < ELEMENTSOF(calls))
+                calls[n_calls] = c;
+        if (n_calls++ == fail_at)
+                return errno = ENOMEM, -1;
+        return 0;
+}
+
 int __wrap_setsockopt(int fd, int level, int opt, const void *val, socklen_t len);
 int __wrap_setsockopt(int fd, int level, int opt, const void *val, socklen_t len) {
         (void) level;
+        if (opt == TCP_AO_ADD_KEY || opt == TCP_AO_DEL_KEY)
+                return ao_setsockopt(opt, val, len);
         assert_int_equal(opt, TCP_MD5SIG_EXT);
         assert_int_equal(len, sizeof(struct tcp_md5sig));
         const struct tcp_md5sig *sig = val;
@@ -362,7 +388,8 @@ int __wrap_setsockopt(int fd, int level, int opt, const void *val, socklen_t len
                 return -1;
         }
         if (n_calls < ELEMENTSOF(calls))
-                calls[n_calls] = (Call) { sig->tcpm_prefixlen, sig->tcpm_keylen, (char) sig->tcpm_key[0], family, *sig };
+                calls[n_calls] = (Call) { TCP_MD5SIG_EXT, 0, sig->tcpm_prefixlen, sig->tcpm_keylen, (char) sig->tcpm_key[0],
+                                          family, *sig };
         n_calls++;
         if (fd >= KFD && fd < KFD + N_KFD) {
                 int r = kernel_set(&kernel[fd - KFD], sig);
@@ -576,21 +603,23 @@ static void test_rotation_is_recorded_in_place(void **state) {
         config_free(next);
 }
 
-/* ---- TCP-AO keys: a reload does not change them, and says so ---- */
+/* ---- TCP-AO keys: added and deleted live; the unsafe changes refused ---- */
 
 static const char ao_old[] = "[Socket]\nListenStream=0.0.0.0:2223\nUnmatchedPeers=allow-unsigned\n"
                              "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=one\n"
                              "[Key m]\nPeer=198.51.100.0/24\nSecret=md5\n";
+static const char ao_req[] = "[Socket]\nListenStream=0.0.0.0:2223\n"
+                             "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\nSecret=one\n";
 
-/* One listener holding old's plan; reloads to text, returns its result. */
-static int reload_ao(const char *text, size_t *ret_calls) {
-        Config *cur = parse(ao_old), *next = parse(text);
+/* One listener holding from's plan; reloads to text, returns its result. */
+static int reload_from(const char *from, const char *text, size_t *ret_calls) {
+        Config *cur = parse(from), *next = parse(text);
         Listener l = { .fd = 99, .address = cur->listen[0].address, .shape = { .family = AF_INET, .ipv4 = true } };
+        l.ao_required = plan_ao_required(cur, l.shape);
         ListenerSet live = { .v = &l, .n = 1, .catch_all = CA };
         assert_int_equal(plan_keys(cur, l.shape, &CA, &l.keys, &l.n_keys), 0);
         const KeyEntry *table = l.keys;
         n_calls = 0;
-        fail_at = SIZE_MAX;
         int r = reload_config(&live, cur, next, true, NULL);
         if (r < 0)
                 assert_ptr_equal(l.keys, table); /* the old table stays: nothing changed */
@@ -598,77 +627,161 @@ static int reload_ao(const char *text, size_t *ret_calls) {
         key_table_free(l.keys, l.n_keys);
         config_free(cur);
         config_free(next);
+        fail_at = SIZE_MAX;
         return r;
 }
 
-static void test_reload_refuses_ao_changes(void **state) {
-        (void) state;
-        char text[1024];
-        size_t setsockopts;
-        /* A new TCP-AO secret, a new TCP-AO key, a key gone: refused, not one setsockopt. */
-        snprintf(text, sizeof text, "%s", ao_old);
-        memcpy(strstr(text, "Secret=one"), "Secret=two", 10);
-        assert_int_equal(reload_ao(text, &setsockopts), -EBADMSG);
-        assert_int_equal(setsockopts, 0);
-        assert_log_contains("[Key a]");
-        assert_log_contains("a reload does not change TCP-AO keys; restart");
-        snprintf(text, sizeof text, "%s[Key b]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=2\nRecvID=2\n"
-                 "Secret=b\n", ao_old);
-        assert_int_equal(reload_ao(text, &setsockopts), -EBADMSG);
-        assert_int_equal(setsockopts, 0);
-        assert_log_contains("[Key b]");
-        snprintf(text, sizeof text, "%s", ao_old);
-        memcpy(strstr(text, "SendID=1"), "SendID=3", 8);
-        assert_int_equal(reload_ao(text, &setsockopts), -EBADMSG);
-        /* ao_required would change with UnmatchedPeers=: refused too. */
-        assert_int_equal(reload_ao("[Socket]\nListenStream=0.0.0.0:2223\n"
-                                   "[Key a]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=1\nRecvID=1\n"
-                                   "Secret=one\n", &setsockopts), -EBADMSG);
-        assert_int_equal(setsockopts, 0);
-        assert_log_contains("UnmatchedPeers=");
-        /* Both kinds with UnmatchedPeers=drop: a layout with a side door, refused. */
-        snprintf(text, sizeof text, "%s[Socket]\nUnmatchedPeers=drop\n", ao_old);
-        assert_int_equal(reload_ao(text, &setsockopts), -EBADMSG);
-        assert_int_equal(setsockopts, 0);
-        assert_log_contains("cannot go on this listener without a side door");
-        /* The TCP-AO keys as they are, an MD5 key rotated: one MD5 setsockopt
-         * (the wrapper asserts TCP_MD5SIG_EXT). */
-        snprintf(text, sizeof text, "%s", ao_old);
-        memcpy(strstr(text, "Secret=md5"), "Secret=dm5", 10);
-        assert_int_equal(reload_ao(text, &setsockopts), 0);
-        assert_int_equal(setsockopts, 1);
+/* text is from with the first `what` replaced by `with` (same length). */
+static const char *edit(char *text, size_t size, const char *from, const char *what, const char *with) {
+        snprintf(text, size, "%s", from);
+        memcpy(strstr(text, what), with, strlen(with));
+        return text;
 }
 
-/* The split reload: the child's plan refuses a change of TCP-AO keys, and
- * the supervisor refuses a target that would change them anyway (one
- * planned without that check, as a child gone wrong would send). */
-static void test_plan_and_install_refuse_ao_changes(void **state) {
+static void test_ao_rollover_adds_then_deletes(void **state) {
         (void) state;
         char text[1024];
+        size_t n;
+        /* k2 (new IDs) beside k1: one add, of SendID 2. */
+        snprintf(text, sizeof text, "%s[Key b]\nPeer=192.0.2.0/24\nAlgorithm=cmac(aes128)\nSendID=2\nRecvID=2\n"
+                 "Secret=two\n", ao_old);
+        assert_int_equal(reload_from(ao_old, text, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(calls[0].opt, TCP_AO_ADD_KEY);
+        assert_int_equal(calls[0].sndid, 2);
+        assert_int_equal(calls[0].first, 't');
+        /* ...then k1 removed: one delete, of SendID 1. */
+        char both[1024], only_b[1024];
+        snprintf(both, sizeof both, "%s", text);
+        snprintf(only_b, sizeof only_b, "[Socket]\nListenStream=0.0.0.0:2223\nUnmatchedPeers=allow-unsigned\n"
+                 "[Key b]\nPeer=192.0.2.0/24\nAlgorithm=cmac(aes128)\nSendID=2\nRecvID=2\nSecret=two\n"
+                 "[Key m]\nPeer=198.51.100.0/24\nSecret=md5\n");
+        assert_int_equal(reload_from(both, only_b, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(calls[0].opt, TCP_AO_DEL_KEY);
+        assert_int_equal(calls[0].sndid, 1);
+        /* Both at once (k1 out, k2 in): the add comes first. */
+        assert_int_equal(reload_from(ao_old, only_b, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(calls[0].opt, TCP_AO_ADD_KEY);
+        assert_int_equal(calls[1].opt, TCP_AO_DEL_KEY);
+        /* The delete failing: the add is undone (a delete of SendID 2), newest first. */
+        fail_at = 1;
+        assert_int_equal(reload_from(ao_old, only_b, &n), -ENOMEM);
+        assert_int_equal(n, 3);
+        assert_int_equal(calls[2].opt, TCP_AO_DEL_KEY);
+        assert_int_equal(calls[2].sndid, 2);
+        /* The MD5 key rotated beside unchanged TCP-AO keys: one MD5 call. */
+        assert_int_equal(reload_from(ao_old, edit(text, sizeof text, ao_old, "Secret=md5", "Secret=dm5"), &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(calls[0].opt, TCP_MD5SIG_EXT);
+}
+
+static void test_reload_refuses_unsafe_ao_changes(void **state) {
+        (void) state;
+        char text[1024];
+        size_t n;
+        /* A new secret under the same IDs, without ao_required: refused, not one setsockopt. */
+        assert_int_equal(reload_from(ao_old, edit(text, sizeof text, ao_old, "Secret=one", "Secret=two"), &n), -EBADMSG);
+        assert_int_equal(n, 0);
+        assert_log_contains("t.conf:4: [Key a] 192.0.2.0/24: reload: its secret, Algorithm= or MACLength= changes "
+                            "under the same SendID and RecvID");
+        assert_log_contains("a key with new SendID and RecvID beside it");
+        snprintf(text, sizeof text, "%s[Key a]\nMACLength=16\n", ao_old); /* sections merge by name */
+        assert_int_equal(reload_from(ao_old, text, &n), -EBADMSG);
+        assert_int_equal(n, 0);
+        /* A new SendID with the old RecvID: both keys cannot stand at once. */
+        assert_int_equal(reload_from(ao_old, edit(text, sizeof text, ao_old, "SendID=1", "SendID=3"), &n), -EBADMSG);
+        assert_int_equal(n, 0);
+        assert_log_contains("reuses the SendID or RecvID of a TCP-AO key it replaces");
+        /* ao_required would turn on (UnmatchedPeers=drop): refused. */
+        snprintf(text, sizeof text, "%s", ao_req);
+        assert_int_equal(reload_from(ao_old, text, &n), -EBADMSG);
+        assert_int_equal(n, 0);
+        assert_log_contains("ao_required would turn on");
+        /* ...or off: refused. */
+        snprintf(text, sizeof text, "%s[Socket]\nUnmatchedPeers=allow-unsigned\n", ao_req);
+        assert_int_equal(reload_from(ao_req, text, &n), -EBADMSG);
+        assert_log_contains("ao_required would turn off");
+        /* An MD5 prefix turned TCP-AO: refused. */
         snprintf(text, sizeof text, "%s", ao_old);
-        memcpy(strstr(text, "Secret=one"), "Secret=two", 10);
-        Config *cur = parse(ao_old), *next = parse(text);
+        char *m = strstr(text, "Secret=md5");
+        snprintf(m, sizeof text - (size_t) (m - text), "Algorithm=hmac(sha1)\nSendID=5\nRecvID=5\nSecret=md5\n");
+        assert_int_equal(reload_from(ao_old, text, &n), -EBADMSG);
+        assert_log_contains("[Key m] 198.51.100.0/24: reload: it moves peers between TCP MD5 and TCP-AO keys");
+        /* The MD5 catch-all giving way to a TCP-AO key (UnmatchedPeers= to allow-unsigned in the
+         * same reload): the TCP-AO key could not go in beside it, and without it the door is
+         * open: refused. */
+        static const char md5_only[] = "[Socket]\nListenStream=0.0.0.0:2223\n"
+                                       "[Key m]\nPeer=198.51.100.0/24\nSecret=md5\n";
+        snprintf(text, sizeof text, "%s", ao_old);
+        assert_int_equal(reload_from(md5_only, text, &n), -EBADMSG);
+        assert_int_equal(n, 0);
+        assert_log_contains("[Key a] 192.0.2.0/24: reload: it moves peers between TCP MD5 and TCP-AO keys");
+        /* The control: the same TCP-AO key onto a listener without a catch-all is one add. */
+        static const char mixed_md5[] = "[Socket]\nListenStream=0.0.0.0:2223\nUnmatchedPeers=allow-unsigned\n"
+                                        "[Key m]\nPeer=198.51.100.0/24\nSecret=md5\n";
+        assert_int_equal(reload_from(mixed_md5, text, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(calls[0].opt, TCP_AO_ADD_KEY);
+        /* Both kinds with UnmatchedPeers=drop: a layout with a side door, refused. */
+        snprintf(text, sizeof text, "%s[Socket]\nUnmatchedPeers=drop\n", ao_old);
+        assert_int_equal(reload_from(ao_old, text, &n), -EBADMSG);
+        assert_int_equal(n, 0);
+        assert_log_contains("cannot go on this listener without a side door");
+}
+
+/* Under ao_required a new secret under the same IDs is a delete, then an
+ * add; when the add fails the old key goes back. */
+static void test_ao_same_ids_replaced_under_ao_required(void **state) {
+        (void) state;
+        char text[1024];
+        size_t n;
+        assert_int_equal(reload_from(ao_req, edit(text, sizeof text, ao_req, "Secret=one", "Secret=two"), &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(calls[0].opt, TCP_AO_DEL_KEY);
+        assert_int_equal(calls[1].opt, TCP_AO_ADD_KEY);
+        assert_int_equal(calls[1].first, 't');
+        fail_at = 1;
+        assert_int_equal(reload_from(ao_req, text, &n), -ENOMEM);
+        assert_int_equal(n, 3);
+        assert_int_equal(calls[2].opt, TCP_AO_ADD_KEY);
+        assert_int_equal(calls[2].first, 'o');
+}
+
+/* The split reload: the supervisor refuses a target with a change the
+ * child's plan refuses (as a child gone wrong would send), and takes a
+ * rollover (the control). */
+static void test_install_refuses_unsafe_ao_targets(void **state) {
+        (void) state;
+        char text[1024], roll[1024];
+        Config *cur = parse(ao_old), *next = parse(edit(text, sizeof text, ao_old, "Secret=one", "Secret=two"));
+        snprintf(roll, sizeof roll, "%s[Key b]\nPeer=192.0.2.0/24\nAlgorithm=hmac(sha1)\nSendID=2\nRecvID=2\n"
+                 "Secret=b\n", ao_old);
+        Config *rolled = parse(roll);
         Listener l = { .fd = 99, .address = cur->listen[0].address, .shape = { .family = AF_INET, .ipv4 = true } };
         ListenerSet live = { .v = &l, .n = 1, .catch_all = CA };
         assert_int_equal(plan_keys(cur, l.shape, &CA, &l.keys, &l.n_keys), 0);
         ReloadTarget t = { 0 };
         assert_int_equal(reload_plan(&live, cur, next, &t), -EBADMSG);
-        assert_log_contains("a reload does not change TCP-AO keys");
         assert_null(t.tables);
 
-        KeyTable same, changed;
-        assert_int_equal(plan_keys(cur, l.shape, &CA, &same.v, &same.n), 0);
+        KeyTable ok, changed;
+        assert_int_equal(plan_keys(rolled, l.shape, &CA, &ok.v, &ok.n), 0);
         assert_int_equal(plan_keys(next, l.shape, &CA, &changed.v, &changed.n), 0);
-        ReloadTarget control = { .tables = &same, .n = 1, .borrowed = true };
+        ReloadTarget control = { .tables = &ok, .n = 1, .borrowed = true };
         ReloadTarget forged = { .tables = &changed, .n = 1, .borrowed = true };
         assert_true(reload_target_valid(&live, &control));
         assert_false(reload_target_valid(&live, &forged));
+        l.ao_required = true; /* where the same change is allowed */
+        assert_true(reload_target_valid(&live, &forged));
 
-        key_table_free(same.v, same.n);
+        key_table_free(ok.v, ok.n);
         key_table_free(changed.v, changed.n);
         key_table_free(l.keys, l.n_keys);
         config_free(cur);
         config_free(next);
+        config_free(rolled);
 }
 
 int main(void) {
@@ -685,8 +798,10 @@ int main(void) {
                 cmocka_unit_test(test_apply_keys_each_prefix_in_its_family),
                 cmocka_unit_test(test_reload_failure_restores_every_listener),
                 cmocka_unit_test(test_rotation_is_recorded_in_place),
-                cmocka_unit_test_setup(test_reload_refuses_ao_changes, capture_logs),
-                cmocka_unit_test_setup(test_plan_and_install_refuse_ao_changes, capture_logs),
+                cmocka_unit_test_setup(test_ao_rollover_adds_then_deletes, capture_logs),
+                cmocka_unit_test_setup(test_reload_refuses_unsafe_ao_changes, capture_logs),
+                cmocka_unit_test_setup(test_ao_same_ids_replaced_under_ao_required, capture_logs),
+                cmocka_unit_test_setup(test_install_refuses_unsafe_ao_targets, capture_logs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,9 +207,10 @@ static void test_announced_size_out_of_bounds_is_refused(void **state) {
 
 /* The message after the size, as resident.c lays it out: a header
  * (listeners, source size, command size, the accept settings, the option
- * bytes, inetd), then per listener its address, shape and count, then the
- * entries; then the source, then the command block. The options: old
- * and new, a bit for each socket option of the settings table. */
+ * bytes, inetd), then per listener its address, shape, ao_required and
+ * count, then the entries; then the source, then the command block. The
+ * options: old and new, a bit for each socket option of the settings
+ * table. */
 typedef struct WireHeader {
         uint64_t n_listeners, source_size, command_size;
         uint32_t max_connections, max_connections_per_source;
@@ -219,6 +220,7 @@ typedef struct WireHeader {
 typedef struct WireListener {
         ListenAddress address;
         ListenerShape shape;
+        bool ao_required;
         size_t n_keys;
 } WireListener;
 
