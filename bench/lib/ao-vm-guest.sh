@@ -1,0 +1,151 @@
+#!/bin/bash
+# The guest half of bench/ao-vm: TCP-AO against TCP MD5 in the test VM
+# (tests/vm/run-ao boots it; its kernel has CONFIG_TCP_AO), all in one boot.
+# A tests/lib.sh test: its checks (every run really signed, every byte came
+# back, every SYN was dropped for the reason expected) are TAP lines, and
+# the figures are RESULT / NOTE lines (bench/README.md's contract) that
+# bench/ao-vm picks out of the console. Only ratios AO/MD5 are reported:
+# under TCG absolute figures mean nothing. Rounds rotate the modes, so each
+# round's ratio compares runs a few seconds apart; the median over rounds.
+# AO_BENCH_QUICK=1 (from the kernel command line): fewer, shorter rounds.
+. "$(dirname "$0")/../../tests/lib.sh"
+BB=$BUILD/bench
+INJECT=$BUILD/tests/rst-inject
+KEYCONF=$(dirname "$0")/keyconf.py
+NAME=ao-vm
+if [ "${AO_BENCH_QUICK:-0}" = 1 ]; then
+        RATE_ROUNDS=3 RATE_MS=300 XFER_ROUNDS=3 XFER_MIB=2 SYN_ROUNDS=3 SYNS=2000
+else
+        RATE_ROUNDS=5 RATE_MS=1000 XFER_ROUNDS=5 XFER_MIB=8 SYN_ROUNDS=5 SYNS=5000
+fi
+MODES=(md5 sha1 cmac)
+declare -A ALG=([sha1]='hmac(sha1)' [cmac]='cmac(aes128)')
+
+result() { printf 'RESULT\t%s\t%s\t%s\t-\t-\t%s\t\n' "$NAME" "$1" "$2" "$3"; }
+note() { printf 'NOTE\t%s\t%s\n' "$NAME" "$1"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; m = int((NR + 1) / 2);
+        print (NR % 2) ? v[m] : (v[m] + v[m + 1]) / 2 }'; }
+# ratios A B: the median over rounds of A/B, files of one figure a round each.
+ratios() { paste "$T/$1" "$T/$2" | awk '{ printf "%.3f\n", $1 / $2 }' | median; }
+spread() { paste "$T/$1" "$T/$2" | awk '{ printf "%.2f\n", $1 / $2 }' | sort -g | sed -n '1p;$p' | paste -sd- -; }
+# rotated ROUND: the modes, starting with the ROUND-th.
+rotated() { local i; for ((i = 0; i < ${#MODES[@]}; i++)); do echo "${MODES[(i + $1) % ${#MODES[@]}]}"; done; }
+echo "# rounds: rate $RATE_ROUNDS x $RATE_MS ms, --fdpass $XFER_ROUNDS x $XFER_MIB MiB, SYNs $SYN_ROUNDS x $SYNS"
+
+# Which implementations the kernel picked: it decides how TCG distorts them.
+drivers=$(awk '/^name/ { n = $3 } /^driver/ { if (n == "md5" || n == "sha1" || n == "aes") print n "=" $3 }' /proc/crypto | sort -u | paste -sd' ' -)
+note "guest kernel crypto drivers: ${drivers:-none loaded} (generic C: no arch-accelerated MD5, SHA-1 or AES in this kernel)"
+
+# ---- connections per second: plain keyed sockets, one process per run ----
+netns_new "$NS"
+for ((r = 0; r < RATE_ROUNDS; r++)); do
+        for m in $(rotated "$r"); do
+                a=(); [ "$m" = md5 ] || a=(-a "${ALG[$m]}")
+                in_ns "$NS" "$BB/md5-connect-rate" "${a[@]}" -e 1 7001 "$RATE_MS" 1 > "$T/rate.out" || true
+                sed -n 's/^rate=//p' "$T/rate.out" >> "$T/rate.$m"
+                [ "$m" = md5 ] || sed -n 's/^ao_good=//p' "$T/rate.out" >> "$T/good.$m"
+        done
+done
+for m in "${MODES[@]}"; do
+        echo "# conn/s $m: $(paste -sd' ' "$T/rate.$m")"
+        check "connections/s, $m: $RATE_ROUNDS positive rates" \
+                test "$(grep -c '^[1-9][0-9]*$' "$T/rate.$m")" = "$RATE_ROUNDS"
+done
+for m in sha1 cmac; do
+        check "connections/s, $m: the listener verified TCP-AO segments in every run" \
+                test "$(grep -c '^[1-9][0-9]*$' "$T/good.$m")" = "$RATE_ROUNDS"
+        result "connections/s (handshake, 1 byte each way, reset), AO ${ALG[$m]} / MD5" "$(ratios "rate.$m" rate.md5)" ratio
+        note "connections/s, AO ${ALG[$m]} / MD5, per round: $(spread "rate.$m" rate.md5)"
+done
+
+# ---- bulk throughput through tcpmd5-connect --fdpass ----
+key "$T/key" bench-secret
+write_conf "$T/md5.conf" '[Socket]' 'ListenStream = 127.0.0.1:7002' '[Service]' "ExecStart = $ECHO_DAEMON $T/report-md5" \
+        '[Key m]' 'Peer = 127.0.0.1' "SecretFile = $T/key"
+write_conf "$T/ao.conf" '[Socket]' 'ListenStream = 127.0.0.1:7003' '[Service]' "ExecStart = $ECHO_DAEMON $T/report-ao" \
+        '[Key s]' 'Peer = 127.0.1.0/24' 'Algorithm = hmac(sha1)' 'SendID = 1' 'RecvID = 1' "SecretFile = $T/key" \
+        '[Key c]' 'Peer = 127.0.2.0/24' 'Algorithm = cmac(aes128)' 'SendID = 2' 'RecvID = 2' "SecretFile = $T/key"
+for c in md5 ao; do start_bg "$NS" "$ACTIVATE" --config "$T/$c.conf"; done
+check "--fdpass: both echo servers started" wait_for 600 test -s "$T/report-md5" -a -s "$T/report-ao"
+declare -A CLIENT_ARGS=([md5]="127.0.0.1 7002" [sha1]="-s 127.0.1.1 --ao hmac(sha1):1:1 127.0.0.1 7003"
+                        [cmac]="-s 127.0.2.1 --ao cmac(aes128):2:2 127.0.0.1 7003")
+for ((r = 0; r < XFER_ROUNDS; r++)); do
+        for m in $(rotated "$r"); do
+                # shellcheck disable=SC2086 # CLIENT_ARGS holds words
+                in_ns "$NS" "$BB/ssh-xfer" fdpass $((XFER_MIB << 20)) "$CONNECT" --fdpass -t 10 -k "$T/key" \
+                        ${CLIENT_ARGS[$m]} 2>> "$T/xfer.err" | sed -n 's/^MiB\/s=//p' >> "$T/xfer.$m" || true
+        done
+done
+sed 's/^/# ssh-xfer: /' "$T/xfer.err"
+for m in "${MODES[@]}"; do
+        echo "# --fdpass MiB/s $m: $(paste -sd' ' "$T/xfer.$m")"
+        check "--fdpass, $m: every one of $XFER_ROUNDS echoes of $XFER_MIB MiB came back whole" \
+                test "$(grep -c '^[0-9.]*[1-9][0-9.]*$' "$T/xfer.$m")" = "$XFER_ROUNDS"
+done
+for m in sha1 cmac; do
+        result "--fdpass throughput, $XFER_MIB MiB echo, AO ${ALG[$m]} / MD5" "$(ratios "xfer.$m" xfer.md5)" ratio
+        note "--fdpass throughput, AO ${ALG[$m]} / MD5, per round: $(spread "xfer.$m" xfer.md5)"
+done
+ip netns exec "$NS" nstat -asz TcpExtTCPAOGood > "$T/nstat.out" 2>&1 || true
+check "--fdpass: the AO listener's connections verified TCP-AO segments (TcpExtTCPAOGood)" \
+        grep -Eq 'TcpExtTCPAOGood +[1-9]' "$T/nstat.out"
+
+# ---- an unsigned SYN against N keys: the activator's layouts ----
+# MD5: N keys and the catch-all (UnmatchedPeers=drop); AO: N keys, hmac and
+# cmac alternating, distinct prefixes, SendID = RecvID = i mod 256, and
+# ao_required. The SYNs come from 127.0.0.2, which no key but MD5's
+# catch-all covers. One listener per layout for all rounds: a dropped SYN
+# leaves nothing behind.
+declare -A SYN_NS
+for n in 10 1000; do
+        for k in md5 ao; do
+                ns=$NS-$k-$n
+                netns_new "$ns"
+                SYN_NS[$k-$n]=$ns
+                in_ns "$ns" sysctl -qw net.core.optmem_max=4194304
+                ao=(); [ "$k" = md5 ] || ao=(--ao 'hmac(sha1),cmac(aes128)')
+                python3 "$KEYCONF" "$T/syn-$k-$n.conf" "$n" 7004 "$ECHO_DAEMON $T/report-$k-$n" "${ao[@]}"
+                start_bg "$ns" "$ACTIVATE" --config "$T/syn-$k-$n.conf"
+        done
+done
+for l in "${!SYN_NS[@]}"; do
+        check "SYN cost: the $l listener started" wait_for 1200 test -s "$T/report-$l"
+done
+# syn_cpu LAYOUT: CPU seconds (user + system, rusage) of sending the SYNs;
+# on loopback their receive path runs in the sender's context. bash's
+# `times` inside the namespace counts only the sender.
+syn_cpu() {
+        in_ns "${SYN_NS[$1]}" bash -c '"$@" > "$0"; times' "$T/sent" \
+                "$INJECT" syn -n "$SYNS" -u 1000 127.0.0.2 127.0.0.1 7004 > "$T/times" || return 1
+        grep -qx "sent $SYNS" "$T/sent" || { echo "# $1: $(cat "$T/sent")"; return 1; }
+        sed -n 2p "$T/times" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.4f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+}
+for ((r = 0; r < SYN_ROUNDS; r++)); do
+        for l in md5-10 ao-10 md5-1000 ao-1000; do syn_cpu "$l" >> "$T/syn.$l" || echo "# $l: a burst failed"; done
+done
+for l in md5-10 ao-10 md5-1000 ao-1000; do
+        echo "# SYN CPU s $l: $(paste -sd' ' "$T/syn.$l")"
+        check "SYN cost, $l: $SYN_ROUNDS bursts of $SYNS sent" test "$(grep -c . "$T/syn.$l")" = "$SYN_ROUNDS"
+        check "SYN cost, $l: none answered" test -z "$(in_ns "${SYN_NS[$l]}" ss -Htn state syn-recv)"
+done
+# The control: the drops were the key set's doing, in both layouts.
+count() { in_ns "${SYN_NS[$1]}" nstat -asz "$2" | awk -v c="$2" '$1 == c { print $2 }'; }
+for n in 10 1000; do
+        got=$(count "md5-$n" TcpExtTCPMD5NotFound)
+        check "SYN cost, md5-$n: every SYN dropped by the MD5 catch-all (TcpExtTCPMD5NotFound $got)" \
+                test "${got:-0}" -ge $((SYNS * SYN_ROUNDS))
+        got=$(count "ao-$n" TcpExtTCPAORequired)
+        check "SYN cost, ao-$n: every SYN dropped by ao_required (TcpExtTCPAORequired $got)" \
+                test "${got:-0}" -ge $((SYNS * SYN_ROUNDS))
+done
+for n in 10 1000; do
+        result "CPU of $SYNS unsigned SYNs, N=$n keys, AO / MD5" "$(ratios "syn.ao-$n" "syn.md5-$n")" ratio
+        note "unsigned SYN CPU, N=$n, AO / MD5, per round: $(spread "syn.ao-$n" "syn.md5-$n")"
+done
+for k in md5 ao; do
+        result "CPU of $SYNS unsigned SYNs, $k, N=1000 / N=10" "$(ratios "syn.$k-1000" "syn.$k-10")" ratio
+done
+note "connections/s: md5-connect-rate -e, plain keyed sockets in one process (no activator, no process start per connection), one key on the listener"
+note "--fdpass: bench/ssh-xfer through tcpmd5-connect --fdpass to tests/echo-daemon behind tcpmd5-activate"
+note "SYN cost: tests/rst-inject syn from 127.0.0.2 to tcpmd5-activate; MD5 N keys + catch-all, AO N keys (hmac/cmac alternating) + ao_required"
+finish
