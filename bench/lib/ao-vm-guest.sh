@@ -16,9 +16,9 @@ INJECT=$BUILD/tests/rst-inject
 KEYCONF=$(dirname "$0")/keyconf.py
 NAME='ao-vm'
 if [ "${AO_BENCH_QUICK:-0}" = 1 ]; then
-        RATE_ROUNDS=3 RATE_MS=300 XFER_ROUNDS=3 XFER_MIB=2 SYN_ROUNDS=3 SYNS=2000
+        RATE_ROUNDS=5 RATE_MS=100 XFER_ROUNDS=3 XFER_MIB=2 SYN_ROUNDS=3 SYNS=2000
 else
-        RATE_ROUNDS=7 RATE_MS=700 XFER_ROUNDS=5 XFER_MIB=8 SYN_ROUNDS=5 SYNS=10000
+        RATE_ROUNDS=21 RATE_MS=200 XFER_ROUNDS=9 XFER_MIB=4 SYN_ROUNDS=5 SYNS=10000
 fi
 MODES=(md5 sha1 cmac)
 declare -A ALG=([sha1]='hmac(sha1)' [cmac]='cmac(aes128)')
@@ -32,23 +32,25 @@ ratios() { paste "$T/$1" "$T/$2" | awk '{ printf "%.3f\n", $1 / $2 }' | median; 
 spread() { paste "$T/$1" "$T/$2" | awk '{ printf "%.2f\n", $1 / $2 }' | sort -g | sed -n '1p;$p' | paste -sd- -; }
 # to ROUND FILE: where a round's figure goes (round 0, the warm-up: nowhere).
 to() { if [ "$1" = 0 ]; then echo /dev/null; else echo "$T/$2"; fi; }
-# rotated ROUND: the modes, starting with the ROUND-th.
-rotated() { local i; for ((i = 0; i < ${#MODES[@]}; i++)); do echo "${MODES[(i + $1) % ${#MODES[@]}]}"; done; }
+# (connections/s and --fdpass drop their warm-up lines themselves: tail -n +2.)
+# rotated ROUND ITEM...: the ITEMs, starting with the ROUND-th.
+rotated() { local r=$1 i; shift; for ((i = 0; i < $#; i++)); do echo "${@:(i + r) % $# + 1:1}"; done; }
 echo "# rounds: rate $RATE_ROUNDS x $RATE_MS ms, --fdpass $XFER_ROUNDS x $XFER_MIB MiB, SYNs $SYN_ROUNDS x $SYNS"
 
 # Which implementations the kernel picked: it decides how TCG distorts them.
 drivers=$(awk '/^name/ { n = $3 } /^driver/ { if (n == "md5" || n == "sha1" || n == "aes") print n "=" $3 }' /proc/crypto | sort -u | paste -sd' ' -)
 note "guest kernel crypto drivers: ${drivers:-none loaded} (generic C: no arch-accelerated MD5, SHA-1 or AES in this kernel)"
 
-# ---- connections per second: plain keyed sockets, one process per run ----
+# ---- connections per second: plain keyed sockets, all in one process ----
+# md5-connect-rate runs the three in turn, RATE_MS each, round after round:
+# a round's three rates are measured within a second.
 netns_new "$NS"
-for ((r = 0; r <= RATE_ROUNDS; r++)); do
-        for m in $(rotated "$r"); do
-                a=(); [ "$m" = md5 ] || a=(-a "${ALG[$m]}")
-                in_ns "$NS" "$BB/md5-connect-rate" "${a[@]}" -e 1 7001 "$RATE_MS" 1 > "$T/rate.out" || true
-                sed -n 's/^rate=//p' "$T/rate.out" >> "$(to "$r" "rate.$m")"
-                [ "$m" = md5 ] || sed -n 's/^ao_good=//p' "$T/rate.out" >> "$(to "$r" "good.$m")"
-        done
+in_ns "$NS" "$BB/md5-connect-rate" -a md5 -a 'hmac(sha1)' -a 'cmac(aes128)' -e 1 7001 "$RATE_MS" $((RATE_ROUNDS + 1)) \
+        > "$T/rate.out" || echo "# md5-connect-rate failed"
+declare -A MODE_OF=([md5]=md5 ['hmac(sha1)']=sha1 ['cmac(aes128)']=cmac)
+for alg in md5 'hmac(sha1)' 'cmac(aes128)'; do
+        grep -F "alg=$alg rate=" "$T/rate.out" | tail -n +2 | sed 's/.*rate=//' > "$T/rate.${MODE_OF[$alg]}" || true
+        grep -F "alg=$alg ao_good=" "$T/rate.out" | sed 's/.*ao_good=//' > "$T/good.${MODE_OF[$alg]}" || true
 done
 for m in "${MODES[@]}"; do
         echo "# conn/s $m: $(paste -sd' ' "$T/rate.$m")"
@@ -56,29 +58,31 @@ for m in "${MODES[@]}"; do
                 test "$(grep -c '^[1-9][0-9]*$' "$T/rate.$m")" = "$RATE_ROUNDS"
 done
 for m in sha1 cmac; do
-        check "connections/s, $m: the listener verified TCP-AO segments in every run" \
-                test "$(grep -c '^[1-9][0-9]*$' "$T/good.$m")" = "$RATE_ROUNDS"
+        check "connections/s, $m: its listener verified TCP-AO segments ($(cat "$T/good.$m"))" \
+                test "$(cat "$T/good.$m")" -gt 0
         result "connections/s (handshake, 1 byte each way, reset), AO ${ALG[$m]} / MD5" "$(ratios "rate.$m" rate.md5)" ratio
         note "connections/s, AO ${ALG[$m]} / MD5, per round: $(spread "rate.$m" rate.md5)"
 done
 
 # ---- bulk throughput through tcpmd5-connect --fdpass ----
 key "$T/key" bench-secret
-write_conf "$T/md5.conf" '[Socket]' 'ListenStream = 127.0.0.1:7002' '[Service]' "ExecStart = $ECHO_DAEMON $T/report-md5" \
+write_conf "$T/md5.conf" '[Socket]' 'ListenStream = 127.0.0.1:7012' '[Service]' "ExecStart = $ECHO_DAEMON $T/report-md5" \
         '[Key m]' 'Peer = 127.0.0.1' "SecretFile = $T/key"
-write_conf "$T/ao.conf" '[Socket]' 'ListenStream = 127.0.0.1:7003' '[Service]' "ExecStart = $ECHO_DAEMON $T/report-ao" \
+write_conf "$T/ao.conf" '[Socket]' 'ListenStream = 127.0.0.1:7013' '[Service]' "ExecStart = $ECHO_DAEMON $T/report-ao" \
         '[Key s]' 'Peer = 127.0.1.0/24' 'Algorithm = hmac(sha1)' 'SendID = 1' 'RecvID = 1' "SecretFile = $T/key" \
         '[Key c]' 'Peer = 127.0.2.0/24' 'Algorithm = cmac(aes128)' 'SendID = 2' 'RecvID = 2' "SecretFile = $T/key"
 for c in md5 ao; do start_bg "$NS" "$ACTIVATE" --config "$T/$c.conf"; done
 check "--fdpass: both echo servers started" wait_for 600 test -s "$T/report-md5" -a -s "$T/report-ao"
-declare -A CLIENT_ARGS=([md5]="127.0.0.1 7002" [sha1]="-s 127.0.1.1 --ao hmac(sha1):1:1 127.0.0.1 7003"
-                        [cmac]="-s 127.0.2.1 --ao cmac(aes128):2:2 127.0.0.1 7003")
-for ((r = 0; r <= XFER_ROUNDS; r++)); do
-        for m in $(rotated "$r"); do
-                # shellcheck disable=SC2086 # CLIENT_ARGS holds words
-                in_ns "$NS" "$BB/ssh-xfer" fdpass $((XFER_MIB << 20)) "$CONNECT" --fdpass -t 10 -k "$T/key" \
-                        ${CLIENT_ARGS[$m]} 2>> "$T/xfer.err" | sed -n 's/^MiB\/s=//p' >> "$(to "$r" "xfer.$m")" || true
-        done
+# One ssh-xfer holds the three passed sockets (md5, sha1, cmac: conn 0, 1,
+# 2) and echoes over each in turn, round after round.
+fdpass=(--fdpass -t 10 -k "$T/key")
+in_ns "$NS" "$BB/ssh-xfer" -r $((XFER_ROUNDS + 1)) fdpass $((XFER_MIB << 20)) \
+        "$CONNECT" "${fdpass[@]}" 127.0.0.1 7012 \
+        --also "$CONNECT" "${fdpass[@]}" -s 127.0.1.1 --ao 'hmac(sha1):1:1' 127.0.0.1 7013 \
+        --also "$CONNECT" "${fdpass[@]}" -s 127.0.2.1 --ao 'cmac(aes128):2:2' 127.0.0.1 7013 \
+        > "$T/xfer.out" 2> "$T/xfer.err" || echo "# ssh-xfer failed"
+for c in 0 1 2; do
+        grep "^conn=$c " "$T/xfer.out" | tail -n +2 | sed 's/.*MiB\/s=//' > "$T/xfer.${MODES[c]}" || true
 done
 sed 's/^/# ssh-xfer: /' "$T/xfer.err"
 for m in "${MODES[@]}"; do
@@ -125,7 +129,7 @@ syn_cpu() {
         sed -n 2p "$T/times" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.4f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
 }
 for ((r = 0; r <= SYN_ROUNDS; r++)); do
-        for l in md5-10 ao-10 md5-1000 ao-1000; do syn_cpu "$l" >> "$(to "$r" "syn.$l")" || echo "# $l: a burst failed"; done
+        for l in $(rotated "$r" md5-10 ao-10 md5-1000 ao-1000); do syn_cpu "$l" >> "$(to "$r" "syn.$l")" || echo "# $l: a burst failed"; done
 done
 for l in md5-10 ao-10 md5-1000 ao-1000; do
         echo "# SYN CPU s $l: $(paste -sd' ' "$T/syn.$l")"
@@ -153,7 +157,7 @@ done
 # What the 990 more keys add, start-up and fixed path cancelled: the walk.
 result "CPU that 990 more keys add to $SYNS unsigned SYNs (N=1000 minus N=10), AO / MD5" "$(ratios walk.ao walk.md5)" ratio
 note "unsigned SYN, 990 more keys, AO / MD5, per round: $(spread walk.ao walk.md5)"
-note "connections/s: md5-connect-rate -e, plain keyed sockets in one process (no activator, no process start per connection), one key on the listener"
-note "--fdpass: bench/ssh-xfer through tcpmd5-connect --fdpass to tests/echo-daemon behind tcpmd5-activate"
+note "connections/s: md5-connect-rate -e, plain keyed sockets in one process (no activator, no process start per connection), one key on each listener, the three in turn $RATE_MS ms each"
+note "--fdpass: bench/ssh-xfer -r over three sockets from tcpmd5-connect --fdpass (MD5, AO hmac, AO cmac), to tests/echo-daemon behind tcpmd5-activate, $XFER_MIB MiB over each in turn"
 note "SYN cost: tests/rst-inject syn from 127.0.0.2 to tcpmd5-activate; MD5 N keys + catch-all, AO N keys (hmac/cmac alternating) + ao_required"
 finish
