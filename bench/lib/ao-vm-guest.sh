@@ -5,8 +5,9 @@
 # back, every SYN was dropped for the reason expected) are TAP lines, and
 # the figures are RESULT / NOTE lines (bench/README.md's contract) that
 # bench/ao-vm picks out of the console. Only ratios AO/MD5 are reported:
-# under TCG absolute figures mean nothing. Rounds rotate the modes, so each
-# round's ratio compares runs a few seconds apart; the median over rounds.
+# under TCG absolute figures mean nothing. Each part takes MD5, AO hmac and
+# AO cmac in turn, round after round, so that a round's ratio compares runs
+# a moment apart on a host whose load drifts; the median over rounds.
 # Round 0 of each part is a warm-up, not counted: under TCG the first run of
 # a kernel path pays for translating its code.
 # AO_BENCH_QUICK=1 (from the kernel command line): fewer, shorter rounds.
@@ -39,7 +40,9 @@ echo "# rounds: rate $RATE_ROUNDS x $RATE_MS ms, --fdpass $XFER_ROUNDS x $XFER_M
 
 # Which implementations the kernel picked: it decides how TCG distorts them.
 drivers=$(awk '/^name/ { n = $3 } /^driver/ { if (n == "md5" || n == "sha1" || n == "aes") print n "=" $3 }' /proc/crypto | sort -u | paste -sd' ' -)
-note "guest kernel crypto drivers: ${drivers:-none loaded} (generic C: no arch-accelerated MD5, SHA-1 or AES in this kernel)"
+generic=
+[ "$drivers" != "aes=aes-generic md5=md5-generic sha1=sha1-generic" ] || generic=" (generic C: no arch-accelerated MD5, SHA-1 or AES)"
+note "guest kernel crypto drivers: ${drivers:-none loaded}$generic"
 
 # ---- connections per second: plain keyed sockets, all in one process ----
 # md5-connect-rate runs the three in turn, RATE_MS each, round after round:
