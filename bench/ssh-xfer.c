@@ -11,7 +11,12 @@
  *
  * usage: ssh-xfer fdpass|relay BYTES COMMAND [ARG]...
  *        ssh-xfer direct BYTES KEYFILE IPV4 PORT
- * prints "MiB/s=N". */
+ *        ssh-xfer -r ROUNDS fdpass BYTES COMMAND [ARG]... [--also COMMAND [ARG]...]...
+ * prints "MiB/s=N". With -r, one socket from each COMMAND (all taken
+ * first), then ROUNDS rounds of one echo of BYTES over each, in turn,
+ * starting with the next one each round: sockets signed in different ways
+ * compared a moment apart, on a machine whose load drifts. Prints
+ * "conn=I MiB/s=N" per echo, I counting the COMMANDs from 0. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -127,7 +132,54 @@ static void transfer(int wfd, int rfd, unsigned long long total) {
         t_end = now_s();
 }
 
+/* The socket COMMAND passes back, as ssh takes it (ProxyUseFdpass). */
+static int fdpass_socket(char **command) {
+        int sp[2], status;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                die("ssh-xfer: socketpair");
+        pid_t pid = spawn(command, sp[1], sp[1]);
+        close(sp[1]);
+        /* As ssh: the command must have exited before the fd is taken. */
+        if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                fprintf(stderr, "ssh-xfer: the proxy command %s failed\n", command[0]);
+                exit(1);
+        }
+        int fd = receive_fd(sp[0]);
+        close(sp[0]);
+        return fd;
+}
+
+#define MAX_CONNS 8
+
+/* -r: argv is fdpass BYTES COMMAND... [--also COMMAND...]... */
+static int rounds_main(int rounds, int argc, char **argv) {
+        if (argc < 3 || strcmp(argv[0], "fdpass") != 0)
+                return fprintf(stderr, "ssh-xfer: -r takes fdpass only\n"), 64;
+        unsigned long long total = strtoull(argv[1], NULL, 10);
+        int fds[MAX_CONNS], n = 0;
+        char **cmd = argv + 2;
+        for (int i = 2; i <= argc; i++) {
+                if (i < argc && strcmp(argv[i], "--also") != 0)
+                        continue;
+                argv[i] = NULL; /* ends this COMMAND (argv[argc] is NULL already) */
+                if (n == MAX_CONNS || cmd[0] == NULL)
+                        return fprintf(stderr, "ssh-xfer: 1 to %d COMMANDs\n", MAX_CONNS), 64;
+                fds[n++] = fdpass_socket(cmd);
+                cmd = argv + i + 1;
+        }
+        for (int k = 0; k < rounds; k++)
+                for (int j = 0; j < n; j++) {
+                        int c = (k + j) % n;
+                        transfer(fds[c], fds[c], total);
+                        printf("conn=%d MiB/s=%.1f\n", c, (double) total / 1048576.0 / (t_end - t_start));
+                        fflush(stdout);
+                }
+        return 0;
+}
+
 int main(int argc, char **argv) {
+        if (argc > 2 && strcmp(argv[1], "-r") == 0)
+                return rounds_main(atoi(argv[2]), argc - 3, argv + 3);
         if (argc < 4) {
                 fprintf(stderr, "usage: ssh-xfer fdpass|relay BYTES COMMAND [ARG]... | direct BYTES KEYFILE IPV4 PORT\n");
                 return 64;
@@ -138,18 +190,7 @@ int main(int argc, char **argv) {
                 transfer(fd, fd, total);
                 close(fd);
         } else if (strcmp(argv[1], "fdpass") == 0) {
-                int sp[2], status;
-                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
-                        die("ssh-xfer: socketpair");
-                pid_t pid = spawn(argv + 3, sp[1], sp[1]);
-                close(sp[1]);
-                /* As ssh: the command must have exited before the fd is taken. */
-                if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                        fprintf(stderr, "ssh-xfer: the proxy command failed\n");
-                        return 1;
-                }
-                int fd = receive_fd(sp[0]);
-                close(sp[0]);
+                int fd = fdpass_socket(argv + 3);
                 transfer(fd, fd, total);
                 close(fd);
         } else if (strcmp(argv[1], "relay") == 0) {

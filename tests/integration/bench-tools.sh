@@ -31,6 +31,10 @@ check "wrong key dropped by keyscale-limit" echo_dropped "$NS" "$T/wrong.key" 12
 check "unsigned dropped by keyscale-limit (catch-all key)" echo_dropped "$NS" "" 127.0.0.1 7104
 expect_rc 0 "md5-connect-rate runs signed connections against 3 keys" in_ns "$NS" "$BB/md5-connect-rate" 3 7105 50 2
 expect_eq "$(grep -Ec '^rate=[1-9][0-9]*$' "$T/last.out")" 2 "md5-connect-rate prints one positive rate per round"
+# -a names each listener's kind (TCP MD5 here: the host has no TCP-AO; the
+# AO VM's bench/ao-vm runs it with TCP-AO), -e adds a byte each way.
+expect_rc 0 "md5-connect-rate -a md5 -a md5 -e: two listeners in turn" in_ns "$NS" "$BB/md5-connect-rate" -a md5 -a md5 -e 3 7106 50 2
+expect_eq "$(grep -Ec '^alg=md5 rate=[1-9][0-9]*$' "$T/last.out")" 4 "... one named rate per listener and round"
 
 # bench/run on fake benchmarks, from a copy of the runner.
 mkdir -p "$T/fake/bench"
