@@ -161,19 +161,25 @@ static void become_supervisor(void) {
 }
 
 /* The regular file the child opened last and holds open (its highest
- * such fd), into buf: what it was reading when it hung. "" when not known
- * (no /proc, or no right to look: it is not dumpable). */
-static void child_open_file(pid_t child, char *buf, size_t size) {
-        char path[64];
+ * such fd): what it was reading when it hung. NULL when not known (no
+ * /proc, or no right to look: it is not dumpable) or out of memory. On the
+ * heap, not the stack: the supervisor's stack stays as deep as it is
+ * (bench/supervise-memory), and this runs only on the way out. */
+static char *child_open_file(pid_t child) {
+        char path[64], *buf = malloc(PATH_MAX);
         struct stat st;
-        buf[0] = 0;
-        for (int fd = 64; fd >= 3 && !buf[0]; fd--) {
+        for (int fd = 64; buf && fd >= 3; fd--) {
                 snprintf(path, sizeof path, "/proc/%d/fd/%d", (int) child, fd);
                 if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
                         continue;
-                ssize_t n = readlink(path, buf, size - 1);
-                buf[n > 0 ? n : 0] = 0;
+                ssize_t n = readlink(path, buf, PATH_MAX - 1);
+                if (n > 0) {
+                        buf[n] = 0;
+                        return buf;
+                }
         }
+        free(buf);
+        return NULL;
 }
 
 /* Waits, under the deadline every config-reading child has, for the
@@ -196,13 +202,12 @@ static int await_config_read(int sock, pid_t child) {
         }
         if (p[0].revents || !(p[1].revents & POLLIN))
                 return 0;
-        char file[PATH_MAX];
-        child_open_file(child, file, sizeof file);
+        _cleanup_free_ char *file = child_open_file(child);
         (void) kill(child, SIGKILL);
         return log_errno(-ETIMEDOUT, "reading the config and key files timed out after %d s (the reading process "
                          "is killed%s%s); nothing listens. A file that blocks (on a hung network file system, "
                          "say): make it readable, or move it to a local file system, then start again",
-                         CHILD_DEADLINE_S, file[0] ? "; it was reading " : "", file);
+                         CHILD_DEADLINE_S, file ? "; it was reading " : "", file ? file : "");
 }
 
 /* Hears the mode from the child that read the config; for supervise mode,
