@@ -149,7 +149,8 @@ static int spawn_daemon(const Runtime *rt, const SuperviseOptions *o, pid_t *ret
 static void become_supervisor(void) {
         /* An unbuffered stderr makes every message format through an 8 kB
          * buffer on the stack, which then stays resident: buffer lines in
-         * static memory instead (each message ends with a newline). */
+         * static memory instead (each message ends with a newline), and
+         * format messages straight into it (log.h). */
         static char stderr_buffer[512];
         struct sigaction ign = { .sa_handler = SIG_IGN };
         (void) sigaction(SIGTTIN, &ign, NULL);
@@ -157,7 +158,7 @@ static void become_supervisor(void) {
         /* Orphans of the daemon come to us, as they would to PID 1. */
         if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
-        (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
+        log_buffer_lines(stderr_buffer, sizeof stderr_buffer);
 }
 
 /* The regular file the child opened last and holds open (its highest
