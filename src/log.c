@@ -53,11 +53,14 @@ static void log_v(int prio, const char *fmt, va_list ap) {
                 log_copy(prio, fmt, ap);
                 return;
         }
-        /* Straight into stderr's buffer, written at the newline. */
+        /* Straight into stderr's buffer, written at the newline; errno
+         * kept for a %m in fmt, whatever writing the prefix did. */
+        int saved = errno;
         if (log_journal)
                 fprintf(stderr, "<%d>", prio);
         else
                 fprintf(stderr, "%s: ", log_program);
+        errno = saved;
         vfprintf(stderr, fmt, ap);
         fputc('\n', stderr);
 }
