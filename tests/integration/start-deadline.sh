@@ -34,6 +34,14 @@ write_svc "$T/fifo.key"
 expect_rc 78 "a FIFO as SecretFile= is refused at once" \
         in_ns "$NS" timeout 5 $WRAP "${FAULT_CMD[@]}"
 expect_stderr "fifo.key.*not a regular file" "the message names the FIFO"
+rm "$T/fifo.key"
+write_svc "$T/a.key"
+mkdir -m 700 "$T/svc.conf.d"
+mkfifo -m 600 "$T/svc.conf.d/blocks.conf"
+expect_rc 78 "a FIFO as a drop-in is refused at once" \
+        in_ns "$NS" timeout 5 $WRAP "${FAULT_CMD[@]}"
+expect_stderr "svc.conf.d/blocks.conf: not a regular file" "the message names it"
+rm -r "$T/svc.conf.d"
 
 # hang N WHAT: the start-up child's read number N hangs (the file WHAT).
 hang() {
@@ -64,6 +72,8 @@ hang() {
         check "read $at: no secret in the messages" eval '! grep -qaF start-deadline-secret "$T/fault.err" "$T/fault.out"'
         sed 's/^/#   /' "$T/fault.err" | head -3
 }
+# Reads 1 and 2 take the config file (its text, then the end), read 3 the
+# key file; the message names the file by what the child holds open.
 hang 1 svc.conf
 hang 3 a.key
 
