@@ -65,16 +65,8 @@ static int status_masks(int fd, uint64_t *ret_caught, uint64_t *ret_ignored) {
 }
 
 int daemon_handles_signal(pid_t pid, int sig) {
-        /* "/proc/PID/status" by hand: snprintf()'s stack is deeper than
-         * anything else the supervisor does between reloads. */
-        char path[32] = "/proc/", digits[16];
-        size_t n = 0;
-        for (unsigned long v = (unsigned long) pid; n == 0 || v > 0; v /= 10)
-                digits[n++] = (char) ('0' + v % 10);
-        char *p = path + strlen(path);
-        while (n > 0)
-                *p++ = digits[--n];
-        strcpy(p, "/status");
+        char path[PROC_PATH_MAX];
+        proc_path(pid, "/status", path);
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;

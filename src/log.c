@@ -13,6 +13,7 @@
 
 static const char *log_program = "tcpmd5";
 static bool log_journal;
+static bool log_direct; /* stderr buffered by lines: messages are formatted into it */
 static void (*log_sink)(int priority, const char *message);
 
 void log_set_sink(void (*sink)(int priority, const char *message)) { log_sink = sink; }
@@ -26,8 +27,16 @@ void log_init(const char *program) {
                 log_journal = st.st_dev == dev && st.st_ino == ino;
 }
 
-__attribute__((format(printf, 2, 0)))
-static void log_v(int prio, const char *fmt, va_list ap) {
+void log_buffer_lines(char *buf, size_t size) {
+        log_direct = setvbuf(stderr, buf, _IOLBF, size) == 0;
+}
+
+/* Formatted on the stack first, so that an unbuffered stderr gets the
+ * whole line in one write (a message is not cut by another process's
+ * output on the same stream). Not inlined into log_v(): its 2 kB buffer
+ * would make every message that deep, log_buffer_lines()'s too. */
+__attribute__((format(printf, 2, 0), noinline))
+static void log_copy(int prio, const char *fmt, va_list ap) {
         char buf[2048];
         vsnprintf(buf, sizeof buf, fmt, ap);
         if (log_sink)
@@ -36,6 +45,24 @@ static void log_v(int prio, const char *fmt, va_list ap) {
                 fprintf(stderr, "<%d>%s\n", prio, buf);
         else
                 fprintf(stderr, "%s: %s\n", log_program, buf);
+}
+
+__attribute__((format(printf, 2, 0)))
+static void log_v(int prio, const char *fmt, va_list ap) {
+        if (!log_direct || log_sink) {
+                log_copy(prio, fmt, ap);
+                return;
+        }
+        /* Straight into stderr's buffer, written at the newline; errno
+         * kept for a %m in fmt, whatever writing the prefix did. */
+        int saved = errno;
+        if (log_journal)
+                fprintf(stderr, "<%d>", prio);
+        else
+                fprintf(stderr, "%s: ", log_program);
+        errno = saved;
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
 }
 
 #define LOG_FN(name, prio)                      \

@@ -116,19 +116,31 @@ static void notify_end(const Runtime *rt, const char *trigger, bool failed) {
         (void) notify_ready();
 }
 
+int child_deadline_start(void) {
+        struct itimerspec deadline = { .it_value.tv_sec = CHILD_DEADLINE_S };
+        int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (timerfd_settime(fd, 0, &deadline, NULL) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
 /* The pair (our end non-blocking) and the armed deadline. Logs. */
 static int child_prepare(ReloadChild *c, int *ret_theirs) {
         int sv[2];
-        struct itimerspec deadline = { .it_value.tv_sec = RELOAD_CHILD_DEADLINE_S };
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return log_errno(-errno, "reload: cannot create a socket pair: %m; the old keys stay");
         c->sock = sv[0];
         *ret_theirs = sv[1];
         if (fcntl(c->sock, F_SETFL, O_NONBLOCK) < 0)
                 return log_errno(-errno, "reload: cannot set up the socket pair: %m; the old keys stay");
-        if ((c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
-            timerfd_settime(c->timer, 0, &deadline, NULL) < 0)
-                return log_errno(-errno, "reload: cannot set a deadline: %m; the old keys stay");
+        if ((c->timer = child_deadline_start()) < 0)
+                return log_errno(c->timer, "reload: cannot set a deadline: %s; the old keys stay",
+                                 strerror(-c->timer));
         return 0;
 }
 
@@ -200,7 +212,7 @@ bool reload_child_over(const ReloadChild *c) {
 static int child_outcome(const ReloadChild *c) {
         if (c->timed_out)
                 return log_errno(-ETIMEDOUT, "reload: timed out after %d s (the reload process is killed); the old "
-                                 "keys stay", RELOAD_CHILD_DEADLINE_S);
+                                 "keys stay", CHILD_DEADLINE_S);
         if (c->received < 0 && c->received != -EPIPE)
                 return log_errno(c->received, "reload: cannot take what the reload process sends (%s); the old "
                                  "keys stay", strerror(-c->received));

@@ -16,10 +16,17 @@
 
 #include "runtime.h"
 
-/* How long a reload child may take, from its start to its whole message
- * and exit (man/tcpmd5-activate.8.scd). Past it, it is killed (SIGKILL)
- * and the reload fails. */
-#define RELOAD_CHILD_DEADLINE_S 10
+/* How long a child that reads the config may take (DESIGN.md: a helper
+ * process has a deadline; man/tcpmd5-activate.8.scd): a reload child,
+ * from its start to its whole message and exit, and the supervisor's
+ * start-up child, until it says which mode the config asks for. Past it,
+ * it is killed (SIGKILL): the reload fails, the start exits 78. */
+#define CHILD_DEADLINE_S 10
+
+/* The one deadline timer of both: a timerfd (non-blocking, close-on-exec)
+ * that becomes readable CHILD_DEADLINE_S from now, to poll() beside the
+ * child's socket. The fd, or -errno. */
+int child_deadline_start(void);
 
 typedef struct ReloadChild ReloadChild;
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "daemon-watch.h"
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "notify.h"
 #include "reloader.h"
+#include "reload-child.h"
 #include "reload.h"
 #include "resident.h"
 #include "sigfd.h"
@@ -147,7 +149,8 @@ static int spawn_daemon(const Runtime *rt, const SuperviseOptions *o, pid_t *ret
 static void become_supervisor(void) {
         /* An unbuffered stderr makes every message format through an 8 kB
          * buffer on the stack, which then stays resident: buffer lines in
-         * static memory instead (each message ends with a newline). */
+         * static memory instead (each message ends with a newline), and
+         * format messages straight into it (log.h). */
         static char stderr_buffer[512];
         struct sigaction ign = { .sa_handler = SIG_IGN };
         (void) sigaction(SIGTTIN, &ign, NULL);
@@ -155,7 +158,57 @@ static void become_supervisor(void) {
         /* Orphans of the daemon come to us, as they would to PID 1. */
         if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 log_warning("cannot become a subreaper (%m); orphans of the daemon go to init");
-        (void) setvbuf(stderr, stderr_buffer, _IOLBF, sizeof stderr_buffer);
+        log_buffer_lines(stderr_buffer, sizeof stderr_buffer);
+}
+
+/* The regular file the child opened last and holds open (its highest
+ * such fd): what it was reading when it hung. NULL when not known (no
+ * /proc, or no right to look: it is not dumpable) or out of memory. On the
+ * heap, not the stack: the supervisor's stack stays as deep as it is
+ * (bench/supervise-memory), and this runs only on the way out. */
+static char *child_open_file(pid_t child) {
+        char path[64], *buf = malloc(PATH_MAX);
+        struct stat st;
+        for (int fd = 64; buf && fd >= 3; fd--) {
+                snprintf(path, sizeof path, "/proc/%d/fd/%d", (int) child, fd);
+                if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                ssize_t n = readlink(path, buf, PATH_MAX - 1);
+                if (n > 0) {
+                        buf[n] = 0;
+                        return buf;
+                }
+        }
+        free(buf);
+        return NULL;
+}
+
+/* Waits, under the deadline every config-reading child has, for the
+ * child's first word, which it sends once the config and every key file
+ * are read (a read that blocks, on a hung network file system, would hang
+ * the start with nothing listening). 0; else logged, with the child
+ * killed and not waited for (stuck in the kernel, it may take long to
+ * die): -ETIMEDOUT at the deadline, -ECHILD when there is none. */
+static int await_config_read(int sock, pid_t child) {
+        _cleanup_close_ int timer = child_deadline_start();
+        struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = timer, .events = POLLIN } };
+        int r = timer < 0 ? timer : 0;
+        while (r == 0 && poll(p, ELEMENTSOF(p), -1) < 0)
+                r = errno == EINTR ? 0 : -errno;
+        if (r < 0) {
+                (void) kill(child, SIGKILL);
+                log_error("cannot wait for the config to be read under a deadline: %s; nothing listens",
+                          strerror(-r));
+                return -ECHILD;
+        }
+        if (p[0].revents || !(p[1].revents & POLLIN))
+                return 0;
+        _cleanup_free_ char *file = child_open_file(child);
+        (void) kill(child, SIGKILL);
+        return log_errno(-ETIMEDOUT, "reading the config and key files timed out after %d s (the reading process "
+                         "is killed%s%s); nothing listens. A file that blocks (on a hung network file system, "
+                         "say): make it readable, or move it to a local file system, then start again",
+                         CHILD_DEADLINE_S, file ? "; it was reading " : "", file ? file : "");
 }
 
 /* Hears the mode from the child that read the config; for supervise mode,
@@ -196,10 +249,14 @@ static int start_daemon(Runtime *rt, const SuperviseOptions *o, pid_t *ret_child
         *ret_child = child;
         close(sv[1]);
         char mode = 0;
-        int r = take_over(sv[0], rt, &mode);
+        int r = await_config_read(sv[0], child);
+        if (r >= 0)
+                r = take_over(sv[0], rt, &mode);
         close(sv[0]);
         if (r >= 0)
                 return 0;
+        if (r == -ETIMEDOUT || r == -ECHILD) /* said why; the child is killed */
+                return r == -ETIMEDOUT ? EXIT_CONFIG : EXIT_OSERR;
         int st = child_status(child);
         if (st == 0 && mode == 'O') {
                 *ret_other_mode = true;

@@ -31,10 +31,24 @@ typedef struct Proc {
         char comm[16];
 } Proc;
 
+/* The ppid in what follows comm in /proc/PID/stat: " STATE PPID ...". By
+ * hand, as proc_path(): sscanf()'s stack is deep. */
+static bool parse_ppid(const char *s, long *ret) {
+        if (s[0] != ' ' || !s[1] || s[2] != ' ')
+                return false;
+        char *end;
+        errno = 0;
+        long v = strtol(s + 3, &end, 10);
+        if (end == s + 3 || *end != ' ' || errno)
+                return false;
+        *ret = v;
+        return true;
+}
+
 /* pid, comm and ppid from /proc/PID/stat; false when it is gone. */
 static bool proc_read(pid_t pid, Proc *ret) {
-        char path[64], buf[512];
-        snprintf(path, sizeof path, "/proc/%ld/stat", (long) pid);
+        char path[PROC_PATH_MAX], buf[512];
+        proc_path(pid, "/stat", path);
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return false;
@@ -46,7 +60,7 @@ static bool proc_read(pid_t pid, Proc *ret) {
         char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
         long ppid;
         if (!open_paren || !close_paren || close_paren < open_paren ||
-            sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
+            !parse_ppid(close_paren + 1, &ppid))
                 return false;
         *ret = (Proc) { .pid = pid, .ppid = (pid_t) ppid };
         size_t len = (size_t) (close_paren - open_paren - 1);
@@ -83,8 +97,8 @@ static int proc_list(Proc **ret, size_t *ret_n) {
 
 /* Calls found(inode, ctx) for each socket pid has open. */
 static void proc_sockets(pid_t pid, void (*found)(uint64_t ino, pid_t pid, void *ctx), void *ctx) {
-        char path[64], link[64];
-        snprintf(path, sizeof path, "/proc/%ld/fd", (long) pid);
+        char path[PROC_PATH_MAX], link[64];
+        proc_path(pid, "/fd", path);
         DIR *d = opendir(path);
         if (!d)
                 return; /* gone, or not ours to look into */
@@ -95,7 +109,11 @@ static void proc_sockets(pid_t pid, void (*found)(uint64_t ino, pid_t pid, void 
                 if (n <= 0)
                         continue;
                 link[n] = 0;
-                if (sscanf(link, "socket:[%" SCNu64 "]", &ino) == 1)
+                /* "socket:[INODE]", parsed as proc_read() parses. */
+                if (strncmp(link, "socket:[", 8) != 0 || link[n - 1] != ']')
+                        continue;
+                link[n - 1] = 0;
+                if (parse_uint(link + 8, 0, UINT64_MAX, &ino) == 0)
                         found(ino, pid, ctx);
         }
         closedir(d);

@@ -23,6 +23,19 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
         return 0;
 }
 
+void proc_path(pid_t pid, const char *tail, char buf[static PROC_PATH_MAX]) {
+        char digits[16];
+        size_t n = 0;
+        for (unsigned long v = (unsigned long) pid; n == 0 || v > 0; v /= 10)
+                digits[n++] = (char) ('0' + v % 10);
+        char *p = stpcpy(buf, "/proc/");
+        while (n > 0)
+                *p++ = digits[--n];
+        size_t len = strnlen(tail, 16);
+        memcpy(p, tail, len);
+        p[len] = 0;
+}
+
 int parse_bool(const char *s, bool *ret) {
         static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
         static const char *const no[] = { "0", "no", "n", "false", "f", "off" };

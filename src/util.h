@@ -39,6 +39,12 @@ static inline void closep(int *fd) {
 #define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
 #define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
 
+/* "/proc/PID" and tail ("/stat", at most 16 bytes) into buf, by hand:
+ * snprintf()'s stack is deeper than anything else the supervisor does
+ * between reloads, and stays resident (bench/supervise-memory). */
+#define PROC_PATH_MAX 40
+void proc_path(pid_t pid, const char *tail, char buf[static PROC_PATH_MAX]);
+
 /* Parses a decimal number in [min, max]; -EINVAL for junk, -ERANGE outside. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* yes/no/true/false/on/off/1/0 */

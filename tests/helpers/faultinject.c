@@ -15,6 +15,9 @@
  *                       TCP_MD5SIG or TCP_MD5SIG_EXT) takes N ms more, as
  *                       on a busy machine: what the kernel holds between
  *                       two changes stays there long enough to be seen
+ *   FAULT_DEADLINE_MS=N   every timer armed with timerfd_settime (the
+ *                       deadline of a child that reads the config) fires
+ *                       after N ms instead, so a test of it is short
  *   FAULT_REPORT=FILE   rewritten after every counted call and at exit:
  *                       "socket=N" ... lines, "failed=FUNC detail" for the
  *                       injected fault, and at exit of the first process
@@ -50,6 +53,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +75,7 @@ static int fault_func = -1;
 static unsigned fault_at;
 static int fault_errno;
 static unsigned md5sig_delay_ms;
+static unsigned deadline_ms;     /* FAULT_DEADLINE_MS */
 static const char *report_path;
 static pid_t first_pid;
 static unsigned scope_fork;     /* FAULT_IN_FORK */
@@ -140,6 +145,8 @@ __attribute__((constructor)) static void init(void) {
         fault_at = at ? (unsigned) atoi(at) : 0;
         const char *delay = getenv("FAULT_MD5SIG_DELAY_MS");
         md5sig_delay_ms = delay ? (unsigned) atoi(delay) : 0;
+        const char *deadline = getenv("FAULT_DEADLINE_MS");
+        deadline_ms = deadline ? (unsigned) atoi(deadline) : 0;
         const char *in_fork = getenv("FAULT_IN_FORK");
         scope_fork = in_fork ? (unsigned) atoi(in_fork) : 0;
         for (size_t i = 0; e && i < sizeof errnos / sizeof errnos[0]; i++)
@@ -320,6 +327,16 @@ int dup2(int from, int to) {
         if (hit(F_DUP2, d))
                 return errno = fault_errno, -1;
         return real_dup2(from, to);
+}
+
+/* Not counted: with FAULT_DEADLINE_MS, a timer armed to fire once fires
+ * after that many ms instead. */
+int timerfd_settime(int fd, int flags, const struct itimerspec *v, struct itimerspec *old) {
+        struct itimerspec shorter = *v;
+        if (!inert && deadline_ms && !(flags & TFD_TIMER_ABSTIME) && (v->it_value.tv_sec || v->it_value.tv_nsec))
+                shorter.it_value = (struct timespec) { .tv_sec = deadline_ms / 1000,
+                                                       .tv_nsec = (long) (deadline_ms % 1000) * 1000000 };
+        return REAL(timerfd_settime)(fd, flags, &shorter, old);
 }
 
 /* Not faulted: only recorded, so a test sees the status of a child that

@@ -12,6 +12,7 @@
 
 #include "common.h"
 #include "daemon-watch.h"
+#include "util.h"
 
 /* A child with SIGHUP set to disposition (SIG_DFL, SIG_IGN, or a
  * handler), paused until killed; it closes close_fd if >= 0. (Not for a
@@ -111,8 +112,24 @@ static void successor_holds_our_socket(void **state) {
         close(fd);
 }
 
+/* The /proc paths the supervisor builds by hand, as snprintf() would
+ * write them; a tail past 16 bytes is cut. */
+static void proc_path_is_built_by_hand(void **state) {
+        (void) state;
+        char p[PROC_PATH_MAX];
+        proc_path(1, "/stat", p);
+        assert_string_equal(p, "/proc/1/stat");
+        proc_path(0, "/fd", p);
+        assert_string_equal(p, "/proc/0/fd");
+        proc_path(2147483647, "/status", p);
+        assert_string_equal(p, "/proc/2147483647/status");
+        proc_path(42, "/0123456789abcdefXYZ", p);
+        assert_string_equal(p, "/proc/42/0123456789abcde");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(proc_path_is_built_by_hand),
                 cmocka_unit_test(sighup_disposition_is_read_from_proc),
                 cmocka_unit_test(reload_passes_sighup_only_when_handled),
                 cmocka_unit_test(death_by_passed_sighup_is_explained),
