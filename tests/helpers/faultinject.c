@@ -106,12 +106,19 @@ static void write_report(const char *extra) {
                 n += snprintf(buf + n, sizeof buf - (size_t) n, "%s\n", extra);
         if (!real_write) /* before init_real() */
                 real_write = (__typeof__(&write)) dlsym(RTLD_NEXT, "write");
-        int fd = open(report_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-                if (real_write(fd, buf, (size_t) n) < 0) {
-                }
-                close(fd);
-        }
+        /* Written aside and renamed over the report: a test reading it
+         * while a process rewrites it sees the old report or the new one,
+         * never the empty file between O_TRUNC and write(). */
+        char tmp[4096];
+        if (snprintf(tmp, sizeof tmp, "%s.%d", report_path, (int) getpid()) >= (int) sizeof tmp)
+                return;
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return;
+        bool written = real_write(fd, buf, (size_t) n) == n;
+        close(fd);
+        if (!written || rename(tmp, report_path) < 0)
+                (void) unlink(tmp);
 }
 
 static bool is_target(void) {
