@@ -87,7 +87,12 @@ int resident_send(int fd, const Runtime *rt) {
         explicit_bzero(&h, sizeof h);
         for (size_t i = 0; r >= 0 && i < set->n; i++) {
                 const Listener *l = &set->v[i];
-                ListenerHeader lh = { l->address, l->shape, l->ao_required, l->n_keys };
+                ListenerHeader lh;
+                memset(&lh, 0, sizeof lh); /* no uninitialised padding on the wire */
+                lh.address = l->address;
+                lh.shape = l->shape;
+                lh.ao_required = l->ao_required;
+                lh.n_keys = l->n_keys;
                 r = write_all(fd, &lh, sizeof lh);
                 if (r >= 0)
                         r = write_all(fd, l->keys, l->n_keys * sizeof *l->keys);
