@@ -163,7 +163,7 @@ static int one(const Key *k, long fail_ms) {
 
 static int held = -1;
 
-static void say(FILE *status, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static void say(FILE *status, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         vfprintf(status, fmt, ap);

@@ -370,7 +370,7 @@ static void attempt_step(Attempt *a) {
         ssize_t k = read(a->fd, buf, sizeof buf);
         if (k < 0 && errno == EAGAIN)
                 return;
-        if (k > 0 && a->echoed + (size_t) k <= 4 && memcmp(buf, "ping" + a->echoed, (size_t) k) == 0)
+        if (k > 0 && a->echoed + (size_t) k <= 4 && memcmp(buf, &"ping"[a->echoed], (size_t) k) == 0)
                 a->echoed += (size_t) k;
         else
                 a->result = 'H';
