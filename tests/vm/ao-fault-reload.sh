@@ -8,10 +8,14 @@
 # same IDs, which ao_required allows as delete-then-add).
 #  - The kill sweep: the reload child (tests/helpers/faultinject.c,
 #    FAULT_IN_FORK=2; the daemon is the first fork) is SIGKILLed at each of
-#    its read and write calls in turn (the count of a clean reload child).
+#    its write calls in turn (7: the message to the supervisor, the log)
+#    and at a sample of its reads (the 1st, 4th, 7th and 10th of 10: the
+#    config and key files), the counts of a clean reload child. All reads
+#    would add ~35 s to the ~170 s this takes on a busy machine.
 #  - The errno sweep: the supervisor, which alone holds the listeners and
-#    applies the child's plan (TCP_AO_ADD_KEY, TCP_AO_DEL_KEY), has each
-#    setsockopt call of the reload fail in turn (ENOMEM, then EINVAL).
+#    applies the child's plan (TCP_AO_ADD_KEY, TCP_AO_DEL_KEY), has each of
+#    the reload's 10 setsockopt calls fail in turn with ENOMEM, and two
+#    (kc's add, the last delete) with EINVAL.
 # After each: the log names the failure, and every listener holds exactly
 # OLD's keys (each OLD key served; k2, kd, kc's new secret, unsigned, a
 # wrong secret refused; and after a kill `--status` with OLD's config says
