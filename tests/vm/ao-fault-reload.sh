@@ -50,8 +50,13 @@ conf() { # OLD, NEW or MIXED (the control: k1 gone, k2 there, the rest OLD)
         NEW) keys=("${K1[@]}" "${K2[@]}" "${KD[@]}" "${KC2[@]}") ;;
         MIXED) keys=("${K2[@]}" "${KB[@]}" "${KC[@]}") ;;
         esac
-        write_conf "$T/svc.conf" '[Socket]' "ListenStream = 127.0.0.1:$P1" "ListenStream = 127.0.0.1:$P2" \
-                '[Service]' "ExecStart = $ECHO_DAEMON $T/started" "${keys[@]}"
+        if [ "${MODE:-supervise}" = supervise ]; then
+                write_conf "$T/svc.conf" '[Socket]' "ListenStream = 127.0.0.1:$P1" "ListenStream = 127.0.0.1:$P2" \
+                        '[Service]' "ExecStart = $ECHO_DAEMON $T/started" "${keys[@]}"
+        else # accept mode, /bin/cat the echo
+                write_conf "$T/svc.conf" '[Socket]' "ListenStream = 127.0.0.1:$P1" "ListenStream = 127.0.0.1:$P2" \
+                        'Accept = yes' 'Inetd = yes' '[Service]' 'ExecStart = /bin/cat' "${keys[@]}"
+        fi
 }
 
 # The clients: "NAME SOURCE SIGN OLD NEW", OLD and NEW whether that state serves it.
@@ -231,5 +236,63 @@ fault_at() { # AT ERRNO
 # call (every step of both listeners undone but one).
 for ((at = 1; at <= RELOAD; at++)); do fault_at "$at" ENOMEM; done
 for at in 4 "$RELOAD"; do fault_at "$at" EINVAL; done
-echo "# guest time: the clean run and the kill sweep $kill_time s, the errno sweep $((SECONDS - begun - kill_time)) s"
+errno_time=$((SECONDS - begun - kill_time))
+
+# ---- accept mode, --watch: the same reload, a sample of both sweeps ----
+# The activator reads its config itself and has forked nothing before the
+# reload (no client yet): the reload child is the first fork.
+MODE=accept
+FAULT_MARKER=$T/no-marker
+FAULT_CMD=("$ACTIVATE" --watch --config "$T/svc.conf")
+start() { # ENV...: OLD in force, both listening (the second opens last); the activator's pid in $SUP
+        conf OLD
+        fault_run "$@"
+        SUP=
+        if wait_for 1200 listening "$NS" "$P2" && SUP=$(pgrep -P "$FAULT_PID" | head -1) && [ -n "$SUP" ]; then
+                next_tick # a file written in the tick it was read in counts as changed (src/watch.c)
+                return 0
+        fi
+        fail "accept: did not start ($*)"; sed 's/^/#   /' "$T/fault.err" | head -5
+        return 1
+}
+watch_to() { # STATE: the config on disk rewritten; --watch reloads
+        conf "$1"
+        wait_for 1200 log_has "$2"
+}
+start || finish
+START=$(count_of setsockopt)
+check "accept --watch: the config rewritten to NEW is reloaded" watch_to NEW "reloaded: 4 keys added, 2 replaced, 2 deleted on 2 listeners"
+RELOAD=$(($(count_of setsockopt) - START))
+expect_eq "$RELOAD" 10 "accept: the same 10 setsockopt calls, in the activator"
+exactly "accept --watch, clean" NEW
+stop
+acc_kill() { # FUNC AT
+        local what="accept --watch: kill at $1 $2"
+        start FAULT_IN_FORK=1 FAULT_FUNC="$1" FAULT_AT="$2" FAULT_ERRNO=KILL || return 0
+        check "$what: the log names the kill, and that the old keys stay" \
+                watch_to NEW "reload: the reload process was killed by signal 9 (Killed); the old keys stay"
+        expect_eq "$(failed_call)" "$1 killed" "$what: the child was killed there"
+        exactly "$what" OLD
+        next_tick
+        check "$what: the config written again: the next reload succeeds" watch_to NEW "reloaded:"
+        exactly "$what, then a good reload" NEW
+        stop
+}
+acc_fault() { # AT ERRNO
+        local what="accept --watch: setsockopt $1/$RELOAD of the reload fails with $2"
+        start FAULT_FUNC=setsockopt FAULT_AT=$((START + $1)) FAULT_ERRNO="$2" || return 0
+        check "$what: logged, the old keys stay" watch_to NEW "the old keys stay"
+        expect_eq "$(sed -n 's/^failed=//p' "$T/fault.report")" "setsockopt level=6 opt=${OPTS[$1 - 1]}" "$what: the fault hit that step"
+        check "$what: every old key restored (no 'could not restore')" eval '! log_has "could not restore"'
+        exactly "$what" OLD
+        next_tick
+        check "$what: the config written again: the next reload succeeds" watch_to NEW "reloaded:"
+        exactly "$what, then a good reload" NEW
+        stop
+}
+acc_kill write 1
+acc_kill read 1
+acc_fault 4 ENOMEM
+acc_fault "$RELOAD" EINVAL
+echo "# guest time: the clean run and the kill sweep $kill_time s, the errno sweep $errno_time s, accept mode $((SECONDS - begun - kill_time - errno_time)) s"
 finish
