@@ -16,6 +16,9 @@
 #    applies the child's plan (TCP_AO_ADD_KEY, TCP_AO_DEL_KEY), has each of
 #    the reload's 10 setsockopt calls fail in turn with ENOMEM, and two
 #    (kc's add, the last delete) with EINVAL.
+#  - Accept mode with --watch (the activator is the installer there, and a
+#    rewritten config the trigger): a kill at the child's first write and
+#    first read, ENOMEM at kc's add and EINVAL at the last call.
 # After each: the log names the failure, and every listener holds exactly
 # OLD's keys (each OLD key served; k2, kd, kc's new secret, unsigned, a
 # wrong secret refused; and after a kill `--status` with OLD's config says
@@ -118,7 +121,7 @@ start() { # ENV...: OLD in force, the daemon up; the activator's pid in $SUP
         fail "did not start ($*)"; sed 's/^/#   /' "$T/fault.err" | head -5
         return 1
 }
-# The waits below run their test 20 times a second: bash alone, no process
+# log_has, which the waits run 20 times a second, is bash alone: no process
 # started (each costs ~50x under TCG, on the guest's CPU).
 stop() { kill -TERM "$SUP" 2>/dev/null || true; wait "$FAULT_PID" || true; } # bounded: FAULT_TIMEOUT
 log_has() { local s; IFS= read -r -d '' s < "$T/fault.err" || true; [[ $s == *"$1"* ]]; }
