@@ -9,6 +9,7 @@
 # more faults are more fault_sweep lines.
 FAULT_SO=$BUILD/tests/faultinject.so
 FAULT_SECRETS=()           # strings that must never appear in any output
+FAULT_TIMEOUT=20           # s: the most a run under the shim may take (TCG: more)
 declare -A FAULT_COUNT
 
 # Runs FAULT_CMD under the shim; env FAULT_* given as arguments.
@@ -20,7 +21,7 @@ fault_run() {
         # follows a forwarded SIGTERM with SIGCONT, which can land while
         # LeakSanitizer stops the exiting ASan build with SIGSTOP, cancel
         # it, and leave the leak check waiting for ever.
-        ip netns exec "$NS" timeout --foreground 20 env "${GUARD_ENV[@]}" LD_PRELOAD="$FAULT_SO $LISTEN_GUARD_SO" \
+        ip netns exec "$NS" timeout --foreground "${FAULT_TIMEOUT:-20}" env "${GUARD_ENV[@]}" LD_PRELOAD="$FAULT_SO $LISTEN_GUARD_SO" \
                 FAULT_TARGET="${FAULT_CMD[0]}" FAULT_REPORT="$T/fault.report" "$@" $VG "${FAULT_CMD[@]}" \
                 > "$T/fault.out" 2> "$T/fault.err" < /dev/null &
         FAULT_PID=$!
