@@ -53,13 +53,18 @@ conf() { # OLD, NEW or MIXED (the control: k1 gone, k2 there, the rest OLD)
         NEW) keys=("${K1[@]}" "${K2[@]}" "${KD[@]}" "${KC2[@]}") ;;
         MIXED) keys=("${K2[@]}" "${KB[@]}" "${KC[@]}") ;;
         esac
+        # Written aside and renamed in: one event for --watch. In place, the
+        # write and write_conf's chmod are two, which under TCG can come
+        # more than the watcher's 200 ms of quiet apart: two reloads, and a
+        # sweep point's killed one followed at once by a good one.
         if [ "${MODE:-supervise}" = supervise ]; then
-                write_conf "$T/svc.conf" '[Socket]' "ListenStream = 127.0.0.1:$P1" "ListenStream = 127.0.0.1:$P2" \
+                write_conf "$T/svc.conf.new" '[Socket]' "ListenStream = 127.0.0.1:$P1" "ListenStream = 127.0.0.1:$P2" \
                         '[Service]' "ExecStart = $ECHO_DAEMON $T/started" "${keys[@]}"
         else # accept mode, /bin/cat the echo
-                write_conf "$T/svc.conf" '[Socket]' "ListenStream = 127.0.0.1:$P1" "ListenStream = 127.0.0.1:$P2" \
+                write_conf "$T/svc.conf.new" '[Socket]' "ListenStream = 127.0.0.1:$P1" "ListenStream = 127.0.0.1:$P2" \
                         'Accept = yes' 'Inetd = yes' '[Service]' 'ExecStart = /bin/cat' "${keys[@]}"
         fi
+        mv -f "$T/svc.conf.new" "$T/svc.conf"
 }
 
 # The clients: "NAME SOURCE SIGN OLD NEW", OLD and NEW whether that state serves it.
